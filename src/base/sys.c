@@ -1,0 +1,42 @@
+/* Files, time, CPU count. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base.h"
+
+char *dl_read_file(const char *path, size_t *len, dl_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        dl_error_set(err, 400, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    dl_buf b = {0};
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) dl_buf_append(&b, chunk, n);
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        dl_buf_free(&b);
+        dl_error_set(err, 400, "%s: read error", path);
+        return NULL;
+    }
+    if (!b.data) dl_buf_append(&b, "", 0);
+    if (len) *len = b.len;
+    return b.data;
+}
+
+double dl_time_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int dl_cpu_count(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (int)n;
+}

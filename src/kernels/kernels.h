@@ -1,0 +1,60 @@
+/* kernels: tensor types (dequantise / quantise) and the matrix products the
+ * model needs, with a portable scalar reference beside every SIMD path.
+ *
+ * The instruction set is chosen once, at first use, from what the CPU
+ * supports (AVX-512 VNNI/BF16 > AVX2+FMA > scalar); tests force "scalar" to
+ * use it as the oracle. Quantised weights are multiplied the way the GGUF
+ * reference does it: activations are first quantised to the weight type's
+ * "vec_dot" type (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for the
+ * K-quants), F16 weights multiply F16-rounded activations, BF16 weights
+ * BF16-rounded activations. Block layouts are bit-identical to GGUF. */
+#ifndef DL_KERNELS_H
+#define DL_KERNELS_H
+
+#include "../base/base.h"
+#include "../gguf/gguf.h"
+
+/* True when the engine can multiply and dequantise tensors of this type. */
+bool dl_type_supported(int type);
+
+/* Row conversions. n must be a multiple of the type's block size.
+ * dequantize: exact, bit-identical to the reference format definition.
+ * quantize: a reference quantiser for every supported type (used by the
+ * random-weight writer and for activations); returns -1 for unsupported
+ * types or bad n. */
+int dl_dequantize_row(int type, const void *src, float *dst, int64_t n);
+int dl_quantize_row(int type, const float *src, void *dst, int64_t n);
+
+/* Instruction set in use: "avx512", "avx2" or "scalar". */
+const char *dl_kernels_isa(void);
+/* Forces an instruction set ("scalar", "avx2", "avx512", or NULL = best
+ * available). Returns -1 if the CPU lacks it. Not thread-safe: call before
+ * starting work (tests, benchmarks, `--isa`). */
+int dl_kernels_set_isa(const char *name);
+
+/* Scratch memory for matmuls (quantised activations). Owned by the caller
+ * (one per model context), grown on demand, so the steady-state decode loop
+ * does not allocate. Zero-initialise, free with dl_matmul_ws_free. */
+typedef struct dl_matmul_ws {
+    void *buf;
+    size_t cap;
+} dl_matmul_ws;
+void dl_matmul_ws_free(dl_matmul_ws *ws);
+
+/* y[t*ldy + r] = sum_c W[r][c] * x[t*cols + c]
+ *   for r in [0, rows), t in [0, n_tok).
+ * W is row-major in `type`: row r starts at (char *)w + r * row_bytes(type, cols).
+ * Work is split across the pool's threads by rows. Returns -1 (err set) for
+ * unsupported types or cols not a multiple of the block size. */
+int dl_matmul(dl_pool *pool, dl_matmul_ws *ws, int type, const void *w, int64_t rows,
+              int64_t cols, const float *x, int64_t n_tok, float *y, int64_t ldy,
+              dl_error *err);
+
+/* Copies row `row` of a matrix in `type` to floats (embedding lookup). */
+int dl_get_row(int type, const void *w, int64_t cols, int64_t row, float *dst);
+
+/* Small float vector helpers used by the model (SIMD where it matters). */
+float dl_vec_dot_f32(const float *a, const float *b, int64_t n);
+void dl_vec_mad_f32(float *y, const float *x, float a, int64_t n); /* y += a*x */
+
+#endif

@@ -1,0 +1,30 @@
+/* Shared helpers for the cmocka test binaries.
+ * Tests run from the repository root (make test does that). */
+#ifndef DL_TESTUTIL_H
+#define DL_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* Directory of the shared fixtures (../shared/fixtures, or $DL_SHARED/fixtures),
+ * or NULL when absent. */
+const char *dl_test_fixtures_dir(void);
+/* Builds "<fixtures>/<rel>" into a static buffer (overwritten per call). */
+const char *dl_test_fixture(const char *rel);
+/* Temporary directory for test outputs (created once, under build/). */
+const char *dl_test_tmpdir(void);
+
+/* Skips the current test with a visible message when ../shared is absent. */
+#define DL_REQUIRE_FIXTURES()                                                          \
+    do {                                                                               \
+        if (!dl_test_fixtures_dir()) {                                                 \
+            print_message("SKIP %s: ../shared/fixtures not found (set DL_SHARED)\n", \
+                          __func__);                                                   \
+            skip();                                                                    \
+        }                                                                              \
+    } while (0)
+
+#endif
