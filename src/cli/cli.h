@@ -1,0 +1,30 @@
+/* cli: the `deliberate` command. Each subcommand is one file exposing
+ * int cli_<name>(int argc, char **argv) that returns the process exit status
+ * (0 ok, 1 runtime error such as a bad file, 2 usage error). */
+#ifndef DL_CLI_H
+#define DL_CLI_H
+
+#include <stdio.h>
+
+#include "../base/base.h"
+
+int cli_info(int argc, char **argv);
+int cli_tokenize(int argc, char **argv);
+int cli_run(int argc, char **argv);
+
+/* Helpers shared by the subcommands (args.c). */
+/* Prints "deliberate: <msg>" on stderr; returns 1. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "deliberate <cmd>: <msg>\nTry 'deliberate <cmd> --help'." and returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Strict number parsing: the whole string must be a number in [lo, hi]. */
+bool cli_parse_long(const char *s, long lo, long hi, long *out);
+bool cli_parse_u64(const char *s, uint64_t *out);
+bool cli_parse_float(const char *s, float lo, float hi, float *out);
+/* A progress bar on stderr (only when stderr is a terminal). */
+void cli_progress(float done, void *label);
+/* Writes s[0..n) as a JSON string body with escapes; invalid UTF-8 bytes
+ * become \ufffd. */
+void cli_json_escape(FILE *f, const char *s, size_t n);
+
+#endif

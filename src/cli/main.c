@@ -1,0 +1,37 @@
+/* deliberate — entry point: dispatches to the subcommands. */
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f) {
+    fputs("usage: deliberate <command> [options]\n"
+          "\n"
+          "Runs GGUF language models on the CPU.\n"
+          "\n"
+          "commands:\n"
+          "  info FILE [--json]            metadata, architecture, sizes and tensor types of a GGUF file\n"
+          "  tokenize -m FILE [--json] [--special] TEXT\n"
+          "                                token ids (and pieces) of TEXT\n"
+          "  run -m FILE -p PROMPT [...]   raw completion of PROMPT\n"
+          "\n"
+          "'deliberate <command> --help' describes each command.\n",
+          f);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "info")) return cli_info(argc - 1, argv + 1);
+    if (!strcmp(cmd, "tokenize")) return cli_tokenize(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run")) return cli_run(argc - 1, argv + 1);
+    fprintf(stderr, "deliberate: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}
