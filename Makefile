@@ -57,17 +57,18 @@ TEST_DEPS_kernels   := kernels gguf base
 TEST_DEPS_model     := model kernels tokenizer gguf base
 TEST_DEPS_sample    := sample base
 TEST_DEPS_cli       := $(MODULES)
-TEST_MODULES := $(foreach m,base gguf tokenizer kernels model sample cli,$(if $(wildcard tests/$(m)/*.c),$(m)))
+TEST_MODULES := $(foreach m,base gguf tokenizer kernels model sample cli,$(if $(wildcard tests/$(m)/test_*.c),$(m)))
 COMMON_TEST_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(wildcard tests/common/*.c))
 
+# Every tests/<m>/test_*.c is one binary, linked with tests/common and the
+# libraries of <m> and those below it.
 define test_rules
-$(1)_TEST_OBJ := $$(patsubst %.c,$(O)/obj/%.o,$$(wildcard tests/$(1)/*.c))
-$(O)/tests/test_$(1): $$($(1)_TEST_OBJ) $(COMMON_TEST_OBJ) $$(foreach d,$$(TEST_DEPS_$(1)),$(O)/lib$$(d).a)
+$(O)/tests/$(1)/%: $(O)/obj/tests/$(1)/%.o $(COMMON_TEST_OBJ) $$(foreach d,$$(TEST_DEPS_$(1)),$(O)/lib$$(d).a)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach m,$(TEST_MODULES),$(eval $(call test_rules,$(m))))
-TEST_BINS := $(foreach m,$(TEST_MODULES),$(O)/tests/test_$(m))
+TEST_BINS := $(foreach m,$(TEST_MODULES),$(patsubst tests/$(m)/%.c,$(O)/tests/$(m)/%,$(wildcard tests/$(m)/test_*.c)))
 
 CLI_OBJ   := $(patsubst src/%.c,$(O)/obj/%.o,$(wildcard src/cli/*.c))
 TOOL_BINS := $(patsubst tools/%.c,$(O)/%,$(wildcard tools/*.c))
@@ -124,3 +125,4 @@ clean:
 	rm -rf build deliberate
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+.SECONDARY:
