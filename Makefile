@@ -126,3 +126,13 @@ clean:
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 .SECONDARY:
+
+# The main job on built-in defaults: complete a prompt with the small real
+# model from ../shared (override DEMO_MODEL=... DEMO_PROMPT=...).
+DEMO_MODEL  ?= ../shared/fixtures/models/stories260K.gguf
+DEMO_PROMPT ?= Once upon a time
+.PHONY: demo
+demo: all
+	@if [ ! -f "$(DEMO_MODEL)" ]; then \
+	    echo "demo: $(DEMO_MODEL) not found; run 'make demo DEMO_MODEL=path/to/model.gguf'" >&2; exit 1; fi
+	./deliberate run -m "$(DEMO_MODEL)" -p "$(DEMO_PROMPT)" -n 96 --temp 0.7 --seed 1
