@@ -1,0 +1,76 @@
+/* Instruction-set selection: chosen once from the CPU's features, or forced
+ * by dl_kernels_set_isa. */
+#include <cpuid.h>
+#include <string.h>
+
+#include "kernels_int.h"
+
+static const dl_isa_table *g_isa;
+
+/* CPUID leaf 7 / 1 bits, checked together with the OS saving the vector
+ * state (XGETBV), so a kernel never runs where its registers are unusable. */
+static uint64_t xgetbv0(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static bool cpu_has_avx2(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28), f16c = c & (1u << 29);
+    if (!(fma && osxsave && avx && f16c)) return false;
+    if ((xgetbv0() & 6) != 6) return false; /* XMM + YMM state */
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    return b & (1u << 5);
+}
+
+static bool cpu_has_avx512(void) {
+    unsigned a, b, c, d;
+    if (!cpu_has_avx2()) return false;
+    if ((xgetbv0() & 0xE6) != 0xE6) return false; /* + opmask, ZMM state */
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    bool f = b & (1u << 16), dq = b & (1u << 17), bw = b & (1u << 30), vl = b & (1u << 31);
+    bool vnni = c & (1u << 11);
+    if (!(f && dq && bw && vl && vnni)) return false;
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return false;
+    return a & (1u << 5); /* AVX512_BF16 */
+}
+
+static const dl_isa_table *best_isa(void) {
+    if (cpu_has_avx512()) return &dl_isa_avx512;
+    if (cpu_has_avx2()) return &dl_isa_avx2;
+    return &dl_isa_scalar;
+}
+
+const dl_isa_table *dl_isa(void) {
+    const dl_isa_table *t = __atomic_load_n(&g_isa, __ATOMIC_ACQUIRE);
+    if (!t) {
+        t = best_isa();
+        __atomic_store_n(&g_isa, t, __ATOMIC_RELEASE);
+    }
+    return t;
+}
+
+const char *dl_kernels_isa(void) { return dl_isa()->name; }
+
+int dl_kernels_set_isa(const char *name) {
+    const dl_isa_table *t;
+    if (!name) t = best_isa();
+    else if (!strcmp(name, "scalar")) t = &dl_isa_scalar;
+    else if (!strcmp(name, "avx2")) t = cpu_has_avx2() ? &dl_isa_avx2 : NULL;
+    else if (!strcmp(name, "avx512")) t = cpu_has_avx512() ? &dl_isa_avx512 : NULL;
+    else t = NULL;
+    if (!t) return -1;
+    __atomic_store_n(&g_isa, t, __ATOMIC_RELEASE);
+    return 0;
+}
+
+dl_gemm_fn dl_gemm_for(const dl_isa_table *isa, int type) {
+    if (type < 0 || type >= DL_TYPE_COUNT) return NULL;
+    return isa->gemm[type] ? isa->gemm[type] : dl_isa_scalar.gemm[type];
+}
+
+float dl_vec_dot_f32(const float *a, const float *b, int64_t n) { return dl_isa()->dot_f32(a, b, n); }
+
+void dl_vec_mad_f32(float *y, const float *x, float a, int64_t n) { dl_isa()->mad_f32(y, x, a, n); }

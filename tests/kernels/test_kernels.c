@@ -1,0 +1,420 @@
+/* Tests for src/kernels: block formats against hand-built blocks, quantiser
+ * round trips, the scalar dot products against a float64 reference, every
+ * SIMD path against the scalar one, and argument checking. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/testutil.h"
+#include "kernels/kernels.h"
+#include "kernels/kernels_int.h"
+
+static const int k_types[] = {DL_TYPE_F32,  DL_TYPE_F16,  DL_TYPE_BF16, DL_TYPE_Q4_0,
+                              DL_TYPE_Q4_1, DL_TYPE_Q5_0, DL_TYPE_Q5_1, DL_TYPE_Q8_0,
+                              DL_TYPE_Q4_K, DL_TYPE_Q5_K, DL_TYPE_Q6_K};
+
+static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
+static float frand(void) { /* uniform in [-1, 1) */
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return (float)((g_rng >> 40) / 8388608.0 - 1.0);
+}
+static void fill(float *x, int64_t n, float scale) {
+    for (int64_t i = 0; i < n; i++) x[i] = frand() * scale;
+}
+
+/* ---- hand-built blocks: dequantisation must give exactly these values ---- */
+
+static void test_dequant_q4_0_q4_1_q8_0(void **state) {
+    float y[32];
+    dl_block_q4_0 b0 = {.d = 0x3800}; /* 0.5 */
+    for (int j = 0; j < 16; j++) b0.qs[j] = (uint8_t)(j | ((15 - j) << 4));
+    assert_int_equal(dl_dequantize_row(DL_TYPE_Q4_0, &b0, y, 32), 0);
+    for (int j = 0; j < 16; j++) {
+        assert_true(y[j] == (float)(j - 8) * 0.5f);
+        assert_true(y[j + 16] == (float)(7 - j) * 0.5f);
+    }
+    dl_block_q4_1 b1 = {.d = 0x3400, .m = 0xBC00}; /* 0.25, -1 */
+    memcpy(b1.qs, b0.qs, 16);
+    assert_int_equal(dl_dequantize_row(DL_TYPE_Q4_1, &b1, y, 32), 0);
+    for (int j = 0; j < 16; j++) {
+        assert_true(y[j] == (float)j * 0.25f - 1.0f);
+        assert_true(y[j + 16] == (float)(15 - j) * 0.25f - 1.0f);
+    }
+    dl_block_q8_0 b8 = {.d = 0x4000}; /* 2 */
+    for (int j = 0; j < 32; j++) b8.qs[j] = (int8_t)(j * 8 - 128);
+    assert_int_equal(dl_dequantize_row(DL_TYPE_Q8_0, &b8, y, 32), 0);
+    for (int j = 0; j < 32; j++) assert_true(y[j] == 2.0f * (float)(j * 8 - 128));
+    dl_block_q8_1 b81 = {.d = 0x3800, .s = 0};
+    memcpy(b81.qs, b8.qs, 32);
+    assert_int_equal(dl_dequantize_row(DL_TYPE_Q8_1, &b81, y, 32), 0);
+    for (int j = 0; j < 32; j++) assert_true(y[j] == 0.5f * (float)(j * 8 - 128));
+}
+
+static void test_dequant_q5(void **state) {
+    float y[32];
+    dl_block_q5_0 b = {.d = 0x3C00, .qh = {0x55, 0x55, 0xAA, 0xAA}}; /* qh = 0xAAAA5555 */
+    for (int j = 0; j < 16; j++) b.qs[j] = (uint8_t)(j | ((15 - j) << 4));
+    uint32_t qh = 0xAAAA5555u;
+    assert_int_equal(dl_dequantize_row(DL_TYPE_Q5_0, &b, y, 32), 0);
+    for (int j = 0; j < 16; j++) {
+        int h0 = (qh >> j) & 1, h1 = (qh >> (j + 16)) & 1;
+        assert_true(y[j] == (float)((j | (h0 << 4)) - 16));
+        assert_true(y[j + 16] == (float)(((15 - j) | (h1 << 4)) - 16));
+    }
+    dl_block_q5_1 b1 = {.d = 0x3800, .m = 0x3C00, .qh = {0x55, 0x55, 0xAA, 0xAA}};
+    memcpy(b1.qs, b.qs, 16);
+    assert_int_equal(dl_dequantize_row(DL_TYPE_Q5_1, &b1, y, 32), 0);
+    for (int j = 0; j < 16; j++) {
+        int h0 = (qh >> j) & 1, h1 = (qh >> (j + 16)) & 1;
+        assert_true(y[j] == (float)(j | (h0 << 4)) * 0.5f + 1.0f);
+        assert_true(y[j + 16] == (float)((15 - j) | (h1 << 4)) * 0.5f + 1.0f);
+    }
+}
+
+/* Scale bytes: sc = {1,1,1,1,19,19,19,19}, mins = {2,2,2,2,37,37,37,37}. */
+static const uint8_t k_kscales[12] = {0x41, 0x41, 0x41, 0x41, 0x82, 0x82, 0x82, 0x82,
+                                      0x53, 0x53, 0x53, 0x53};
+static const int k_sc[8] = {1, 1, 1, 1, 19, 19, 19, 19}, k_mn[8] = {2, 2, 2, 2, 37, 37, 37, 37};
+
+static void test_dequant_q4_K_q5_K(void **state) {
+    static float y[256];
+    static dl_block_q4_K b;
+    b.d = 0x3C00;    /* 1 */
+    b.dmin = 0x3800; /* 0.5 */
+    memcpy(b.scales, k_kscales, 12);
+    for (int c = 0; c < 4; c++)
+        for (int l = 0; l < 32; l++) b.qs[32 * c + l] = (uint8_t)((1 + c + (l & 1)) | ((2 + c) << 4));
+    assert_int_equal(dl_dequantize_row(DL_TYPE_Q4_K, &b, y, 256), 0);
+    for (int c = 0; c < 4; c++)
+        for (int l = 0; l < 32; l++) {
+            assert_true(y[64 * c + l] == (float)(k_sc[2 * c] * (1 + c + (l & 1))) - 0.5f * (float)k_mn[2 * c]);
+            assert_true(y[64 * c + 32 + l] == (float)(k_sc[2 * c + 1] * (2 + c)) - 0.5f * (float)k_mn[2 * c + 1]);
+        }
+    static dl_block_q5_K b5;
+    b5.d = 0x3C00;
+    b5.dmin = 0x3800;
+    memcpy(b5.scales, k_kscales, 12);
+    memcpy(b5.qs, b.qs, 128);
+    memset(b5.qh, 0xA5, 32); /* bits 0,2 (c=0,1 low) and 5,7 (c=2,3 high) */
+    assert_int_equal(dl_dequantize_row(DL_TYPE_Q5_K, &b5, y, 256), 0);
+    for (int c = 0; c < 4; c++)
+        for (int l = 0; l < 32; l++) {
+            int lo = 1 + c + (l & 1) + (c < 2 ? 16 : 0), hi = 2 + c + (c >= 2 ? 16 : 0);
+            assert_true(y[64 * c + l] == (float)(k_sc[2 * c] * lo) - 0.5f * (float)k_mn[2 * c]);
+            assert_true(y[64 * c + 32 + l] == (float)(k_sc[2 * c + 1] * hi) - 0.5f * (float)k_mn[2 * c + 1]);
+        }
+}
+
+static void test_dequant_q6_K_q8_K(void **state) {
+    static float y[256];
+    static dl_block_q6_K b;
+    b.d = 0x3800; /* 0.5 */
+    for (int g = 0; g < 16; g++) b.scales[g] = (int8_t)(g - 8);
+    memset(b.ql, 0x21, 64);
+    memset(b.ql + 64, 0x43, 64);
+    memset(b.qh, 0xE4, 32);      /* quarters: hi bits 0,1,2,3 */
+    memset(b.qh + 32, 0x1B, 32); /* quarters: hi bits 3,2,1,0 */
+    const int qv[2][4] = {{1 - 32, 17 - 32, 34 - 32, 50 - 32}, {51 - 32, 35 - 32, 20 - 32, 4 - 32}};
+    assert_int_equal(dl_dequantize_row(DL_TYPE_Q6_K, &b, y, 256), 0);
+    for (int e = 0; e < 256; e++) {
+        float want = 0.5f * (float)(e / 16 - 8) * (float)qv[e / 128][(e % 128) / 32];
+        assert_true(y[e] == want);
+    }
+    static dl_block_q8_K k;
+    k.d = 0.25f;
+    for (int j = 0; j < 256; j++) k.qs[j] = (int8_t)(j - 128);
+    assert_int_equal(dl_dequantize_row(DL_TYPE_Q8_K, &k, y, 256), 0);
+    for (int j = 0; j < 256; j++) assert_true(y[j] == 0.25f * (float)(j - 128));
+}
+
+static void test_dequant_half(void **state) {
+    uint16_t h[4] = {0x3C00, 0xC000, 0x0000, 0x7BFF};
+    float y[4];
+    assert_int_equal(dl_dequantize_row(DL_TYPE_F16, h, y, 4), 0);
+    assert_true(y[0] == 1.0f && y[1] == -2.0f && y[2] == 0.0f && y[3] == 65504.0f);
+    uint16_t b[3] = {0x3F80, 0xC040, 0x4049};
+    assert_int_equal(dl_dequantize_row(DL_TYPE_BF16, b, y, 3), 0);
+    assert_true(y[0] == 1.0f && y[1] == -3.0f && y[2] == 3.140625f);
+    /* get_row picks the right row */
+    float m[2][4] = {{1, 2, 3, 4}, {5, 6, 7, 8}};
+    assert_int_equal(dl_get_row(DL_TYPE_F32, m, 4, 1, y), 0);
+    assert_true(y[0] == 5.0f && y[3] == 8.0f);
+}
+
+/* ---- activation quantisers: the ggml definitions ---- */
+
+static void test_act_quant_definitions(void **state) {
+    float x[256];
+    for (int i = 0; i < 256; i++) x[i] = (float)(i - 100) / 50.0f; /* max |x| = 3.1 at i=255 */
+    dl_block_q8_0 q[8];
+    dl_quantize_q8_0(x, q, 256);
+    float d = 2.0f / 127; /* block 0: x in [-2, -1.38], amax 2 */
+    assert_int_equal(q[0].d, dl_f32_to_f16(d));
+    assert_int_equal(q[0].qs[0], -127);
+    assert_int_equal(q[0].qs[31], (int)roundf(x[31] / d));
+    dl_block_q8_K k;
+    dl_quantize_q8_K(x, &k, 256);
+    float iscale = -127.f / x[255];
+    assert_true(k.d == 1 / iscale);
+    int s = 0;
+    for (int j = 0; j < 16; j++) s += k.qs[j];
+    assert_int_equal(k.bsums[0], s);
+    assert_int_equal(k.qs[255], -127);
+    assert_int_equal(k.qs[100], 0);
+    assert_int_equal(dl_nearest_int(2.5f), 2);
+    assert_int_equal(dl_nearest_int(3.5f), 4);
+    assert_int_equal(dl_nearest_int(-2.5f), -2);
+    dl_block_q8_1 q1;
+    dl_quantize_q8_1(x, &q1, 32);
+    int sum = 0;
+    for (int j = 0; j < 32; j++) sum += q1.qs[j];
+    assert_int_equal(q1.s, dl_f32_to_f16((float)sum * (2.0f / 127))); /* unrounded d */
+}
+
+/* ---- round trip: quantise -> dequantise relative RMS error bound ---- */
+
+static void test_roundtrip(void **state) {
+    struct { int type; double rms_bound; } cases[] = {
+        {DL_TYPE_F32, 0.0},     {DL_TYPE_F16, 4e-4},    {DL_TYPE_BF16, 3e-3},
+        {DL_TYPE_Q8_0, 0.006},  {DL_TYPE_Q4_0, 0.08},   {DL_TYPE_Q4_1, 0.08},
+        {DL_TYPE_Q5_0, 0.04},   {DL_TYPE_Q5_1, 0.04},   {DL_TYPE_Q4_K, 0.09},
+        {DL_TYPE_Q5_K, 0.045},  {DL_TYPE_Q6_K, 0.022},  {DL_TYPE_Q8_1, 0.006},
+        {DL_TYPE_Q8_K, 0.006},
+    };
+    enum { N = 4096 };
+    static float x[N], y[N];
+    static uint8_t buf[N * 4];
+    for (size_t c = 0; c < DL_ARRAY_LEN(cases); c++) {
+        for (int i = 0; i < N; i++) x[i] = frand() * (1.0f + (float)(i / 256)); /* varying range */
+        assert_int_equal(dl_quantize_row(cases[c].type, x, buf, N), 0);
+        assert_int_equal(dl_dequantize_row(cases[c].type, buf, y, N), 0);
+        double e2 = 0, x2 = 0;
+        for (int i = 0; i < N; i++) {
+            e2 += (double)(x[i] - y[i]) * (x[i] - y[i]);
+            x2 += (double)x[i] * x[i];
+        }
+        double rel = sqrt(e2 / x2);
+        if (rel > cases[c].rms_bound)
+            fail_msg("type %d: relative RMS error %.5f > %.5f", cases[c].type, rel, cases[c].rms_bound);
+        /* quantising the dequantised values again must be stable-ish too */
+        assert_int_equal(dl_quantize_row(cases[c].type, y, buf, N), 0);
+    }
+    /* zeros quantise to zeros */
+    memset(x, 0, sizeof x);
+    for (size_t c = 0; c < DL_ARRAY_LEN(cases); c++) {
+        assert_int_equal(dl_quantize_row(cases[c].type, x, buf, 512), 0);
+        assert_int_equal(dl_dequantize_row(cases[c].type, buf, y, 512), 0);
+        for (int i = 0; i < 512; i++) assert_true(y[i] == 0.0f);
+    }
+}
+
+/* ---- matmul ---- */
+
+typedef struct mm_case {
+    int type;
+    int64_t rows, cols, n_tok;
+    void *w;
+    float *x;
+} mm_case;
+
+static void mm_setup(mm_case *m, int type, int64_t rows, int64_t cols, int64_t n_tok) {
+    m->type = type;
+    m->rows = rows;
+    m->cols = cols;
+    m->n_tok = n_tok;
+    size_t rb = dl_row_size(type, cols);
+    m->w = malloc(rb * (size_t)rows);
+    float *tmp = malloc((size_t)cols * sizeof(float));
+    for (int64_t r = 0; r < rows; r++) {
+        fill(tmp, cols, 0.5f + (float)(r % 5));
+        assert_int_equal(dl_quantize_row(type, tmp, (char *)m->w + (size_t)r * rb, cols), 0);
+    }
+    free(tmp);
+    m->x = malloc((size_t)(cols * n_tok) * sizeof(float));
+    fill(m->x, cols * n_tok, 2.0f);
+}
+
+static void mm_free(mm_case *m) {
+    free(m->w);
+    free(m->x);
+}
+
+/* Float64 reference from the dequantised weights and activations; also
+ * returns sum |w*a| per output (the scale for tolerances). */
+static void mm_reference(const mm_case *m, double *ref, double *mag) {
+    const dl_type_traits *tt = dl_traits(m->type);
+    size_t rb = dl_row_size(m->type, m->cols);
+    float *wr = malloc((size_t)m->cols * sizeof(float)), *ar = malloc((size_t)m->cols * sizeof(float));
+    void *q = malloc(dl_row_size(tt->act_type, m->cols) + 64);
+    for (int64_t t = 0; t < m->n_tok; t++) {
+        const float *xt = m->x + t * m->cols;
+        if (tt->act_quant) {
+            tt->act_quant(xt, q, m->cols);
+            assert_int_equal(dl_dequantize_row(tt->act_type, q, ar, m->cols), 0);
+        } else {
+            memcpy(ar, xt, (size_t)m->cols * sizeof(float));
+        }
+        for (int64_t r = 0; r < m->rows; r++) {
+            assert_int_equal(dl_dequantize_row(m->type, (char *)m->w + (size_t)r * rb, wr, m->cols), 0);
+            double s = 0, a = 0;
+            for (int64_t c = 0; c < m->cols; c++) {
+                s += (double)wr[c] * ar[c];
+                a += fabs((double)wr[c] * ar[c]);
+            }
+            ref[t * m->rows + r] = s;
+            mag[t * m->rows + r] = a;
+        }
+    }
+    free(wr);
+    free(ar);
+    free(q);
+}
+
+static void mm_run(const mm_case *m, dl_pool *pool, dl_matmul_ws *ws, float *y) {
+    dl_error err = {0};
+    int rc = dl_matmul(pool, ws, m->type, m->w, m->rows, m->cols, m->x, m->n_tok, y, m->rows, &err);
+    if (rc != 0) fail_msg("matmul failed: %s", err.msg);
+}
+
+static void test_matmul_scalar_vs_float64(void **state) {
+    assert_int_equal(dl_kernels_set_isa("scalar"), 0);
+    dl_matmul_ws ws = {0};
+    for (size_t k = 0; k < DL_ARRAY_LEN(k_types); k++) {
+        mm_case m;
+        mm_setup(&m, k_types[k], 7, 512, 3);
+        double *ref = malloc(sizeof(double) * 21), *mag = malloc(sizeof(double) * 21);
+        float *y = malloc(sizeof(float) * 21);
+        mm_reference(&m, ref, mag);
+        mm_run(&m, NULL, &ws, y);
+        /* Q8_1 stores s = d*sum(q) as fp16 by format: its rounding (2^-11
+         * relative) enters the result through the weight minimum. */
+        double tol = dl_traits(m.type)->act_type == DL_TYPE_Q8_1 ? 1e-3 : 1e-5;
+        for (int i = 0; i < 21; i++)
+            if (fabs(y[i] - ref[i]) > tol * mag[i] + 1e-6)
+                fail_msg("%s: y[%d] = %.7g, float64 reference %.7g", dl_traits(m.type)->name, i, y[i], ref[i]);
+        free(ref);
+        free(mag);
+        free(y);
+        mm_free(&m);
+    }
+    dl_matmul_ws_free(&ws);
+    assert_int_equal(dl_kernels_set_isa(NULL), 0);
+}
+
+/* Every ISA the CPU has against the scalar path, many shapes and threads. */
+static void test_matmul_isa_vs_scalar(void **state) {
+    const char *isas[] = {"avx2", "avx512"};
+    const int64_t toks[] = {1, 3, 7, 16};
+    const int64_t rowsv[] = {1, 5, 67, 128};
+    dl_pool *pools[3] = {dl_pool_create(1), dl_pool_create(2), dl_pool_create(3)};
+    dl_matmul_ws ws = {0};
+    int tested = 0;
+    for (size_t k = 0; k < DL_ARRAY_LEN(k_types); k++) {
+        for (size_t ri = 0; ri < DL_ARRAY_LEN(rowsv); ri++) {
+            int64_t cols = (ri & 1) ? 768 : 512;
+            mm_case m;
+            mm_setup(&m, k_types[k], rowsv[ri], cols, 16);
+            size_t ny = (size_t)(m.rows * 16);
+            float *ys = malloc(ny * sizeof(float)), *yi = malloc(ny * sizeof(float));
+            double *mag = malloc(ny * sizeof(double)), *ref = malloc(ny * sizeof(double));
+            mm_reference(&m, ref, mag);
+            for (size_t ti = 0; ti < DL_ARRAY_LEN(toks); ti++) {
+                m.n_tok = toks[ti];
+                assert_int_equal(dl_kernels_set_isa("scalar"), 0);
+                mm_run(&m, pools[0], &ws, ys);
+                for (size_t ii = 0; ii < DL_ARRAY_LEN(isas); ii++) {
+                    if (dl_kernels_set_isa(isas[ii]) != 0) continue;
+                    for (int p = 0; p < 3; p++) {
+                        for (size_t i = 0; i < ny; i++) yi[i] = NAN;
+                        mm_run(&m, pools[p], &ws, yi);
+                        for (int64_t i = 0; i < m.rows * m.n_tok; i++)
+                            if (!(fabs(yi[i] - ys[i]) <= 2e-5 * mag[i] + 1e-6))
+                                fail_msg("%s %s rows %lld cols %lld n_tok %lld threads %d: y[%lld] = %.7g, scalar %.7g",
+                                         isas[ii], dl_traits(m.type)->name, (long long)m.rows,
+                                         (long long)cols, (long long)m.n_tok, p + 1, (long long)i,
+                                         yi[i], ys[i]);
+                        tested++;
+                    }
+                }
+            }
+            free(ys);
+            free(yi);
+            free(mag);
+            free(ref);
+            mm_free(&m);
+        }
+    }
+    print_message("compared %d ISA/shape/thread combinations with the scalar path\n", tested);
+    dl_matmul_ws_free(&ws);
+    for (int p = 0; p < 3; p++) dl_pool_free(pools[p]);
+    assert_int_equal(dl_kernels_set_isa(NULL), 0);
+}
+
+static void test_matmul_rejects_bad_input(void **state) {
+    dl_matmul_ws ws = {0};
+    float x[64] = {0}, y[4];
+    uint8_t w[1024] = {0};
+    dl_error err = {0};
+    assert_int_equal(dl_matmul(NULL, &ws, DL_TYPE_Q8_0, w, 2, 48, x, 1, y, 2, &err), -1);
+    assert_int_equal(err.status, 400);
+    assert_non_null(strstr(err.msg, "48"));
+    dl_error_clear(&err);
+    assert_int_equal(dl_matmul(NULL, &ws, DL_TYPE_Q4_K, w, 2, 128, x, 1, y, 2, &err), -1);
+    assert_int_equal(err.status, 400);
+    dl_error_clear(&err);
+    assert_int_equal(dl_matmul(NULL, &ws, DL_TYPE_Q2_K, w, 2, 256, x, 1, y, 2, &err), -1);
+    assert_int_equal(err.status, 501);
+    dl_error_clear(&err);
+    assert_int_equal(dl_matmul(NULL, &ws, 77, w, 2, 256, x, 1, y, 2, &err), -1);
+    assert_int_equal(dl_matmul(NULL, &ws, DL_TYPE_F32, w, 2, 0, x, 1, y, 2, &err), -1);
+    assert_int_equal(dl_quantize_row(DL_TYPE_Q4_0, x, w, 33), -1);
+    assert_int_equal(dl_dequantize_row(DL_TYPE_Q6_K, w, y, 100), -1);
+    assert_int_equal(dl_quantize_row(DL_TYPE_Q2_K, x, w, 256), -1);
+    assert_int_equal(dl_get_row(DL_TYPE_Q8_0, w, 31, 0, y), -1);
+    assert_false(dl_type_supported(DL_TYPE_Q2_K));
+    assert_true(dl_type_supported(DL_TYPE_Q6_K));
+    assert_int_equal(dl_kernels_set_isa("neon"), -1);
+    dl_matmul_ws_free(&ws);
+}
+
+static void test_vec_f32(void **state) {
+    const char *isas[] = {"scalar", "avx2", "avx512"};
+    float a[67], b[67], y[67], y0[67];
+    fill(a, 67, 1);
+    fill(b, 67, 1);
+    double ref = 0, mag = 0;
+    for (int i = 0; i < 67; i++) {
+        ref += (double)a[i] * b[i];
+        mag += fabs((double)a[i] * b[i]);
+    }
+    for (size_t k = 0; k < 3; k++) {
+        if (dl_kernels_set_isa(isas[k]) != 0) continue;
+        assert_true(fabs(dl_vec_dot_f32(a, b, 67) - ref) <= 1e-6 * mag);
+        memcpy(y, b, sizeof y);
+        dl_vec_mad_f32(y, a, 0.5f, 67);
+        for (int i = 0; i < 67; i++) y0[i] = b[i] + 0.5f * a[i];
+        for (int i = 0; i < 67; i++) assert_true(fabsf(y[i] - y0[i]) <= 1e-6f);
+    }
+    assert_int_equal(dl_kernels_set_isa(NULL), 0);
+    print_message("best ISA: %s\n", dl_kernels_isa());
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dequant_q4_0_q4_1_q8_0),
+        cmocka_unit_test(test_dequant_q5),
+        cmocka_unit_test(test_dequant_q4_K_q5_K),
+        cmocka_unit_test(test_dequant_q6_K_q8_K),
+        cmocka_unit_test(test_dequant_half),
+        cmocka_unit_test(test_act_quant_definitions),
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_matmul_scalar_vs_float64),
+        cmocka_unit_test(test_matmul_isa_vs_scalar),
+        cmocka_unit_test(test_matmul_rejects_bad_input),
+        cmocka_unit_test(test_vec_f32),
+    };
+    return cmocka_run_group_tests_name("kernels", tests, NULL, NULL);
+}
