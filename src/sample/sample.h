@@ -18,7 +18,7 @@ typedef struct dl_sampler_params {
     float repeat_penalty;  /* default 1.0 (off) */
     float freq_penalty;    /* default 0.0 */
     float presence_penalty;/* default 0.0 */
-    int32_t penalty_last_n;/* default 64 */
+    int32_t penalty_last_n;/* default 64; <= 0: penalties off */
     uint64_t seed;
 } dl_sampler_params;
 
@@ -29,8 +29,14 @@ dl_sampler *dl_sampler_new(const dl_sampler_params *p, int32_t n_vocab);
 void dl_sampler_free(dl_sampler *s);
 /* Records a token (prompt or generated) for the penalties. */
 void dl_sampler_accept(dl_sampler *s, int32_t id);
-/* Picks the next token from logits[0..n_vocab). logits is not modified. */
+/* Picks the next token from logits[0..n_vocab). logits is not modified.
+ * NaN logits count as -inf. Does not allocate. */
 int32_t dl_sampler_sample(dl_sampler *s, const float *logits);
+/* Forgets the accepted tokens and reseeds the RNG with params.seed. */
+void dl_sampler_reset(dl_sampler *s);
+/* Applies the penalties for the accepted tokens to logits[0..n_vocab) in
+ * place (the first step of dl_sampler_sample; exposed for tests/eval). */
+void dl_sampler_apply_penalties(dl_sampler *s, float *logits);
 
 /* Seeded RNG, exposed for other modules (eval, train). */
 typedef struct dl_rng {
