@@ -1,11 +1,470 @@
-/* AVX-512 (F/BW/VL/DQ + VNNI + BF16) kernel table. */
-#include <immintrin.h>
-
-#include "kernels_int.h"
+/* AVX-512 kernels (F/BW/VL/DQ + VNNI + BF16).
+ *
+ * 32-element types (Q8_0, Q4_0): a tile of NR weight rows x NT tokens walks
+ * the row two blocks (64 values) at a time. The token tile's activations are
+ * first repacked into a scratch table: for every step the 64 int8 values
+ * (in the order the weight unpacking produces), the VNNI offset correction
+ * and the expanded float scales. Weights are made unsigned (Q8_0: +128 by
+ * xor; Q4_0: the raw nibbles 0..15) so one vpdpbusd computes 4-value sums;
+ * the correction -k*sum(a) (k = 128 or 8) is the accumulator's start value,
+ * which makes each lane's integer exact. Then int -> float, times
+ * d_w * d_a, accumulated per (row, token) in float.
+ *
+ * K-quants (Q4_K, Q6_K): per super-block of 256, 64 values per step:
+ * vpmaddubsw (u8 weights x s8 activations, pairs) then vpdpwssd with the
+ * sub-block scales; integer sums per super-block, then the minimum / -32
+ * offset correction from the Q8_K bsums, then floats.
+ *
+ * F16 / BF16 / F32: float FMAs (BF16 with vdpbf16ps) over a 4 x 4 tile. */
+#include "simd_avx512.h"
 #include "simd_avx2.h"
+#include "simd_kernels.h"
+
+/* ---------------------------------------------------------------------- */
+/* shared: tile driver                                                     */
+
+typedef void (*tile_fn)(int64_t n, const char *w, size_t ws, const void *a, size_t as, float *y,
+                        int64_t ldy);
+
+/* Walks rows in tiles of rt, tokens in tiles of tt; tiles[nr-1][nt-1]
+ * computes one tile. `prep` (may be NULL) repacks a token tile first. */
+typedef void *(*prep_fn)(int64_t n, const char *a, size_t as, int nt, size_t *pstride);
+
+static void drive(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
+                  int64_t nt, float *y, int64_t ldy, int rt, int tt, tile_fn tiles[4][4],
+                  prep_fn prep) {
+    for (int64_t t0 = 0; t0 < nt; t0 += tt) {
+        int ntt = (int)DL_MIN(tt, nt - t0);
+        const char *at = (const char *)a + (size_t)t0 * as;
+        size_t ps = as;
+        const void *ap = prep ? prep(n, at, as, ntt, &ps) : at;
+        for (int64_t r0 = 0; r0 < nr; r0 += rt) {
+            int nrr = (int)DL_MIN(rt, nr - r0);
+            tiles[nrr - 1][ntt - 1](n, (const char *)w + (size_t)r0 * ws, ws, ap, ps, y + t0 * ldy + r0,
+                                    ldy);
+        }
+    }
+}
+
+#define DL_TILES(PREFIX)                                                                      \
+    DL_TILE(PREFIX, 1, 1) DL_TILE(PREFIX, 1, 2) DL_TILE(PREFIX, 1, 3) DL_TILE(PREFIX, 1, 4)   \
+    DL_TILE(PREFIX, 2, 1) DL_TILE(PREFIX, 2, 2) DL_TILE(PREFIX, 2, 3) DL_TILE(PREFIX, 2, 4)   \
+    DL_TILE(PREFIX, 3, 1) DL_TILE(PREFIX, 3, 2) DL_TILE(PREFIX, 3, 3) DL_TILE(PREFIX, 3, 4)   \
+    DL_TILE(PREFIX, 4, 1) DL_TILE(PREFIX, 4, 2) DL_TILE(PREFIX, 4, 3) DL_TILE(PREFIX, 4, 4)   \
+    static tile_fn PREFIX##_tiles[4][4] = {                                                   \
+        {PREFIX##_1_1, PREFIX##_1_2, PREFIX##_1_3, PREFIX##_1_4},                             \
+        {PREFIX##_2_1, PREFIX##_2_2, PREFIX##_2_3, PREFIX##_2_4},                             \
+        {PREFIX##_3_1, PREFIX##_3_2, PREFIX##_3_3, PREFIX##_3_4},                             \
+        {PREFIX##_4_1, PREFIX##_4_2, PREFIX##_4_3, PREFIX##_4_4}};
+
+/* ---------------------------------------------------------------------- */
+/* 32-element types                                                        */
+
+/* One repacked activation step (2 blocks) of one token. */
+typedef struct {
+    int8_t q[64];
+    int32_t corr[16];
+    float s[16];
+} act_step;
+
+static const int32_t k_idx_nat[16] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+static const int32_t k_idx_lohi[16] = {0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1};
+
+/* Repacks nt tokens of Q8_0 activations: table[step][token]. lohi: order
+ * the values as Q4_0 unpacking does (block0 0..15, block1 0..15, block0
+ * 16..31, block1 16..31). k: the weight offset to correct for. */
+DL_AI void *prep_q8_0_common(int64_t n, const char *a, size_t as, int nt, size_t *pstride, bool lohi,
+                             int k) {
+    int64_t nb = n / DL_QK, nsteps = (nb + 1) / 2;
+    act_step *tab = dl_kernel_scratch((size_t)(nsteps * nt) * sizeof(act_step));
+    __m512i idx = _mm512_loadu_si512(lohi ? k_idx_lohi : k_idx_nat);
+    __m512i kk = _mm512_set1_epi8((char)k);
+    for (int t = 0; t < nt; t++) {
+        const dl_block_q8_0 *b = (const dl_block_q8_0 *)(a + (size_t)t * as);
+        for (int64_t s = 0; s < nsteps; s++) {
+            act_step *o = &tab[s * nt + t];
+            bool two = 2 * s + 1 < nb;
+            const dl_block_q8_0 *b0 = &b[2 * s], *b1 = two ? &b[2 * s + 1] : NULL;
+            __m256i q0 = _mm256_loadu_si256((const __m256i *)b0->qs);
+            __m256i q1 = two ? _mm256_loadu_si256((const __m256i *)b1->qs) : _mm256_setzero_si256();
+            __m512i v;
+            if (lohi) {
+                __m256i lo = _mm256_permute2x128_si256(q0, q1, 0x20);
+                __m256i hi = _mm256_permute2x128_si256(q0, q1, 0x31);
+                v = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+            } else {
+                v = _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1);
+            }
+            _mm512_storeu_si512(o->q, v);
+            __m512i c = _mm512_dpbusd_epi32(_mm512_setzero_si512(), kk, v);
+            _mm512_storeu_si512(o->corr, _mm512_sub_epi32(_mm512_setzero_si512(), c));
+            _mm512_storeu_ps(o->s, dl_scale2(b0->d, two ? b1->d : 0, idx));
+        }
+    }
+    *pstride = sizeof(act_step); /* tokens of one step are adjacent */
+    return tab;
+}
+
+static void *prep_q8_0_nat(int64_t n, const char *a, size_t as, int nt, size_t *ps) {
+    return prep_q8_0_common(n, a, as, nt, ps, false, 128);
+}
+static void *prep_q8_0_lohi(int64_t n, const char *a, size_t as, int nt, size_t *ps) {
+    return prep_q8_0_common(n, a, as, nt, ps, true, 8);
+}
+
+/* Weight step loaders: unsigned bytes in the activation order, and scales. */
+DL_AI void load_w_q8_0(const char *row, int64_t s, bool two, __m512i *v, __m512 *sc, __m512i idx) {
+    const dl_block_q8_0 *b = (const dl_block_q8_0 *)row + 2 * s;
+    __m256i q0 = _mm256_loadu_si256((const __m256i *)b[0].qs);
+    __m256i q1 = two ? _mm256_loadu_si256((const __m256i *)b[1].qs) : _mm256_setzero_si256();
+    *v = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1), _mm512_set1_epi8((char)0x80));
+    *sc = dl_scale2(dl_ld16(&b[0].d), two ? dl_ld16(&b[1].d) : 0, idx);
+}
+
+DL_AI void load_w_q4_0(const char *row, int64_t s, bool two, __m512i *v, __m512 *sc, __m512i idx) {
+    const dl_block_q4_0 *b = (const dl_block_q4_0 *)row + 2 * s;
+    __m128i q0 = _mm_loadu_si128((const __m128i *)b[0].qs);
+    __m128i q1 = two ? _mm_loadu_si128((const __m128i *)b[1].qs) : _mm_setzero_si128();
+    __m256i q = _mm256_inserti128_si256(_mm256_castsi128_si256(q0), q1, 1);
+    __m256i m = _mm256_set1_epi8(0x0F);
+    __m256i lo = _mm256_and_si256(q, m), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m);
+    *v = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    *sc = dl_scale2(dl_ld16(&b[0].d), two ? dl_ld16(&b[1].d) : 0, idx);
+}
+
+/* One NR x NT tile over a whole row for a 32-element type. */
+DL_AI void tile32(int type, int NR, int NT, int64_t n, const char *w, size_t ws, const void *ap,
+                  float *y, int64_t ldy) {
+    const act_step *tab = ap;
+    int64_t nb = n / DL_QK, nsteps = (nb + 1) / 2;
+    __m512i idx = _mm512_loadu_si512(type == DL_TYPE_Q4_0 ? k_idx_lohi : k_idx_nat);
+    __m512 acc[4][4];
+    DL_UNROLL for (int r = 0; r < NR; r++) DL_UNROLL for (int t = 0; t < NT; t++) acc[r][t] = _mm512_setzero_ps();
+    for (int64_t s = 0; s < nsteps; s++) {
+        bool two = 2 * s + 1 < nb;
+        __m512i wv[4];
+        __m512 wsc[4];
+        DL_UNROLL for (int r = 0; r < NR; r++) {
+            if (type == DL_TYPE_Q4_0) load_w_q4_0(w + (size_t)r * ws, s, two, &wv[r], &wsc[r], idx);
+            else load_w_q8_0(w + (size_t)r * ws, s, two, &wv[r], &wsc[r], idx);
+        }
+        const act_step *st = &tab[s * NT];
+        DL_UNROLL for (int t = 0; t < NT; t++) {
+            __m512i av = _mm512_load_si512(st[t].q);
+            __m512i cv = _mm512_load_si512(st[t].corr);
+            __m512 sv = _mm512_load_ps(st[t].s);
+            DL_UNROLL for (int r = 0; r < NR; r++) {
+                __m512i is = _mm512_dpbusd_epi32(cv, wv[r], av);
+                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(wsc[r], sv), acc[r][t]);
+            }
+        }
+    }
+    DL_UNROLL for (int r = 0; r < NR; r++) DL_UNROLL for (int t = 0; t < NT; t++)
+        y[t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+#define DL_TILE(PREFIX, R, T)                                                                     \
+    static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
+                                   float *y, int64_t ldy) {                                       \
+        tile32(DL_TYPE_Q8_0, R, T, n, w, ws, a, y, ldy);                                          \
+    }
+DL_TILES(q8_0)
+#undef DL_TILE
+#define DL_TILE(PREFIX, R, T)                                                                     \
+    static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
+                                   float *y, int64_t ldy) {                                       \
+        tile32(DL_TYPE_Q4_0, R, T, n, w, ws, a, y, ldy);                                          \
+    }
+DL_TILES(q4_0)
+#undef DL_TILE
+
+static void gemm_q8_0(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
+                      int64_t nt, float *y, int64_t ldy) {
+    drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, q8_0_tiles, prep_q8_0_nat);
+}
+static void gemm_q4_0(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
+                      int64_t nt, float *y, int64_t ldy) {
+    drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, q4_0_tiles, prep_q8_0_lohi);
+}
+
+/* ---------------------------------------------------------------------- */
+/* K-quants x Q8_K                                                         */
+
+/* Q4_K scales and mins of one super-block: 8 six-bit values each. */
+DL_AI void q4k_scales(const uint8_t *q, __m512i *sc16, __m256i *mn16dup) {
+    uint32_t a, b, c;
+    memcpy(&a, q, 4);
+    memcpy(&b, q + 4, 4);
+    memcpy(&c, q + 8, 4);
+    uint32_t sl = a & 0x3f3f3f3f, ml = b & 0x3f3f3f3f;
+    uint32_t sh = (c & 0x0f0f0f0f) | (((a >> 6) & 0x03030303) << 4);
+    uint32_t mh = ((c >> 4) & 0x0f0f0f0f) | (((b >> 6) & 0x03030303) << 4);
+    __m128i s8 = _mm_cvtsi64_si128((long long)((uint64_t)sl | ((uint64_t)sh << 32)));
+    __m128i m8 = _mm_cvtsi64_si128((long long)((uint64_t)ml | ((uint64_t)mh << 32)));
+    *sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(s8));
+    *mn16dup = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8)); /* m0 m0 m1 m1 ... */
+}
+
+/* Lane c of the step index tables: int16 lanes 0..15 -> entry 2c, 16..31 -> 2c+1. */
+DL_AI __m512i q4k_scale_idx(int c) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)(2 * c))),
+                              _mm256_set1_epi16((short)(2 * c + 1)), 1);
+}
+
+/* Q6_K: int16 lanes 0..7 -> group 4c, 8..15 -> 4c+1, ... */
+DL_AI __m512i q6k_scale_idx(int c) {
+    return _mm512_set_epi16(4 * c + 3, 4 * c + 3, 4 * c + 3, 4 * c + 3, 4 * c + 3, 4 * c + 3, 4 * c + 3, 4 * c + 3,
+                            4 * c + 2, 4 * c + 2, 4 * c + 2, 4 * c + 2, 4 * c + 2, 4 * c + 2, 4 * c + 2, 4 * c + 2,
+                            4 * c + 1, 4 * c + 1, 4 * c + 1, 4 * c + 1, 4 * c + 1, 4 * c + 1, 4 * c + 1, 4 * c + 1,
+                            4 * c, 4 * c, 4 * c, 4 * c, 4 * c, 4 * c, 4 * c, 4 * c);
+}
+
+/* Unsigned weight bytes of step c (values 64c .. 64c+63) of a super-block. */
+DL_AI __m512i q4k_weights(const dl_block_q4_K *b, int c) {
+    __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * c));
+    __m256i m = _mm256_set1_epi8(0x0F);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, m)),
+                              _mm256_and_si256(_mm256_srli_epi16(q, 4), m), 1);
+}
+
+DL_AI __m512i q6k_weights(const dl_block_q6_K *b, int c) {
+    int h = c >> 1, odd = c & 1;
+    __m512i ql = _mm512_loadu_si512(b->ql + 64 * h);
+    __m256i qh = _mm256_loadu_si256((const __m256i *)(b->qh + 32 * h));
+    __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x03);
+    __m512i lo = odd ? _mm512_and_si512(_mm512_srli_epi16(ql, 4), m4) : _mm512_and_si512(ql, m4);
+    __m256i h0 = odd ? _mm256_srli_epi16(qh, 4) : qh;
+    __m256i h1 = _mm256_srli_epi16(h0, 2);
+    __m512i hz = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(h0), h1, 1), m2);
+    return _mm512_or_si512(lo, _mm512_slli_epi16(hz, 4));
+}
+
+/* One NR x NT tile of a K-quant type over a whole row. */
+DL_AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, const void *ap,
+                 size_t as, float *y, int64_t ldy) {
+    int64_t nsb = n / DL_QK_K;
+    size_t bsz = type == DL_TYPE_Q4_K ? sizeof(dl_block_q4_K) : sizeof(dl_block_q6_K);
+    const char *a = ap;
+    __m512 acc[4][4];
+    DL_UNROLL for (int r = 0; r < NR; r++) DL_UNROLL for (int t = 0; t < NT; t++) acc[r][t] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < nsb; i++) {
+        __m512i sc16[4];
+        __m256i cor16[4]; /* Q4_K: mins (dup per 16); Q6_K: scales per 16 */
+        __m512 dr[4], dmr[4];
+        DL_UNROLL for (int r = 0; r < NR; r++) {
+            const char *blk = w + (size_t)r * ws + (size_t)i * bsz;
+            if (type == DL_TYPE_Q4_K) {
+                const dl_block_q4_K *b = (const dl_block_q4_K *)blk;
+                q4k_scales(b->scales, &sc16[r], &cor16[r]);
+                dr[r] = _mm512_set1_ps(dl_f16_to_f32_fast(dl_ld16(&b->d)));
+                dmr[r] = _mm512_set1_ps(dl_f16_to_f32_fast(dl_ld16(&b->dmin)));
+            } else {
+                const dl_block_q6_K *b = (const dl_block_q6_K *)blk;
+                cor16[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b->scales));
+                sc16[r] = _mm512_castsi256_si512(cor16[r]);
+                dr[r] = _mm512_set1_ps(dl_f16_to_f32_fast(dl_ld16(&b->d)));
+            }
+        }
+        __m512i isum[4][4];
+        DL_UNROLL for (int r = 0; r < NR; r++) DL_UNROLL for (int t = 0; t < NT; t++) isum[r][t] = _mm512_setzero_si512();
+        DL_UNROLL for (int c = 0; c < 4; c++) {
+            __m512i idx = type == DL_TYPE_Q4_K ? q4k_scale_idx(c) : q6k_scale_idx(c);
+            __m512i wv[4], scv[4];
+            DL_UNROLL for (int r = 0; r < NR; r++) {
+                const char *blk = w + (size_t)r * ws + (size_t)i * bsz;
+                wv[r] = type == DL_TYPE_Q4_K ? q4k_weights((const dl_block_q4_K *)blk, c)
+                                             : q6k_weights((const dl_block_q6_K *)blk, c);
+                scv[r] = _mm512_permutexvar_epi16(idx, sc16[r]);
+            }
+            DL_UNROLL for (int t = 0; t < NT; t++) {
+                const dl_block_q8_K *qa = (const dl_block_q8_K *)(a + (size_t)t * as) + i;
+                __m512i av = _mm512_loadu_si512(qa->qs + 64 * c);
+                DL_UNROLL for (int r = 0; r < NR; r++)
+                    isum[r][t] = _mm512_dpwssd_epi32(isum[r][t], _mm512_maddubs_epi16(wv[r], av), scv[r]);
+            }
+        }
+        DL_UNROLL for (int t = 0; t < NT; t++) {
+            const dl_block_q8_K *qa = (const dl_block_q8_K *)(a + (size_t)t * as) + i;
+            __m256i bs = _mm256_loadu_si256((const __m256i *)qa->bsums);
+            __m512 da = _mm512_set1_ps(qa->d);
+            DL_UNROLL for (int r = 0; r < NR; r++) {
+                __m512i corr = _mm512_zextsi256_si512(_mm256_madd_epi16(cor16[r], bs));
+                __m512 f;
+                if (type == DL_TYPE_Q4_K) {
+                    f = _mm512_mul_ps(_mm512_cvtepi32_ps(isum[r][t]), dr[r]);
+                    f = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(corr), dmr[r], f);
+                } else {
+                    __m512i is = _mm512_sub_epi32(isum[r][t], _mm512_slli_epi32(corr, 5));
+                    f = _mm512_mul_ps(_mm512_cvtepi32_ps(is), dr[r]);
+                }
+                acc[r][t] = _mm512_fmadd_ps(f, da, acc[r][t]);
+            }
+        }
+    }
+    DL_UNROLL for (int r = 0; r < NR; r++) DL_UNROLL for (int t = 0; t < NT; t++)
+        y[t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+/* K-quant tiles keep NR*NT <= 8 (integer and float accumulators both live
+ * in registers); the drivers below never ask for larger ones, which are
+ * instantiated only to fill the table, as single-token tiles. */
+#define DL_TILE(PREFIX, R, T)                                                                     \
+    static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
+                                   float *y, int64_t ldy) {                                       \
+        tileK(DL_TYPE_Q4_K, R, (R * T > 8 ? 1 : T), n, w, ws, a, as, y, ldy);                     \
+    }
+DL_TILES(q4_K)
+#undef DL_TILE
+#define DL_TILE(PREFIX, R, T)                                                                     \
+    static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
+                                   float *y, int64_t ldy) {                                       \
+        tileK(DL_TYPE_Q6_K, R, (R * T > 8 ? 1 : T), n, w, ws, a, as, y, ldy);                     \
+    }
+DL_TILES(q6_K)
+#undef DL_TILE
+
+static void gemm_q4_K(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
+                      int64_t nt, float *y, int64_t ldy) {
+    if (nt == 1) drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 1, q4_K_tiles, NULL);
+    else drive(n, w, ws, nr, a, as, nt, y, ldy, 2, 4, q4_K_tiles, NULL);
+}
+static void gemm_q6_K(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
+                      int64_t nt, float *y, int64_t ldy) {
+    if (nt == 1) drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 1, q6_K_tiles, NULL);
+    else drive(n, w, ws, nr, a, as, nt, y, ldy, 2, 4, q6_K_tiles, NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* float types                                                             */
+
+/* F16 weights x f32 (fp16-rounded) activations; BF16 x BF16; F32 x F32. */
+DL_AI void tileF(int type, int NR, int NT, int64_t n, const char *w, size_t ws, const void *ap,
+                 size_t as, float *y, int64_t ldy) {
+    const char *a = ap;
+    __m512 acc[4][4];
+    DL_UNROLL for (int r = 0; r < NR; r++) DL_UNROLL for (int t = 0; t < NT; t++) acc[r][t] = _mm512_setzero_ps();
+    int64_t step = type == DL_TYPE_BF16 ? 32 : 16, i = 0;
+    for (; i + step <= n; i += step) {
+        if (type == DL_TYPE_BF16) {
+            __m512i wv[4];
+            DL_UNROLL for (int r = 0; r < NR; r++) wv[r] = _mm512_loadu_si512(w + (size_t)r * ws + 2 * i);
+            DL_UNROLL for (int t = 0; t < NT; t++) {
+                __m512i av = _mm512_loadu_si512(a + (size_t)t * as + 2 * i);
+                DL_UNROLL for (int r = 0; r < NR; r++)
+                    acc[r][t] = _mm512_dpbf16_ps(acc[r][t], (__m512bh)wv[r], (__m512bh)av);
+            }
+        } else {
+            __m512 wv[4];
+            DL_UNROLL for (int r = 0; r < NR; r++) {
+                if (type == DL_TYPE_F16)
+                    wv[r] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + (size_t)r * ws + 2 * i)));
+                else
+                    wv[r] = _mm512_loadu_ps((const float *)(w + (size_t)r * ws) + i);
+            }
+            DL_UNROLL for (int t = 0; t < NT; t++) {
+                __m512 av = _mm512_loadu_ps((const float *)(a + (size_t)t * as) + i);
+                DL_UNROLL for (int r = 0; r < NR; r++) acc[r][t] = _mm512_fmadd_ps(wv[r], av, acc[r][t]);
+            }
+        }
+    }
+    DL_UNROLL for (int r = 0; r < NR; r++) DL_UNROLL for (int t = 0; t < NT; t++) {
+        float s = _mm512_reduce_add_ps(acc[r][t]);
+        const char *wr = w + (size_t)r * ws, *at = a + (size_t)t * as;
+        for (int64_t k = i; k < n; k++) {
+            float wf = type == DL_TYPE_F32 ? ((const float *)wr)[k]
+                       : type == DL_TYPE_F16 ? dl_f16_to_f32(((const uint16_t *)wr)[k])
+                                             : dl_bf16_to_f32(((const uint16_t *)wr)[k]);
+            float af = type == DL_TYPE_BF16 ? dl_bf16_to_f32(((const uint16_t *)at)[k]) : ((const float *)at)[k];
+            s += wf * af;
+        }
+        y[t * ldy + r] = s;
+    }
+}
+
+#define DL_TILE(PREFIX, R, T)                                                                     \
+    static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
+                                   float *y, int64_t ldy) {                                       \
+        tileF(DL_TYPE_F16, R, T, n, w, ws, a, as, y, ldy);                                        \
+    }
+DL_TILES(f16)
+#undef DL_TILE
+#define DL_TILE(PREFIX, R, T)                                                                     \
+    static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
+                                   float *y, int64_t ldy) {                                       \
+        tileF(DL_TYPE_BF16, R, T, n, w, ws, a, as, y, ldy);                                       \
+    }
+DL_TILES(bf16)
+#undef DL_TILE
+#define DL_TILE(PREFIX, R, T)                                                                     \
+    static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
+                                   float *y, int64_t ldy) {                                       \
+        tileF(DL_TYPE_F32, R, T, n, w, ws, a, as, y, ldy);                                        \
+    }
+DL_TILES(f32)
+#undef DL_TILE
+
+static void gemm_f16(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
+                     int64_t nt, float *y, int64_t ldy) {
+    drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, f16_tiles, NULL);
+}
+static void gemm_bf16(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
+                      int64_t nt, float *y, int64_t ldy) {
+    drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, bf16_tiles, NULL);
+}
+static void gemm_f32(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
+                     int64_t nt, float *y, int64_t ldy) {
+    drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, f32_tiles, NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+
+float dl_avx512_dot_f32(const float *a, const float *b, int64_t n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+    }
+    for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+void dl_avx512_mad_f32(float *y, const float *x, float a, int64_t n) {
+    __m512 va = _mm512_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+    }
+}
 
 const dl_isa_table dl_isa_avx512 = {
     .name = "avx512",
-    .dot_f32 = dl_avx2_dot_f32,
-    .mad_f32 = dl_avx2_mad_f32,
+    .gemm = {
+        [DL_TYPE_Q8_0] = gemm_q8_0,
+        [DL_TYPE_Q4_0] = gemm_q4_0,
+        [DL_TYPE_Q4_K] = gemm_q4_K,
+        [DL_TYPE_Q6_K] = gemm_q6_K,
+        [DL_TYPE_F16] = gemm_f16,
+        [DL_TYPE_BF16] = gemm_bf16,
+        [DL_TYPE_F32] = gemm_f32,
+    },
+    .act_quant = {
+        [DL_TYPE_Q8_0] = dl_avx512_quant_q8_0,
+        [DL_TYPE_Q4_0] = dl_avx512_quant_q8_0,
+        [DL_TYPE_Q5_0] = dl_avx512_quant_q8_0,
+        [DL_TYPE_Q4_K] = dl_avx512_quant_q8_K,
+        [DL_TYPE_Q5_K] = dl_avx512_quant_q8_K,
+        [DL_TYPE_Q6_K] = dl_avx512_quant_q8_K,
+        [DL_TYPE_F16] = dl_avx512_round_f16,
+        [DL_TYPE_BF16] = dl_avx512_quant_bf16,
+    },
+    .dot_f32 = dl_avx512_dot_f32,
+    .mad_f32 = dl_avx512_mad_f32,
 };

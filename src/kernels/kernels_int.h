@@ -132,6 +132,9 @@ float dl_dot_f32_f32(int64_t n, const void *w, const void *a);
 typedef struct dl_isa_table {
     const char *name;
     dl_gemm_fn gemm[DL_TYPE_COUNT]; /* NULL: use the scalar gemm of the type */
+    /* Activation conversion for weights of each type, bit-identical to the
+     * type's scalar act_quant; NULL: use the scalar one. */
+    dl_quant_fn act_quant[DL_TYPE_COUNT];
     float (*dot_f32)(const float *a, const float *b, int64_t n);
     void (*mad_f32)(float *y, const float *x, float a, int64_t n);
 } dl_isa_table;

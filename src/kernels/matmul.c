@@ -17,6 +17,7 @@ void dl_matmul_ws_free(dl_matmul_ws *ws) {
 
 typedef struct mm_job {
     const dl_type_traits *tt;
+    dl_quant_fn act_quant;
     dl_gemm_fn gemm;
     const char *w;
     size_t wstride;
@@ -34,7 +35,7 @@ static void quant_task(void *ctx, int ith, int nth) {
     int64_t b, e;
     dl_split_range(j->n_tok, ith, nth, 1, &b, &e);
     for (int64_t t = b; t < e; t++)
-        j->tt->act_quant(j->x + t * j->cols, j->act + (size_t)t * j->astride, j->cols);
+        j->act_quant(j->x + t * j->cols, j->act + (size_t)t * j->astride, j->cols);
 }
 
 static void gemm_task(void *ctx, int ith, int nth) {
@@ -72,6 +73,8 @@ int dl_matmul(dl_pool *pool, dl_matmul_ws *ws, int type, const void *w, int64_t 
                 .wstride = dl_row_size(type, cols), .rows = rows, .cols = cols, .x = x,
                 .n_tok = n_tok, .y = y, .ldy = ldy};
     if (tt->act_quant) {
+        const dl_isa_table *isa = dl_isa();
+        j.act_quant = isa->act_quant[type] ? isa->act_quant[type] : tt->act_quant;
         j.astride = dl_row_size(tt->act_type, cols);
         j.astride = (j.astride + 63) & ~(size_t)63; /* every activation row 64-byte aligned */
         size_t need = j.astride * (size_t)n_tok;

@@ -1,0 +1,26 @@
+/* Prototypes of the per-ISA kernels (defined in *_avx2.c / *_avx512.c; only
+ * reached through the dl_isa_table of a CPU that has the instructions). */
+#ifndef DL_SIMD_KERNELS_H
+#define DL_SIMD_KERNELS_H
+
+#include "kernels_int.h"
+
+float dl_avx2_dot_f32(const float *a, const float *b, int64_t n);
+void dl_avx2_mad_f32(float *y, const float *x, float a, int64_t n);
+void dl_avx2_quant_q8_0(const float *x, void *y, int64_t n);
+void dl_avx2_quant_q8_K(const float *x, void *y, int64_t n);
+void dl_avx2_round_f16(const float *x, void *y, int64_t n);
+void dl_avx2_quant_bf16(const float *x, void *y, int64_t n);
+
+float dl_avx512_dot_f32(const float *a, const float *b, int64_t n);
+void dl_avx512_mad_f32(float *y, const float *x, float a, int64_t n);
+void dl_avx512_quant_q8_0(const float *x, void *y, int64_t n);
+void dl_avx512_quant_q8_K(const float *x, void *y, int64_t n);
+void dl_avx512_round_f16(const float *x, void *y, int64_t n);
+void dl_avx512_quant_bf16(const float *x, void *y, int64_t n);
+
+/* Thread-local scratch of at least n bytes, 64-byte aligned, kept between
+ * calls (aborts on out-of-memory like dl_xmalloc). */
+void *dl_kernel_scratch(size_t n);
+
+#endif
