@@ -97,6 +97,9 @@ struct dl_pretok {
     const pre_def *def;
 };
 
+/* Oniguruma must not create or free regexes in several threads at once;
+ * searching one compiled regex from several threads is fine. */
+static pthread_mutex_t onig_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t onig_once = PTHREAD_ONCE_INIT;
 static void onig_setup(void) {
     OnigEncoding encs[1] = {ONIG_ENCODING_UTF8};
@@ -127,12 +130,14 @@ dl_pretok *dl_pretok_new(const char *pre, dl_error *err) {
     pthread_once(&onig_once, onig_setup);
     dl_pretok *p = dl_xcalloc(1, sizeof *p);
     p->def = def;
+    pthread_mutex_lock(&onig_lock);
     for (int i = 0; def->regexes[i]; i++) {
         const OnigUChar *pat = (const OnigUChar *)def->regexes[i];
         OnigErrorInfo einfo;
         int r = onig_new(&p->re[i], pat, pat + strlen(def->regexes[i]), ONIG_OPTION_NONE,
                          ONIG_ENCODING_UTF8, ONIG_SYNTAX_PERL_NG, &einfo);
         if (r != ONIG_NORMAL) {
+            pthread_mutex_unlock(&onig_lock);
             OnigUChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
             onig_error_code_to_str(msg, r, &einfo);
             dl_error_set(err, 500, "pre-tokenizer '%s': regex %d does not compile: %s", pre, i,
@@ -142,12 +147,15 @@ dl_pretok *dl_pretok_new(const char *pre, dl_error *err) {
         }
         p->n_re = i + 1;
     }
+    pthread_mutex_unlock(&onig_lock);
     return p;
 }
 
 void dl_pretok_free(dl_pretok *p) {
     if (!p) return;
+    pthread_mutex_lock(&onig_lock);
     for (int i = 0; i < p->n_re; i++) onig_free(p->re[i]);
+    pthread_mutex_unlock(&onig_lock);
     free(p);
 }
 

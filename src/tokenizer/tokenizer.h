@@ -12,7 +12,9 @@
 #include "../base/base.h"
 #include "../gguf/gguf.h"
 
-typedef struct dl_tokenizer dl_tokenizer; /* opaque, independent of the gguf after load */
+typedef struct dl_tokenizer dl_tokenizer; /* opaque, independent of the gguf after load;
+                                           * read-only after load, so one tokenizer may be
+                                           * used from several threads at once */
 
 /* Token types as stored in tokenizer.ggml.token_type. */
 enum {
@@ -37,8 +39,12 @@ bool dl_tokenizer_add_bos(const dl_tokenizer *t);
 bool dl_tokenizer_add_eos(const dl_tokenizer *t);
 /* End of generation: eos, eot, <|im_end|>, <|eot_id|>, ... */
 bool dl_tokenizer_is_eog(const dl_tokenizer *t, int32_t id);
+/* Type of a token after the reference's load-time fixes (e.g. "<|im_end|>" or
+ * "</s>" become CONTROL, gpt-oss "<|message|>" USER_DEFINED; docs/tokenizer.md);
+ * DL_TOKEN_UNDEFINED for an id out of range. */
 int dl_tokenizer_token_type(const dl_tokenizer *t, int32_t id);
-/* Token text exactly as stored in the vocabulary (e.g. "Ġthe", "▁the", "<0x0A>"). */
+/* Token text exactly as stored in the vocabulary (e.g. "Ġthe", "▁the", "<0x0A>");
+ * NULL for an id out of range. */
 const char *dl_tokenizer_token_text(const dl_tokenizer *t, int32_t id);
 /* Id of a token whose stored text is exactly `text`, or -1. */
 int32_t dl_tokenizer_find(const dl_tokenizer *t, const char *text);
@@ -58,7 +64,8 @@ size_t dl_token_to_piece(const dl_tokenizer *t, int32_t id, bool special, char *
 /* Streaming detokeniser: feed ids one at a time, get back only complete
  * UTF-8 text (bytes of a character split across tokens are held back until
  * the character is complete). SentencePiece's leading-space rule is applied
- * to the first token. */
+ * to the first token that prints something: set `first = false` after
+ * dl_detok_init when the ids continue text already shown (e.g. a prompt). */
 typedef struct dl_detok {
     const dl_tokenizer *t;
     bool special;   /* print control tokens' text */

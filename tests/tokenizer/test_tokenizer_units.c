@@ -1,6 +1,7 @@
 /* Unit tests for the tokenizer's parts and its error handling, on small
  * vocabularies built in memory (no fixtures needed), plus a randomised
  * round-trip check over the fixture vocabularies. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,12 +422,63 @@ static void test_random_round_trip(void **state) {
     }
 }
 
+typedef struct thread_job {
+    const dl_tokenizer *t;
+    const char *text;
+    const int32_t *want;
+    size_t n_want;
+    int ok;
+} thread_job;
+
+static void *tokenize_many(void *arg) {
+    thread_job *j = arg;
+    j->ok = 1;
+    for (int r = 0; r < 40; r++) {
+        int32_t *ids;
+        size_t n;
+        dl_error err = {0};
+        if (dl_tokenize(j->t, j->text, strlen(j->text), true, true, &ids, &n, &err) != 0 ||
+            n != j->n_want || memcmp(ids, j->want, n * sizeof *ids) != 0)
+            j->ok = 0;
+        free(ids);
+    }
+    return NULL;
+}
+
+/* One tokenizer used from several threads gives the same ids as one thread. */
+static void test_threads(void **state) {
+    DL_REQUIRE_FIXTURES();
+    dl_error err = {0};
+    dl_gguf *g = dl_gguf_open(dl_test_fixture("models/tiny-gpt-oss-f32.gguf"), &err);
+    if (!g) fail_msg("%s", err.msg);
+    dl_tokenizer *t = dl_tokenizer_load(g, &err);
+    if (!t) fail_msg("%s", err.msg);
+    const char *text = "<|start|>user<|message|>The className of getHTTPResponse is 12345 \xF0\x9F\xA6\x99"
+                       " and  spaces\n\n<|end|>";
+    int32_t *want;
+    size_t n_want;
+    assert_int_equal(dl_tokenize(t, text, strlen(text), true, true, &want, &n_want, &err), 0);
+    pthread_t th[4];
+    thread_job jobs[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (thread_job){t, text, want, n_want, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, tokenize_many, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(jobs[i].ok, 1);
+    }
+    free(want);
+    dl_tokenizer_free(t);
+    dl_gguf_close(g);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiny_bpe),        cmocka_unit_test(test_tiny_spm),
         cmocka_unit_test(test_load_errors),     cmocka_unit_test(test_byte_alphabet),
         cmocka_unit_test(test_strmap_and_heap), cmocka_unit_test(test_pretokenizers),
-        cmocka_unit_test(test_random_round_trip),
+        cmocka_unit_test(test_random_round_trip), cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
