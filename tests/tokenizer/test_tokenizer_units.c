@@ -274,7 +274,7 @@ static void test_byte_alphabet(void **state) {
 static void test_strmap_and_heap(void **state) {
     dl_strmap m;
     dl_strmap_init(&m, 2);
-    static char keys[2000][8];
+    static char keys[2000][16];
     for (int i = 0; i < 2000; i++) {
         snprintf(keys[i], sizeof keys[i], "k%d", i);
         dl_strmap_put(&m, keys[i], strlen(keys[i]), i, false);
