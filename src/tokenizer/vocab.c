@@ -67,6 +67,10 @@ static int attr_to_type(uint32_t a) {
 }
 
 static bool text_in(const char *text, const char *const *list) {
+    /* cheap first-byte test: most tokens start unlike every name in the list */
+    bool any = false;
+    for (const char *const *l = list; *l && !any; l++) any = (*l)[0] == text[0];
+    if (!any) return false;
     for (; *list; list++)
         if (strcmp(text, *list) == 0) return true;
     return false;
@@ -136,7 +140,7 @@ static bool is_canonical(const dl_tokenizer *t, int32_t id) {
 static void detect_by_name(dl_tokenizer *t, int32_t *slot, const char *const *names) {
     if (*slot >= 0) return;
     for (int32_t id = 0; id < t->n_vocab; id++) {
-        if (!is_canonical(t, id) || !text_in(dl_tok_text(t, id), names)) continue;
+        if (!text_in(dl_tok_text(t, id), names) || !is_canonical(t, id)) continue;
         *slot = id;
         t->attr[id] |= DL_ATTR_CONTROL;
         return;
@@ -302,13 +306,12 @@ static void fix_attributes(dl_tokenizer *t, int32_t sp[SP_COUNT]) {
     if (sp[SP_FIM_REP] >= 0) t->eog[sp[SP_FIM_REP]] = true;
     if (sp[SP_FIM_SEP] >= 0) t->eog[sp[SP_FIM_SEP]] = true;
     for (int32_t id = 0; id < t->n_vocab; id++) {
-        if (!is_canonical(t, id)) continue;
         const char *text = dl_tok_text(t, id);
-        if (text_in(text, EOG_NAMES)) {
+        if (text_in(text, EOG_NAMES) && is_canonical(t, id)) {
             t->eog[id] = true;
             t->attr[id] |= DL_ATTR_CONTROL;
         }
-        if (text_in(text, HARMONY_USER)) t->attr[id] = DL_ATTR_USER_DEFINED;
+        if (text_in(text, HARMONY_USER) && is_canonical(t, id)) t->attr[id] = DL_ATTR_USER_DEFINED;
     }
     if (sp[SP_EOS] >= 0) t->eog[sp[SP_EOS]] = true;
     if (sp[SP_EOT] >= 0) t->eog[sp[SP_EOT]] = true;
