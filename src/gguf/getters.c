@@ -1,5 +1,6 @@
 /* Accessors over a validated dl_gguf. Out-of-range indices give neutral
  * results (NULL, 0, -1) rather than crashing. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -138,6 +139,7 @@ bool dl_gguf_get_f32(const dl_gguf *g, const char *key, float *out) {
     if (kv->type == DL_GGUF_FLOAT64) {
         double d;
         memcpy(&d, kv->val, 8);
+        if (isfinite(d) && fabs(d) > FLT_MAX) d = d > 0 ? INFINITY : -INFINITY; /* cast would be UB */
         *out = (float)d;
         return true;
     }

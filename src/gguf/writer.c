@@ -160,6 +160,10 @@ void dl_gguf_writer_add_tensor(dl_gguf_writer *w, const char *name, int type, in
         misuse(w, "tensor '%.100s': %d dimensions (must be 1..%d)", name, n_dims, DL_GGUF_MAX_DIMS);
         return;
     }
+    if (!dl_utf8_valid(name, strlen(name), NULL)) {
+        misuse(w, "tensor name is not valid UTF-8");
+        return;
+    }
     for (size_t i = 0; i < w->n_t; i++)
         if (strcmp(w->t[i].name, name) == 0) {
             misuse(w, "tensor '%.100s': duplicate tensor name", name);
@@ -265,7 +269,7 @@ int dl_gguf_writer_write(dl_gguf_writer *w, const char *path, dl_error *err) {
     if (!rc && w->n_t) rc |= write_pad(f, align_up(pos, align) - pos);
     for (size_t i = 0; i < w->n_t && !rc; i++) {
         rc |= write_all(f, w->t[i].data, (size_t)w->t[i].size);
-        if (i + 1 < w->n_t) rc |= write_pad(f, align_up(w->t[i].size, align) - w->t[i].size);
+        rc |= write_pad(f, align_up(w->t[i].size, align) - w->t[i].size); /* as llama.cpp: last one too */
     }
     if (fclose(f) != 0) rc = -1;
     if (rc) {

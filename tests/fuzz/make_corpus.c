@@ -1,7 +1,6 @@
 // Writes the fuzzer's seed corpus (small valid GGUFs) into a directory.
 // Build and run from the repository root:
-//   cc -std=c17 -D_GNU_SOURCE -Isrc tests/fuzz/make_corpus.c src/gguf/*.c src/base/*.c \
-//      -lm -pthread -o build/make_corpus
+//   cc -std=c17 -D_GNU_SOURCE -Isrc tests/fuzz/make_corpus.c src/gguf/*.c src/base/*.c -lm -pthread -o build/make_corpus
 //   ./build/make_corpus tests/fuzz/corpus [../shared/fixtures/models/stories260K-q4_k_m.gguf]
 // The optional model is sliced: its non-tokenizer metadata and its smallest
 // tensors, so the seed stays under 20 KB.

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include "../common/testutil.h"
@@ -369,7 +370,7 @@ static void test_rewrite_fixture(void **state) {
     size_t olen;
     char *orig = dl_read_file(path, &olen, &err);
     assert_non_null(orig);
-    assert_true(len <= olen && olen - len < 32);
+    assert_int_equal(len, olen); /* same layout as llama.cpp, byte for byte */
     assert_memory_equal(d, orig, len);
     dl_gguf *g2 = dl_gguf_open_memory(d, len, "rewrite.gguf", &err);
     if (!g2) fail_msg("%s", err.msg);
@@ -554,11 +555,25 @@ static void test_corruption_table(void **state) {
     free(base);
 }
 
-/* Every proper prefix of a valid file is rejected with a located error. */
+/* Every prefix of a valid file that cuts into its tensor data or headers is
+ * rejected with a located error; cutting only the trailing padding is fine. */
 static void test_truncation_everywhere(void **state) {
     size_t len;
     unsigned char *base = make_base(&len);
-    for (size_t n = 0; n < len; n++) {
+    dl_error err0 = {0};
+    dl_gguf *g0 = dl_gguf_open_memory(base, len, "base.gguf", &err0);
+    assert_non_null(g0);
+    const dl_gguf_tensor *last = dl_gguf_tensor_at(g0, 1);
+    size_t data_end = (size_t)(dl_gguf_data_offset(g0) + last->offset + last->size);
+    dl_gguf_close(g0);
+    assert_true(data_end < len); /* the writer pads the last tensor, like llama.cpp */
+    for (size_t n = data_end; n <= len; n++) {
+        dl_error err = {0};
+        dl_gguf *g = dl_gguf_open_memory(base, n, "cut.gguf", &err);
+        assert_non_null(g);
+        dl_gguf_close(g);
+    }
+    for (size_t n = 0; n < data_end; n++) {
         unsigned char *d = malloc(n ? n : 1); /* exact size so ASan sees overreads */
         memcpy(d, base, n);
         dl_error err = {0};
@@ -637,6 +652,50 @@ static void test_open_errors(void **state) {
     free(d);
 }
 
+/* Opens every file of dir; returns how many were accepted (-1: no dir). */
+static int open_dir_files(const char *dir, int *n_files) {
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int ok = 0;
+    *n_files = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char p[1024];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        size_t len;
+        dl_error err = {0};
+        char *data = dl_read_file(p, &len, &err);
+        assert_non_null(data);
+        (*n_files)++;
+        dl_gguf *g = dl_gguf_open_memory(data, len, e->d_name, &err);
+        if (g) {
+            ok++;
+            for (int64_t i = 0; i < dl_gguf_n_kv(g); i++) {
+                dl_buf b = {0};
+                dl_gguf_format_value(g, i, &b, 8);
+                dl_buf_free(&b);
+            }
+            dl_gguf_close(g);
+        } else {
+            check_error(&err, e->d_name, "", p);
+        }
+        free(data);
+    }
+    closedir(d);
+    return ok;
+}
+
+/* The fuzz seed corpus is valid; fuzzer finds (tests/fuzz/regress) never crash. */
+static void test_corpus_and_regressions(void **state) {
+    int n = 0;
+    int ok = open_dir_files("tests/fuzz/corpus", &n);
+    assert_true(n >= 4);
+    assert_int_equal(ok, n);
+    ok = open_dir_files("tests/fuzz/regress", &n);
+    if (ok >= 0) print_message("fuzz regressions: %d files, %d accepted\n", n, ok);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_type_table),
@@ -650,6 +709,7 @@ int main(void) {
         cmocka_unit_test(test_truncation_everywhere),
         cmocka_unit_test(test_byte_flips),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_corpus_and_regressions),
     };
     return cmocka_run_group_tests_name("gguf", tests, NULL, NULL);
 }
