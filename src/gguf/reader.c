@@ -353,6 +353,8 @@ static int parse(reader *r) {
     if (rd_u32(r, &g->version, "version")) return -1;
     if (g->version == 1)
         return fail(r, 4, "version: GGUF v1 is not supported (only v2 and v3; re-convert the model)");
+    if (g->version == 0x02000000u || g->version == 0x03000000u)
+        return fail(r, 4, "version: big-endian GGUF files are not supported");
     if (g->version != 2 && g->version != 3)
         return fail(r, 4, "version: unsupported GGUF version %u (only v2 and v3)", g->version);
     uint64_t nt, nkv;

@@ -457,6 +457,7 @@ static const corrupt_case g_corrupt[] = {
     {"version 1", F_VERSION, 4, 1, "version"},
     {"version 4", F_VERSION, 4, 4, "version"},
     {"version 0", F_VERSION, 4, 0, "version"},
+    {"version big-endian", F_VERSION, 4, 0x03000000u, "big-endian"},
     {"n_tensors huge", F_NT, 8, UINT64_MAX, "n_tensors"},
     {"n_tensors 1 << 40", F_NT, 8, 1ull << 40, "n_tensors"},
     {"n_tensors one more", F_NT, 8, 3, "tensor"},
