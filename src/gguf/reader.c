@@ -34,6 +34,30 @@ __attribute__((format(printf, 3, 4))) static int fail(reader *r, uint64_t at, co
     return dl_error_set(r->err, 400, "%s: %s at byte %llu", r->name, msg, (unsigned long long)at);
 }
 
+#define DISP_MAX 100
+
+/* Copies name into buf (>= DISP_MAX + 4 bytes) for an error message: at most
+ * DISP_MAX bytes cut at a UTF-8 boundary, control characters as '?', so the
+ * message stays one valid UTF-8 line whatever the name holds. */
+static const char *disp(const char *s, char *buf) {
+    size_t o = 0, i = 0, n = strlen(s);
+    while (i < n) {
+        uint32_t cp;
+        int k = dl_utf8_decode(s + i, n - i, &cp);
+        if (k == 0) k = 1, cp = '?';
+        if (o + (size_t)k > DISP_MAX) {
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (cp < 0x20 || cp == 0x7f || (k == 1 && cp >= 0x80)) buf[o++] = '?';
+        else memcpy(buf + o, s + i, (size_t)k), o += (size_t)k;
+        i += (size_t)k;
+    }
+    buf[o] = 0;
+    return buf;
+}
+
 static uint64_t left(const reader *r) { return r->size - r->pos; }
 
 /* Checks that n bytes remain for `what`; on failure reports truncation. */
@@ -133,8 +157,9 @@ static char *copy_name(reader *r, const char *s, uint64_t len, uint64_t at, cons
 
 /* Parses the value of entry kv (its type already read). */
 static int read_value(reader *r, dl_gguf_kv *kv) {
-    char what[160];
-    snprintf(what, sizeof what, "key '%.100s' value", kv->key);
+    char what[200], dn[DISP_MAX + 4];
+    const char *key = disp(kv->key, dn);
+    snprintf(what, sizeof what, "key '%s' value", key);
     if (kv->type == DL_GGUF_STRING) {
         const char *s;
         if (rd_str(r, &s, &kv->str_len, what)) return -1;
@@ -152,7 +177,7 @@ static int read_value(reader *r, dl_gguf_kv *kv) {
         r->pos += n;
         return 0;
     }
-    snprintf(what, sizeof what, "key '%.100s' array type", kv->key);
+    snprintf(what, sizeof what, "key '%s' array type", key);
     uint64_t at = r->pos;
     uint32_t et;
     if (rd_u32(r, &et, what)) return -1;
@@ -160,7 +185,7 @@ static int read_value(reader *r, dl_gguf_kv *kv) {
         return fail(r, at, "%s: unknown value type %u", what, et);
     if (et == DL_GGUF_ARRAY) return fail(r, at, "%s: nested arrays are not supported", what);
     kv->arr_type = (dl_gguf_vtype)et;
-    snprintf(what, sizeof what, "key '%.100s' array length", kv->key);
+    snprintf(what, sizeof what, "key '%s' array length", key);
     at = r->pos;
     if (rd_u64(r, &kv->arr_len, what)) return -1;
     size_t es = et == DL_GGUF_STRING ? 8 : dl_gguf_vtype_size(kv->arr_type);
@@ -176,7 +201,7 @@ static int read_value(reader *r, dl_gguf_kv *kv) {
     kv->str_off = malloc((size_t)DL_MAX(kv->arr_len, 1) * sizeof(uint64_t));
     if (!kv->str_off) return dl_error_set(r->err, 500, "%s: out of memory for %s", r->name, what);
     for (uint64_t j = 0; j < kv->arr_len; j++) {
-        snprintf(what, sizeof what, "key '%.100s' string %llu", kv->key, (unsigned long long)j);
+        snprintf(what, sizeof what, "key '%s' string %llu", key, (unsigned long long)j);
         const char *s;
         uint64_t len;
         kv->str_off[j] = r->pos;
@@ -192,19 +217,20 @@ static int read_kvs(reader *r) {
         uint64_t at = r->pos;
         const char *s;
         uint64_t len;
-        char what[48];
+        char what[160], dn[DISP_MAX + 4];
         snprintf(what, sizeof what, "key %lld", (long long)i);
         if (rd_str(r, &s, &len, what)) return -1;
         if (!(kv->key = copy_name(r, s, len, at, "key", i))) return -1;
         int64_t dup = hash_insert(g->kv_hash, g->kv_hash_cap, kv->key, (uint32_t)i, kv_name, g);
         if (dup >= 0)
-            return fail(r, at, "key '%.100s': duplicate key (also entry %lld)", kv->key, (long long)dup);
+            return fail(r, at, "key '%s': duplicate key (also entry %lld)", disp(kv->key, dn),
+                        (long long)dup);
         uint64_t tat = r->pos;
         uint32_t t;
-        snprintf(what, sizeof what, "key '%.30s' value type", kv->key);
+        snprintf(what, sizeof what, "key '%s' value type", disp(kv->key, dn));
         if (rd_u32(r, &t, what)) return -1;
         if (t >= DL_GGUF_VTYPE_COUNT)
-            return fail(r, tat, "key '%.100s' value type: unknown value type %u", kv->key, t);
+            return fail(r, tat, "%s: unknown value type %u", what, t);
         kv->type = (dl_gguf_vtype)t;
         if (read_value(r, kv)) return -1;
     }
@@ -235,17 +261,18 @@ static int read_tensor_info(reader *r, int64_t i, uint64_t *off_pos) {
     uint64_t at = r->pos;
     const char *s;
     uint64_t len;
-    char what[160];
+    char what[200], dn[DISP_MAX + 4];
     snprintf(what, sizeof what, "tensor %lld name", (long long)i);
     if (rd_str(r, &s, &len, what)) return -1;
     char *name = copy_name(r, s, len, at, "tensor", i);
     if (!name) return -1;
     t->name = name;
+    const char *shown = disp(name, dn);
     int64_t dup = hash_insert(g->t_hash, g->t_hash_cap, name, (uint32_t)i, tensor_name, g);
     if (dup >= 0)
-        return fail(r, at, "tensor '%.100s': duplicate tensor name (also tensor %lld)", name,
+        return fail(r, at, "tensor '%s': duplicate tensor name (also tensor %lld)", shown,
                     (long long)dup);
-    snprintf(what, sizeof what, "tensor '%.100s' n_dims", name);
+    snprintf(what, sizeof what, "tensor '%s' n_dims", shown);
     at = r->pos;
     uint32_t nd;
     if (rd_u32(r, &nd, what)) return -1;
@@ -255,7 +282,7 @@ static int read_tensor_info(reader *r, int64_t i, uint64_t *off_pos) {
     int64_t nelem = 1;
     for (int d = 0; d < DL_GGUF_MAX_DIMS; d++) t->ne[d] = 1;
     for (uint32_t d = 0; d < nd; d++) {
-        snprintf(what, sizeof what, "tensor '%.100s' dims[%u]", name, d);
+        snprintf(what, sizeof what, "tensor '%s' dims[%u]", shown, d);
         at = r->pos;
         uint64_t v;
         if (rd_u64(r, &v, what)) return -1;
@@ -266,7 +293,7 @@ static int read_tensor_info(reader *r, int64_t i, uint64_t *off_pos) {
         t->ne[d] = (int64_t)v;
         nelem *= (int64_t)v;
     }
-    snprintf(what, sizeof what, "tensor '%.100s' type", name);
+    snprintf(what, sizeof what, "tensor '%s' type", shown);
     at = r->pos;
     uint32_t ty;
     if (rd_u32(r, &ty, what)) return -1;
@@ -282,7 +309,7 @@ static int read_tensor_info(reader *r, int64_t i, uint64_t *off_pos) {
     if (row < 0 || rows > INT64_MAX / row)
         return fail(r, at, "%s: tensor byte size overflows int64", what);
     t->size = (uint64_t)(row * rows);
-    snprintf(what, sizeof what, "tensor '%.100s' offset", name);
+    snprintf(what, sizeof what, "tensor '%s' offset", shown);
     *off_pos = r->pos;
     if (rd_u64(r, &t->offset, what)) return -1;
     return 0;
@@ -310,15 +337,16 @@ static int check_data(reader *r, const uint64_t *off_pos) {
         return fail(r, r->pos, "data section: starts at %llu, past end of file (size %llu)",
                     (unsigned long long)g->data_offset, (unsigned long long)g->size);
     uint64_t avail = g->size - g->data_offset;
+    char dn[DISP_MAX + 4], dn2[DISP_MAX + 4];
     for (int64_t i = 0; i < g->n_tensors; i++) {
         dl_gguf_tensor *t = &g->tensors[i];
         if (t->offset % a != 0)
-            return fail(r, off_pos[i], "tensor '%.100s' offset: %llu is not a multiple of the alignment %llu",
-                        t->name, (unsigned long long)t->offset, (unsigned long long)a);
+            return fail(r, off_pos[i], "tensor '%s' offset: %llu is not a multiple of the alignment %llu",
+                        disp(t->name, dn), (unsigned long long)t->offset, (unsigned long long)a);
         if (t->offset > avail || t->size > avail - t->offset)
             return fail(r, off_pos[i],
-                        "tensor '%.100s' data: [%llu, %llu) runs past end of file (size %llu, data section at %llu)",
-                        t->name, (unsigned long long)(g->data_offset + t->offset),
+                        "tensor '%s' data: [%llu, %llu) runs past end of file (size %llu, data section at %llu)",
+                        disp(t->name, dn), (unsigned long long)(g->data_offset + t->offset),
                         (unsigned long long)(g->data_offset + t->offset + t->size),
                         (unsigned long long)g->size, (unsigned long long)g->data_offset);
         t->data = g->map + g->data_offset + t->offset;
@@ -332,9 +360,9 @@ static int check_data(reader *r, const uint64_t *off_pos) {
         const dl_gguf_tensor *p = &g->tensors[order[k - 1].idx], *t = &g->tensors[order[k].idx];
         if (p->offset + p->size > t->offset)
             rc = fail(r, off_pos[order[k].idx],
-                      "tensor '%.100s' offset: data [%llu, %llu) overlaps tensor '%.100s' [%llu, %llu)",
-                      t->name, (unsigned long long)t->offset, (unsigned long long)(t->offset + t->size),
-                      p->name, (unsigned long long)p->offset, (unsigned long long)(p->offset + p->size));
+                      "tensor '%s' offset: data [%llu, %llu) overlaps tensor '%s' [%llu, %llu)",
+                      disp(t->name, dn), (unsigned long long)t->offset, (unsigned long long)(t->offset + t->size),
+                      disp(p->name, dn2), (unsigned long long)p->offset, (unsigned long long)(p->offset + p->size));
     }
     free(order);
     return rc;

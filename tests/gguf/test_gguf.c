@@ -556,6 +556,20 @@ static void test_corruption_table(void **state) {
     free(base);
 }
 
+/* Names with control characters never break the one-line message. */
+static void test_error_message_one_line(void **state) {
+    size_t len;
+    unsigned char *d = make_base(&len);
+    size_t a = after_str(d, len, "dup.aa"), b = after_str(d, len, "dup.ab");
+    d[a - 3] = '\n';
+    d[b - 3] = '\n';
+    d[b - 1] = 'a';
+    dl_error err = {0};
+    assert_null(dl_gguf_open_memory(d, len, "nl.gguf", &err));
+    check_error(&err, "nl.gguf", "key 'dup?aa': duplicate key", "newline key");
+    free(d);
+}
+
 /* Every prefix of a valid file that cuts into its tensor data or headers is
  * rejected with a located error; cutting only the trailing padding is fine. */
 static void test_truncation_everywhere(void **state) {
@@ -707,6 +721,7 @@ int main(void) {
         cmocka_unit_test(test_writer_misuse),
         cmocka_unit_test(test_format_value),
         cmocka_unit_test(test_corruption_table),
+        cmocka_unit_test(test_error_message_one_line),
         cmocka_unit_test(test_truncation_everywhere),
         cmocka_unit_test(test_byte_flips),
         cmocka_unit_test(test_open_errors),
