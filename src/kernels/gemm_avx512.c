@@ -21,6 +21,10 @@
 #include "simd_drive.h"
 #include "simd_kernels.h"
 
+#ifndef DL_PREFETCH
+#define DL_PREFETCH 2048 /* bytes ahead in each weight row when decoding */
+#endif
+
 /* ---------------------------------------------------------------------- */
 /* shared: the tile driver is in simd_drive.h                             */
 
@@ -112,6 +116,8 @@ DL_AI void tile32(int type, int NR, int NT, int64_t n, const char *w, size_t ws,
         __m512i wv[4];
         __m512 wsc[4];
         DL_UNROLL for (int r = 0; r < NR; r++) {
+            if (NT == 1 && type == DL_TYPE_Q4_0) /* decoding: fetch ahead (measured: helps Q4_0, not Q8_0) */
+                _mm_prefetch(w + (size_t)r * ws + (size_t)s * 36 + DL_PREFETCH, _MM_HINT_T0);
             if (type == DL_TYPE_Q4_0) load_w_q4_0(w + (size_t)r * ws, s, two, &wv[r], &wsc[r], idx);
             else load_w_q8_0(w + (size_t)r * ws, s, two, &wv[r], &wsc[r], idx);
         }
@@ -220,6 +226,8 @@ DL_AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, 
         __m512 dr[4], dmr[4];
         DL_UNROLL for (int r = 0; r < NR; r++) {
             const char *blk = w + (size_t)r * ws + (size_t)i * bsz;
+            if (NT == 1)
+                for (size_t o = 0; o < bsz; o += 64) _mm_prefetch(blk + DL_PREFETCH + o, _MM_HINT_T0);
             if (type == DL_TYPE_Q4_K) {
                 const dl_block_q4_K *b = (const dl_block_q4_K *)blk;
                 q4k_scales(b->scales, &sc16[r], &cor16[r]);
@@ -312,6 +320,7 @@ DL_AI void tileF(int type, int NR, int NT, int64_t n, const char *w, size_t ws, 
     DL_UNROLL for (int r = 0; r < NR; r++) DL_UNROLL for (int t = 0; t < NT; t++) acc[r][t] = _mm512_setzero_ps();
     int64_t step = type == DL_TYPE_BF16 ? 32 : 16, i = 0;
     for (; i + step <= n; i += step) {
+
         if (type == DL_TYPE_BF16) {
             __m512i wv[4];
             DL_UNROLL for (int r = 0; r < NR; r++) wv[r] = _mm512_loadu_si512(w + (size_t)r * ws + 2 * i);
