@@ -200,6 +200,7 @@ int cli_run(int argc, char **argv) {
     }
     dl_detok dt;
     dl_detok_init(&dt, tok, false);
+    dt.first = false; /* the text continues the prompt: keep its leading space */
     gen = dl_xmalloc((size_t)(o.n_predict + 1) * sizeof(int32_t));
     double tg = dl_time_ms();
     const char *stop = "length";
@@ -234,6 +235,7 @@ int cli_run(int argc, char **argv) {
     if (!o.json) {
         if (text.len > before) fwrite(text.data + before, 1, text.len - before, stdout);
         fputc('\n', stdout);
+        fflush(stdout);
         fprintf(stderr, "prompt: %zu tokens, %.1f tokens/s | generated: %zu tokens, %.1f tokens/s | load %.0f ms\n",
                 n_prompt, prompt_ms > 0 ? 1000.0 * (double)n_prompt / prompt_ms : 0.0, n_gen,
                 gen_ms > 0 ? 1000.0 * (double)n_gen / gen_ms : 0.0, load_ms);
