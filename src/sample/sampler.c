@@ -2,9 +2,9 @@
  * softmax and a seeded draw (greedy argmax when temperature <= 0).
  *
  * Every buffer is sized for n_vocab at creation; dl_sampler_sample and
- * dl_sampler_accept do not allocate. top-k/top-p never sort the whole
- * vocabulary: they select the best few candidates with a bounded heap
- * (dl_top_k_indices), widening the selection for top-p until it covers p. */
+ * dl_sampler_accept do not allocate. Nothing sorts the whole vocabulary:
+ * top-k selects with a bounded heap (dl_top_k_indices), top-p with a
+ * quickselect weighted by probability mass, min-p is a linear filter. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,8 +110,9 @@ void dl_sampler_apply_penalties(dl_sampler *s, float *logit) {
 
 static int32_t argmax(const float *x, int32_t n) {
     int32_t best = 0;
+    float bv = x[0];
     for (int32_t i = 1; i < n; i++)
-        if (x[i] > x[best]) best = i;
+        if (x[i] > bv) bv = x[i], best = i;
     return best;
 }
 
@@ -122,26 +123,64 @@ static int32_t select_best(dl_sampler *s, int32_t k) {
     return k;
 }
 
-/* Top-p over the candidates (sorted or the full vocabulary in id order):
- * keeps the shortest best-first prefix whose probability reaches p.
- * mx is the largest (finite) logit. Returns the new count; the result is
- * sorted. */
-static int32_t apply_top_p(dl_sampler *s, int32_t n, bool sorted, float mx) {
-    float p = s->p.top_p;
+/* Candidate i ranks before candidate j: larger logit, then lower id. */
+static inline bool cand_before(const dl_sampler *s, int32_t i, int32_t j) {
+    return s->val[i] > s->val[j] || (s->val[i] == s->val[j] && s->id[i] < s->id[j]);
+}
+
+static inline void cand_swap(dl_sampler *s, int32_t i, int32_t j) {
+    float v = s->val[i];
+    s->val[i] = s->val[j];
+    s->val[j] = v;
+    int32_t t = s->id[i];
+    s->id[i] = s->id[j];
+    s->id[j] = t;
+}
+
+/* Top-p over candidates in any order: keeps the shortest best-first prefix
+ * (by logit, then id) whose probability reaches p, moved to the front in
+ * no particular order. A quickselect weighted by probability mass: expected
+ * O(n), no sorting of the whole vocabulary. mx is the largest (finite)
+ * logit. Returns the new count. */
+static int32_t apply_top_p(dl_sampler *s, int32_t n, float mx) {
     double sum = 0.0;
-    for (int32_t i = 0; i < n; i++) sum += exp((double)s->val[i] - mx);
-    double target = (double)p * sum;
-    int32_t m = sorted ? n : DL_MIN(n, 64);
-    for (;;) {
-        if (!sorted) select_best(s, m);
-        double cum = 0.0;
-        for (int32_t i = 0; i < m; i++) {
-            cum += exp((double)s->val[i] - mx);
-            if (cum >= target) return i + 1;
+    for (int32_t i = 0; i < n; i++) sum += expf(s->val[i] - mx);
+    double need = (double)s->p.top_p * sum; /* mass still to cover from [lo, hi) */
+    int32_t lo = 0, hi = n;
+    while (hi - lo > 16) {
+        /* median-of-three pivot, moved to hi - 1 */
+        int32_t a = lo, b = lo + (hi - lo) / 2, c = hi - 1;
+        if (cand_before(s, b, a)) cand_swap(s, a, b);
+        if (cand_before(s, c, b)) {
+            cand_swap(s, b, c);
+            if (cand_before(s, b, a)) cand_swap(s, a, b);
         }
-        if (m == n) return n; /* rounding: keep everything */
-        m = (int32_t)DL_MIN((int64_t)n, (int64_t)m * 8);
+        cand_swap(s, b, hi - 1);
+        int32_t piv = hi - 1, m = lo;
+        double left = 0.0;
+        for (int32_t i = lo; i < piv; i++) {
+            if (cand_before(s, i, piv)) {
+                left += expf(s->val[i] - mx);
+                cand_swap(s, i, m++);
+            }
+        }
+        cand_swap(s, m, piv); /* pivot at m; [lo, m) ranks before it */
+        if (left >= need) {
+            hi = m; /* the cut lies among the better ones */
+            continue;
+        }
+        need -= left + expf(s->val[m] - mx);
+        if (need <= 0.0) return m + 1;
+        lo = m + 1;
     }
+    /* few left: insertion sort, then walk */
+    for (int32_t i = lo + 1; i < hi; i++)
+        for (int32_t j = i; j > lo && cand_before(s, j, j - 1); j--) cand_swap(s, j, j - 1);
+    for (int32_t i = lo; i < hi; i++) {
+        need -= expf(s->val[i] - mx);
+        if (need <= 0.0) return i + 1;
+    }
+    return hi; /* rounding: keep everything that is left */
 }
 
 /* Min-p: keeps candidates whose probability is at least min_p times the
@@ -163,17 +202,18 @@ static int32_t apply_min_p(dl_sampler *s, int32_t n, float mx) {
 int32_t dl_sampler_sample(dl_sampler *s, const float *logits) {
     const dl_sampler_params *p = &s->p;
     int32_t nv = s->n_vocab;
-    for (int32_t i = 0; i < nv; i++) s->logit[i] = isnan(logits[i]) ? -INFINITY : logits[i];
+    for (int32_t i = 0; i < nv; i++) {
+        float v = logits[i];
+        s->logit[i] = v == v ? v : -INFINITY; /* NaN -> -inf */
+    }
     dl_sampler_apply_penalties(s, s->logit);
     int32_t best = argmax(s->logit, nv);
     /* greedy; also when no softmax is possible (all -inf, or a +inf logit) */
     if (!(p->temperature > 0.0f) || isinf(s->logit[best])) return best;
 
     int32_t n;
-    bool sorted = false;
     if (p->top_k > 0 && p->top_k < nv) {
         n = select_best(s, p->top_k);
-        sorted = true;
     } else {
         n = nv;
         for (int32_t i = 0; i < nv; i++) {
@@ -181,7 +221,7 @@ int32_t dl_sampler_sample(dl_sampler *s, const float *logits) {
             s->val[i] = s->logit[i];
         }
     }
-    if (p->top_p < 1.0f && n > 1) n = apply_top_p(s, n, sorted, s->logit[best]);
+    if (p->top_p < 1.0f && n > 1) n = apply_top_p(s, n, s->logit[best]);
     if (p->min_p > 0.0f && n > 1) n = apply_min_p(s, n, s->logit[best]);
 
     /* temperature, softmax, draw. The best token is always a candidate, so

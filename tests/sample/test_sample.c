@@ -212,6 +212,37 @@ static void test_top_p_set(void **state) {
     assert_seen_set(seen2, want2, W);
 }
 
+/* top-p on random logits with many ties against a full sort: at a high
+ * temperature every kept id shows up, and no other. */
+static void test_top_p_against_sort(void **state) {
+    enum { V = 200, N = 20000 };
+    float logits[V];
+    int32_t order[V];
+    int seen[V], want[V];
+    float ps[3] = {0.3f, 0.7f, 0.9f};
+    dl_rng r;
+    dl_rng_seed(&r, 31);
+    for (int round = 0; round < 6; round++) {
+        for (int i = 0; i < V; i++) logits[i] = (float)(dl_rng_next(&r) % 12) * 0.25f;
+        float p = ps[round % 3];
+        dl_top_k_indices(logits, V, V, order); /* full sort: logit desc, id asc */
+        int K = round >= 3 ? 150 : V; /* top-k first: top-p renormalises over K */
+        double sum = 0, cum = 0;
+        for (int i = 0; i < K; i++) sum += exp((double)logits[order[i]] - logits[order[0]]);
+        memset(want, 0, sizeof want);
+        for (int i = 0; i < V; i++) {
+            want[order[i]] = 1;
+            cum += exp((double)logits[order[i]] - logits[order[0]]);
+            if (cum >= p * sum) break;
+        }
+        dl_sampler_params sp = plain(1000.0f, 50 + (uint64_t)round);
+        sp.top_p = p;
+        sp.top_k = round >= 3 ? K : 0;
+        sample_counts(&sp, logits, V, N, seen);
+        assert_seen_set(seen, want, V);
+    }
+}
+
 static void test_min_p_set(void **state) {
     enum { V = 8 };
     float prob[V] = {0.02f, 0.3f, 0.04f, 0.4f, 0.06f, 0.2f, 0.03f, 0.01f};
@@ -322,6 +353,7 @@ int main(void) {
         cmocka_unit_test(test_greedy_ties),
         cmocka_unit_test(test_top_k1_is_greedy),
         cmocka_unit_test(test_top_p_set),
+        cmocka_unit_test(test_top_p_against_sort),
         cmocka_unit_test(test_min_p_set),
         cmocka_unit_test(test_penalties),
         cmocka_unit_test(test_frequencies),
