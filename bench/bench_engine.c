@@ -30,6 +30,7 @@
 #include "gguf/gguf.h"
 #include "kernels/kernels.h"
 #include "model/model.h"
+#include "sample/sample.h"
 
 #define MAX_THREAD_SETTINGS 8
 #define MAX_MODELS 16
@@ -293,6 +294,7 @@ typedef struct model_result {
     dl_hparams hp;
     uint64_t n_params, weight_bytes, bytes_per_token;
     double load_ms;
+    double sample_ms; /* one dl_sampler_sample with default params on real logits */
     run_result runs[MAX_THREAD_SETTINGS];
 } model_result;
 
@@ -367,6 +369,21 @@ static int run_once(dl_context *c, const int32_t *toks, const opts *o, double *p
     return 0;
 }
 
+/* Milliseconds per dl_sampler_sample with the default chain (top-k 40,
+ * top-p 0.95, min-p 0.05, temperature 0.8, repetition penalty 1.1). */
+static double time_sampler(const float *logits, int32_t n_vocab) {
+    dl_sampler_params p = dl_sampler_default_params();
+    p.repeat_penalty = 1.1f;
+    dl_sampler *s = dl_sampler_new(&p, n_vocab);
+    if (!s) return 0;
+    enum { N = 100 };
+    double t0 = dl_time_ms();
+    for (int i = 0; i < N; i++) dl_sampler_accept(s, dl_sampler_sample(s, logits));
+    double ms = (dl_time_ms() - t0) / N;
+    dl_sampler_free(s);
+    return ms;
+}
+
 static int bench_model(const opts *o, const char *path, model_result *r) {
     dl_error err = {0};
     memset(r, 0, sizeof *r);
@@ -413,6 +430,7 @@ static int bench_model(const opts *o, const char *path, model_result *r) {
         if (!o->json)
             fprintf(stderr, "bench_engine: %s, %d thread(s): prefill %.1f t/s, decode %.1f t/s\n", path,
                     rr->threads, rr->prefill_med, rr->decode_med);
+        if (rc == 0 && ti == 0) r->sample_ms = time_sampler(dl_context_logits(c, 0), r->hp.n_vocab);
         dl_context_free(c);
     }
     free(toks);
@@ -469,6 +487,8 @@ static void print_table(const opts *o, const double *bw, const model_result *res
                    ppr, tgr);
         }
     }
+    printf("\nsampling (default chain + repetition penalty, real logits):");
+    for (int i = 0; i < n_res; i++) printf("  %.3f ms/token", res[i].sample_ms);
     printf("\nreference (llama.cpp, %d threads, pp%d/tg%d, Qwen3-0.6B shape):", REF_THREADS, 128, 64);
     for (size_t k = 0; k < DL_ARRAY_LEN(REFERENCE); k++)
         printf("  %s %.0f / %.1f t/s", REFERENCE[k].type, REFERENCE[k].prefill, REFERENCE[k].decode);
@@ -510,6 +530,7 @@ static void print_json(const opts *o, const double *bw, const model_result *res,
         json_object_set_new(e, "weight_bytes", json_integer((json_int_t)r->weight_bytes));
         json_object_set_new(e, "bytes_per_token", json_integer((json_int_t)r->bytes_per_token));
         json_object_set_new(e, "load_ms", json_real(r->load_ms));
+        json_object_set_new(e, "sample_ms", json_real(r->sample_ms));
         json_t *jr = json_array();
         for (int ti = 0; ti < o->n_threads; ti++) {
             const run_result *rr = &r->runs[ti];
