@@ -103,12 +103,30 @@ DL_AI void load_w_q4_0(const char *row, int64_t s, bool two, __m512i *v, __m512 
     *sc = dl_scale2(dl_ld16(&b[0].d), two ? dl_ld16(&b[1].d) : 0, idx);
 }
 
+DL_AI void load_w_q5_0(const char *row, int64_t s, bool two, __m512i *v, __m512 *sc, __m512i idx) {
+    const dl_block_q5_0 *b = (const dl_block_q5_0 *)row + 2 * s;
+    __m128i q0 = _mm_loadu_si128((const __m128i *)b[0].qs);
+    __m128i q1 = two ? _mm_loadu_si128((const __m128i *)b[1].qs) : _mm_setzero_si128();
+    __m256i q = _mm256_inserti128_si256(_mm256_castsi128_si256(q0), q1, 1);
+    __m256i m = _mm256_set1_epi8(0x0F);
+    __m256i lo = _mm256_and_si256(q, m), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m);
+    uint32_t h0, h1 = 0;
+    memcpy(&h0, b[0].qh, 4);
+    if (two) memcpy(&h1, b[1].qh, 4);
+    /* byte k of the lo/hi layout takes bit: b0 0..15, b1 0..15, b0 16..31, b1 16..31 */
+    __mmask64 hm = (__mmask64)((uint64_t)(h0 & 0xFFFF) | ((uint64_t)(h1 & 0xFFFF) << 16) |
+                               ((uint64_t)(h0 >> 16) << 32) | ((uint64_t)(h1 >> 16) << 48));
+    __m512i v4 = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    *v = _mm512_mask_add_epi8(v4, hm, v4, _mm512_set1_epi8(16));
+    *sc = dl_scale2(dl_ld16(&b[0].d), two ? dl_ld16(&b[1].d) : 0, idx);
+}
+
 /* One NR x NT tile over a whole row for a 32-element type. */
 DL_AI void tile32(int type, int NR, int NT, int64_t n, const char *w, size_t ws, const void *ap,
                   float *y, int64_t ldy) {
     const act_step *tab = ap;
     int64_t nb = n / DL_QK, nsteps = (nb + 1) / 2;
-    __m512i idx = _mm512_loadu_si512(type == DL_TYPE_Q4_0 ? k_idx_lohi : k_idx_nat);
+    __m512i idx = _mm512_loadu_si512(type == DL_TYPE_Q8_0 ? k_idx_nat : k_idx_lohi);
     __m512 acc[4][4];
     DL_UNROLL for (int r = 0; r < NR; r++) DL_UNROLL for (int t = 0; t < NT; t++) acc[r][t] = _mm512_setzero_ps();
     for (int64_t s = 0; s < nsteps; s++) {
@@ -119,6 +137,7 @@ DL_AI void tile32(int type, int NR, int NT, int64_t n, const char *w, size_t ws,
             if (NT == 1 && type == DL_TYPE_Q4_0) /* decoding: fetch ahead (measured: helps Q4_0, not Q8_0) */
                 _mm_prefetch(w + (size_t)r * ws + (size_t)s * 36 + DL_PREFETCH, _MM_HINT_T0);
             if (type == DL_TYPE_Q4_0) load_w_q4_0(w + (size_t)r * ws, s, two, &wv[r], &wsc[r], idx);
+            else if (type == DL_TYPE_Q5_0) load_w_q5_0(w + (size_t)r * ws, s, two, &wv[r], &wsc[r], idx);
             else load_w_q8_0(w + (size_t)r * ws, s, two, &wv[r], &wsc[r], idx);
         }
         const act_step *st = &tab[s * NT];
@@ -150,10 +169,24 @@ DL_TILES(q8_0)
     }
 DL_TILES(q4_0)
 #undef DL_TILE
+#define DL_TILE(PREFIX, R, T)                                                                     \
+    static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
+                                   float *y, int64_t ldy) {                                       \
+        tile32(DL_TYPE_Q5_0, R, T, n, w, ws, a, y, ldy);                                          \
+    }
+DL_TILES(q5_0)
+#undef DL_TILE
 
 static void gemm_q8_0(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
     drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, q8_0_tiles, prep_q8_0_nat);
+}
+static void *prep_q8_0_lohi16(int64_t n, const char *a, size_t as, int nt, size_t *ps) {
+    return prep_q8_0_common(n, a, as, nt, ps, true, 16);
+}
+static void gemm_q5_0(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
+                      int64_t nt, float *y, int64_t ldy) {
+    drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, q5_0_tiles, prep_q8_0_lohi16);
 }
 static void gemm_q4_0(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
@@ -200,6 +233,18 @@ DL_AI __m512i q4k_weights(const dl_block_q4_K *b, int c) {
                               _mm256_and_si256(_mm256_srli_epi16(q, 4), m), 1);
 }
 
+DL_AI __m512i q5k_weights(const dl_block_q5_K *b, int c) {
+    __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * c));
+    __m256i qh = _mm256_loadu_si256((const __m256i *)b->qh);
+    __m256i m = _mm256_set1_epi8(0x0F);
+    __m512i lo = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, m)),
+                                    _mm256_and_si256(_mm256_srli_epi16(q, 4), m), 1);
+    __m512i h = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_srli_epi16(qh, 2 * c)),
+                                   _mm256_srli_epi16(qh, 2 * c + 1), 1);
+    h = _mm512_and_si512(h, _mm512_set1_epi8(1));
+    return _mm512_or_si512(lo, _mm512_slli_epi16(h, 4));
+}
+
 DL_AI __m512i q6k_weights(const dl_block_q6_K *b, int c) {
     int h = c >> 1, odd = c & 1;
     __m512i ql = _mm512_loadu_si512(b->ql + 64 * h);
@@ -216,7 +261,9 @@ DL_AI __m512i q6k_weights(const dl_block_q6_K *b, int c) {
 DL_AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, const void *ap,
                  size_t as, float *y, int64_t ldy) {
     int64_t nsb = n / DL_QK_K;
-    size_t bsz = type == DL_TYPE_Q4_K ? sizeof(dl_block_q4_K) : sizeof(dl_block_q6_K);
+    size_t bsz = type == DL_TYPE_Q4_K ? sizeof(dl_block_q4_K)
+                 : type == DL_TYPE_Q5_K ? sizeof(dl_block_q5_K)
+                                        : sizeof(dl_block_q6_K);
     const char *a = ap;
     __m512 acc[4][4];
     DL_UNROLL for (int r = 0; r < NR; r++) DL_UNROLL for (int t = 0; t < NT; t++) acc[r][t] = _mm512_setzero_ps();
@@ -233,6 +280,11 @@ DL_AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, 
                 q4k_scales(b->scales, &sc16[r], &cor16[r]);
                 dr[r] = _mm512_set1_ps(dl_f16_to_f32_fast(dl_ld16(&b->d)));
                 dmr[r] = _mm512_set1_ps(dl_f16_to_f32_fast(dl_ld16(&b->dmin)));
+            } else if (type == DL_TYPE_Q5_K) {
+                const dl_block_q5_K *b = (const dl_block_q5_K *)blk;
+                q4k_scales(b->scales, &sc16[r], &cor16[r]);
+                dr[r] = _mm512_set1_ps(dl_f16_to_f32_fast(dl_ld16(&b->d)));
+                dmr[r] = _mm512_set1_ps(dl_f16_to_f32_fast(dl_ld16(&b->dmin)));
             } else {
                 const dl_block_q6_K *b = (const dl_block_q6_K *)blk;
                 cor16[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b->scales));
@@ -243,12 +295,13 @@ DL_AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, 
         __m512i isum[4][4];
         DL_UNROLL for (int r = 0; r < NR; r++) DL_UNROLL for (int t = 0; t < NT; t++) isum[r][t] = _mm512_setzero_si512();
         DL_UNROLL for (int c = 0; c < 4; c++) {
-            __m512i idx = type == DL_TYPE_Q4_K ? q4k_scale_idx(c) : q6k_scale_idx(c);
+            __m512i idx = type == DL_TYPE_Q6_K ? q6k_scale_idx(c) : q4k_scale_idx(c);
             __m512i wv[4], scv[4];
             DL_UNROLL for (int r = 0; r < NR; r++) {
                 const char *blk = w + (size_t)r * ws + (size_t)i * bsz;
-                wv[r] = type == DL_TYPE_Q4_K ? q4k_weights((const dl_block_q4_K *)blk, c)
-                                             : q6k_weights((const dl_block_q6_K *)blk, c);
+                wv[r] = type == DL_TYPE_Q4_K   ? q4k_weights((const dl_block_q4_K *)blk, c)
+                        : type == DL_TYPE_Q5_K ? q5k_weights((const dl_block_q5_K *)blk, c)
+                                               : q6k_weights((const dl_block_q6_K *)blk, c);
                 scv[r] = _mm512_permutexvar_epi16(idx, sc16[r]);
             }
             DL_UNROLL for (int t = 0; t < NT; t++) {
@@ -265,7 +318,7 @@ DL_AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, 
             DL_UNROLL for (int r = 0; r < NR; r++) {
                 __m512i corr = _mm512_zextsi256_si512(_mm256_madd_epi16(cor16[r], bs));
                 __m512 f;
-                if (type == DL_TYPE_Q4_K) {
+                if (type != DL_TYPE_Q6_K) {
                     f = _mm512_mul_ps(_mm512_cvtepi32_ps(isum[r][t]), dr[r]);
                     f = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(corr), dmr[r], f);
                 } else {
@@ -297,6 +350,18 @@ DL_TILES(q4_K)
     }
 DL_TILES(q6_K)
 #undef DL_TILE
+#define DL_TILE(PREFIX, R, T)                                                                     \
+    static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
+                                   float *y, int64_t ldy) {                                       \
+        tileK(DL_TYPE_Q5_K, R, (R * T > 8 ? 1 : T), n, w, ws, a, as, y, ldy);                     \
+    }
+DL_TILES(q5_K)
+#undef DL_TILE
+static void gemm_q5_K(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
+                      int64_t nt, float *y, int64_t ldy) {
+    if (nt == 1) drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 1, q5_K_tiles, NULL);
+    else drive(n, w, ws, nr, a, as, nt, y, ldy, 2, 4, q5_K_tiles, NULL);
+}
 
 static void gemm_q4_K(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
@@ -425,7 +490,9 @@ const dl_isa_table dl_isa_avx512 = {
     .gemm = {
         [DL_TYPE_Q8_0] = gemm_q8_0,
         [DL_TYPE_Q4_0] = gemm_q4_0,
+        [DL_TYPE_Q5_0] = gemm_q5_0,
         [DL_TYPE_Q4_K] = gemm_q4_K,
+        [DL_TYPE_Q5_K] = gemm_q5_K,
         [DL_TYPE_Q6_K] = gemm_q6_K,
         [DL_TYPE_F16] = gemm_f16,
         [DL_TYPE_BF16] = gemm_bf16,
