@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../common/testutil.h"
+#include "gguf/gguf.h"
 #include "kernels/kernels.h"
 #include "kernels/kernels_int.h"
 
@@ -427,6 +428,71 @@ static void test_act_quant_isa_identical(void **state) {
     print_message("%d SIMD activation conversions bit-identical to scalar\n", compared);
 }
 
+/* llama-quantize's output against the F32 model it came from: every
+ * quantised tensor, dequantised, must be close to the original (a layout
+ * error gives a relative RMS error near 1.4). */
+static void check_file_pair(const char *f32_name, const char *q_name) {
+    dl_error err = {0};
+    char p32[4096];
+    snprintf(p32, sizeof p32, "%s", dl_test_fixture(f32_name));
+    dl_gguf *a = dl_gguf_open(p32, &err);
+    if (!a) fail_msg("%s", err.msg);
+    dl_gguf *b = dl_gguf_open(dl_test_fixture(q_name), &err);
+    if (!b) fail_msg("%s", err.msg);
+    int checked = 0;
+    double worst = 0;
+    for (int64_t i = 0; i < dl_gguf_n_tensors(b); i++) {
+        const dl_gguf_tensor *tq = dl_gguf_tensor_at(b, i);
+        const dl_gguf_tensor *tf = dl_gguf_find_tensor(a, tq->name);
+        assert_non_null(tf);
+        if (tq->type == DL_TYPE_F32) continue;
+        assert_int_equal(tf->type, DL_TYPE_F32);
+        assert_true(dl_type_supported(tq->type));
+        int64_t cols = tq->ne[0], rows = tq->ne[1] * tq->ne[2] * tq->ne[3];
+        float *row = malloc((size_t)cols * sizeof(float));
+        double e2 = 0, x2 = 0;
+        for (int64_t r = 0; r < rows; r++) {
+            assert_int_equal(dl_get_row(tq->type, tq->data, cols, r, row), 0);
+            const float *ref = (const float *)tf->data + r * cols;
+            for (int64_t c = 0; c < cols; c++) {
+                e2 += (double)(row[c] - ref[c]) * (row[c] - ref[c]);
+                x2 += (double)ref[c] * ref[c];
+            }
+        }
+        free(row);
+        double rel = sqrt(e2 / x2), bound;
+        switch (tq->type) {
+        case DL_TYPE_F16: bound = 1e-3; break;
+        case DL_TYPE_Q8_0: bound = 0.01; break;
+        case DL_TYPE_Q6_K: bound = 0.03; break;
+        case DL_TYPE_Q5_0: case DL_TYPE_Q5_K: bound = 0.06; break;
+        default: bound = 0.12; break; /* 4-bit */
+        }
+        if (rel > bound)
+            fail_msg("%s: %s (%s) relative RMS error %.4f > %.4f", q_name, tq->name,
+                     dl_traits(tq->type)->name, rel, bound);
+        checked++;
+        worst = fmax(worst, rel / bound);
+    }
+    assert_true(checked > 0);
+    print_message("%-32s %2d tensors, worst error %.2f of its bound\n", q_name, checked, worst);
+    dl_gguf_close(a);
+    dl_gguf_close(b);
+}
+
+static void test_fixture_tensors_dequantise(void **state) {
+    DL_REQUIRE_FIXTURES();
+    const char *names[] = {"f16", "q8_0", "q4_0", "q4_k_m"};
+    char f32[128], q[128];
+    for (size_t m = 0; m < 2; m++)
+        for (size_t k = 0; k < DL_ARRAY_LEN(names); k++) {
+            snprintf(f32, sizeof f32, "models/tiny-%s-f32.gguf", m ? "llama" : "qwen3");
+            snprintf(q, sizeof q, "models/tiny-%s-%s.gguf", m ? "llama" : "qwen3", names[k]);
+            check_file_pair(f32, q);
+        }
+    check_file_pair("models/stories260K.gguf", "models/stories260K-q4_k_m.gguf"); /* Q5_0, F16, Q8_0 */
+}
+
 static void test_vec_f32(void **state) {
     const char *isas[] = {"scalar", "avx2", "avx512"};
     float a[67], b[67], y[67], y0[67];
@@ -462,6 +528,7 @@ int main(void) {
         cmocka_unit_test(test_matmul_isa_vs_scalar),
         cmocka_unit_test(test_matmul_rejects_bad_input),
         cmocka_unit_test(test_act_quant_isa_identical),
+        cmocka_unit_test(test_fixture_tensors_dequantise),
         cmocka_unit_test(test_vec_f32),
     };
     return cmocka_run_group_tests_name("kernels", tests, NULL, NULL);
