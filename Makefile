@@ -117,7 +117,7 @@ test: bins
 FUZZ_O := build/fuzz
 fuzz:
 	@mkdir -p $(FUZZ_O)
-	clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
+	clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc \
 	    tests/fuzz/fuzz_gguf.c $(wildcard src/gguf/*.c) $(wildcard src/base/*.c) \
 	    -o $(FUZZ_O)/fuzz_gguf -lm -pthread
 
