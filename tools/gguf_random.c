@@ -356,35 +356,49 @@ static int copy_vocab(dl_gguf_writer *w, const char *path, int *n_vocab, dl_erro
     return 0;
 }
 
+typedef struct vocab_build {
+    char (*text)[16];
+    int32_t *types;
+    int n, cap;
+} vocab_build;
+
+/* Appends one piece (if there is room) of SPM token type `type`. */
+static void piece(vocab_build *v, int type, const char *fmt, int a, int b) {
+    if (v->n >= v->cap) return;
+    snprintf(v->text[v->n], 16, fmt, a, b);
+    v->types[v->n++] = type;
+}
+
 /* A synthetic SPM vocabulary: <unk> <s> </s>, the 256 byte tokens, then
- * "▁" + printable characters and two-character pieces until n tokens. */
+ * printable characters with and without the word-start mark "▁", two-letter
+ * pieces and "▁w<k>" fillers until n tokens (n >= 300). */
 static void synth_vocab(dl_gguf_writer *w, int n) {
+    enum { NORMAL = 1, UNKNOWN = 2, CONTROL = 3, BYTE = 6 };
+    vocab_build v = {.text = dl_xcalloc((size_t)n, 16), .types = dl_xcalloc((size_t)n, sizeof(int32_t)),
+                     .cap = n};
+    piece(&v, UNKNOWN, "<unk>", 0, 0);
+    piece(&v, CONTROL, "<s>", 0, 0);
+    piece(&v, CONTROL, "</s>", 0, 0);
+    for (int b = 0; b < 256; b++) piece(&v, BYTE, "<0x%02X>", b, 0);
+    piece(&v, NORMAL, "\xE2\x96\x81", 0, 0);
+    for (int c = 0x21; c < 0x7F; c++) {
+        piece(&v, NORMAL, "%c", c, 0);
+        piece(&v, NORMAL, "\xE2\x96\x81%c", c, 0);
+    }
+    for (int a = 'a'; a <= 'z'; a++)
+        for (int b = 'a'; b <= 'z'; b++) piece(&v, NORMAL, "%c%c", a, b);
+    for (int k = 0; v.n < n; k++) piece(&v, NORMAL, "\xE2\x96\x81w%d", k, 0);
+
     dl_gguf_str *toks = dl_xcalloc((size_t)n, sizeof *toks);
     float *scores = dl_xcalloc((size_t)n, sizeof *scores);
-    int32_t *types = dl_xcalloc((size_t)n, sizeof *types);
-    char (*text)[16] = dl_xcalloc((size_t)n, 16);
-    int i = 0;
-    snprintf(text[i], 16, "<unk>"), types[i++] = 2;
-    snprintf(text[i], 16, "<s>"), types[i++] = 3;
-    snprintf(text[i], 16, "</s>"), types[i++] = 3;
-    for (int b = 0; b < 256; b++) snprintf(text[i], 16, "<0x%02X>", b), types[i++] = 6;
-    /* printable ASCII, each with and without the word-start marker */
-    for (int c = 0x21; c < 0x7F && i < n; c++) {
-        snprintf(text[i], 16, "%c", c), types[i++] = 1;
-        if (i < n) snprintf(text[i], 16, "\xE2\x96\x81%c", c), types[i++] = 1;
-    }
-    if (i < n) snprintf(text[i], 16, "\xE2\x96\x81"), types[i++] = 1;
-    for (int a = 'a'; a <= 'z' && i < n; a++)
-        for (int b = 'a'; b <= 'z' && i < n; b++) snprintf(text[i], 16, "%c%c", a, b), types[i++] = 1;
-    for (int k = 0; i < n; k++) snprintf(text[i], 16, "\xE2\x96\x81w%d", k), types[i++] = 1;
     for (int k = 0; k < n; k++) {
-        toks[k] = (dl_gguf_str){text[k], strlen(text[k])};
-        scores[k] = types[k] == 1 ? -(float)k : 0.0f;
+        toks[k] = (dl_gguf_str){v.text[k], strlen(v.text[k])};
+        scores[k] = v.types[k] == NORMAL ? -(float)k : 0.0f;
     }
     dl_gguf_writer_set_str(w, "tokenizer.ggml.model", "llama");
     dl_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", toks, (uint64_t)n);
     dl_gguf_writer_set_arr(w, "tokenizer.ggml.scores", DL_GGUF_FLOAT32, scores, (uint64_t)n);
-    dl_gguf_writer_set_arr(w, "tokenizer.ggml.token_type", DL_GGUF_INT32, types, (uint64_t)n);
+    dl_gguf_writer_set_arr(w, "tokenizer.ggml.token_type", DL_GGUF_INT32, v.types, (uint64_t)n);
     dl_gguf_writer_set_u32(w, "tokenizer.ggml.unknown_token_id", 0);
     dl_gguf_writer_set_u32(w, "tokenizer.ggml.bos_token_id", 1);
     dl_gguf_writer_set_u32(w, "tokenizer.ggml.eos_token_id", 2);
@@ -392,8 +406,8 @@ static void synth_vocab(dl_gguf_writer *w, int n) {
     dl_gguf_writer_set_bool(w, "tokenizer.ggml.add_eos_token", false);
     free(toks);
     free(scores);
-    free(types);
-    free(text);
+    free(v.types);
+    free(v.text);
 }
 
 static int build(const opts *o, dl_error *err) {
