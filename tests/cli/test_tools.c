@@ -2,7 +2,9 @@
  * $BUILD_DIR/gguf_random): every --type writes a file our reader accepts
  * with the expected shapes, types and metadata; the Q4_K_M mix follows
  * llama.cpp's rule; the output is deterministic from the seed and
- * independent of the thread count; the models load and run. */
+ * independent of the thread count; the models load and run. Also a smoke
+ * test of bench/bench_engine --json on a tiny model. */
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,14 +19,14 @@
 #include "kernels/kernels.h"
 #include "model/model.h"
 
-/* Path of the gguf_random binary: $BUILD_DIR/gguf_random, else three
- * directories above this test binary (build/<cfg>/tests/cli/test_tools). */
-static const char *tool(void) {
+/* Path of a program of the build: $BUILD_DIR/<name>, else three
+ * directories above this test binary (build/<cfg>/tests/cli/test_tools).
+ * Returns a static buffer, overwritten per call. */
+static const char *build_bin(const char *name) {
     static char path[4096];
-    if (path[0]) return path;
     const char *bd = getenv("BUILD_DIR");
     if (bd && *bd) {
-        snprintf(path, sizeof path, "%s/gguf_random", bd);
+        snprintf(path, sizeof path, "%s/%s", bd, name);
     } else {
         char exe[4000];
         ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -34,12 +36,14 @@ static const char *tool(void) {
             char *s = strrchr(exe, '/');
             if (s) *s = '\0';
         }
-        snprintf(path, sizeof path, "%s/gguf_random", exe);
+        snprintf(path, sizeof path, "%s/%s", exe, name);
     }
     struct stat st;
     if (stat(path, &st) != 0) fail_msg("%s not found: build it first (make all)", path);
     return path;
 }
+
+static const char *tool(void) { return build_bin("gguf_random"); }
 
 /* Runs gguf_random with args, output to tmpdir/<out>; returns exit status. */
 static int run_tool(const char *out, const char *args) {
@@ -302,11 +306,49 @@ static void test_loads_and_runs(void **state) {
     dl_model_free(m);
 }
 
+/* bench_engine --json on a tiny model: the figures are there and positive. */
+static void test_bench_engine_json(void **state) {
+    assert_int_equal(run_tool("b.gguf", "--arch qwen3 --type Q8_0 " SHAPE), 0);
+    char cmd[8192];
+    const char *tmp = dl_test_tmpdir();
+    snprintf(cmd, sizeof cmd,
+             "%s --json --no-bw --reps 2 --threads 1,2 --n-prompt 8 --n-gen 4 %s/b.gguf >%s/bench.json 2>%s/bench.err",
+             build_bin("bench_engine"), tmp, tmp, tmp);
+    assert_int_equal(system(cmd), 0);
+    char p[512];
+    snprintf(p, sizeof p, "%s/bench.json", tmp);
+    json_error_t je;
+    json_t *root = json_load_file(p, 0, &je);
+    if (!root) fail_msg("bench.json: %s", je.text);
+    json_t *models = json_object_get(root, "models");
+    assert_int_equal(json_array_size(models), 1);
+    json_t *m = json_array_get(models, 0);
+    assert_string_equal(json_string_value(json_object_get(m, "type")), "Q8_0");
+    assert_string_equal(json_string_value(json_object_get(m, "arch")), "qwen3");
+    /* tied: bytes per token = all weights + one embedding row (256 x Q8_0) */
+    json_int_t wb = json_integer_value(json_object_get(m, "weight_bytes"));
+    json_int_t bpt = json_integer_value(json_object_get(m, "bytes_per_token"));
+    assert_int_equal(bpt - wb, dl_type_row_bytes(DL_TYPE_Q8_0, 256));
+    json_t *res = json_object_get(m, "results");
+    assert_int_equal(json_array_size(res), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *r = json_array_get(res, i);
+        assert_int_equal(json_integer_value(json_object_get(r, "threads")), (json_int_t)i + 1);
+        assert_true(json_real_value(json_object_get(r, "prefill_tps")) > 0);
+        assert_true(json_real_value(json_object_get(r, "decode_tps")) > 0);
+        assert_int_equal(json_array_size(json_object_get(r, "decode_runs")), 2);
+        assert_null(json_object_get(r, "decode_vs_llama_cpp")); /* not the 0.6B shape */
+    }
+    assert_non_null(json_object_get(json_object_get(root, "reference_llama_cpp"), "Q4_K_M"));
+    json_decref(root);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_type),  cmocka_unit_test(test_q4_k_m_mix),
         cmocka_unit_test(test_archs),       cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_bad_options), cmocka_unit_test(test_loads_and_runs),
+        cmocka_unit_test(test_bench_engine_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
