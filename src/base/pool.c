@@ -5,6 +5,7 @@
  * decoding, then block on a condition variable so an idle pool costs nothing.
  * The caller participates as thread 0 and waits on an atomic countdown. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -48,7 +49,10 @@ static void *worker_main(void *p) {
         while ((gen = atomic_load_explicit(&pool->generation, memory_order_acquire)) == seen &&
                !atomic_load(&pool->stop)) {
             if (++spins < SPIN_ITERS) {
-                cpu_relax();
+                /* yield now and then so an oversubscribed core still runs
+                 * the thread we are waiting for */
+                if ((spins & 1023) == 0) sched_yield();
+                else cpu_relax();
                 continue;
             }
             pthread_mutex_lock(&pool->mu);
@@ -117,7 +121,10 @@ void dl_pool_run(dl_pool *pool, dl_pool_fn fn, void *ctx) {
         pthread_mutex_unlock(&pool->mu);
     }
     fn(ctx, 0, pool->n_threads);
-    while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0) cpu_relax();
+    for (uint32_t spins = 1; atomic_load_explicit(&pool->pending, memory_order_acquire) > 0; spins++) {
+        if ((spins & 255) == 0) sched_yield(); /* a worker may be waiting for our core */
+        else cpu_relax();
+    }
 }
 
 void dl_split_range(int64_t n, int ith, int nth, int64_t align, int64_t *begin, int64_t *end) {

@@ -97,7 +97,7 @@ static int parse(int argc, char **argv, run_opts *o) {
         } else if (!strcmp(a, "--repeat-last-n")) {
             NEED_VALUE();
             long k;
-            if (!cli_parse_long(v, 0, 1 << 24, &k)) BAD("a count");
+            if (!cli_parse_long(v, 0, 65536, &k)) BAD("a count from 0 to 65536");
             o->sp.penalty_last_n = (int32_t)k;
         } else if (!strcmp(a, "--seed")) {
             NEED_VALUE();
