@@ -64,16 +64,6 @@ static json_t *scalar_json(dl_gguf_vtype t, const unsigned char *p) {
     }
 }
 
-static size_t vtype_size(dl_gguf_vtype t) {
-    switch (t) {
-    case DL_GGUF_UINT8: case DL_GGUF_INT8: case DL_GGUF_BOOL: return 1;
-    case DL_GGUF_UINT16: case DL_GGUF_INT16: return 2;
-    case DL_GGUF_UINT32: case DL_GGUF_INT32: case DL_GGUF_FLOAT32: return 4;
-    case DL_GGUF_UINT64: case DL_GGUF_INT64: case DL_GGUF_FLOAT64: return 8;
-    default: return 0;
-    }
-}
-
 static json_t *value_json(const dl_gguf *g, int64_t i) {
     dl_gguf_vtype t = dl_gguf_kv_type(g, i);
     const char *key = dl_gguf_key(g, i);
@@ -92,7 +82,7 @@ static json_t *value_json(const dl_gguf *g, int64_t i) {
                 json_array_append_new(items, str_json(s.ptr, (size_t)s.len));
             } else {
                 const unsigned char *d = dl_gguf_arr_data(g, i);
-                json_array_append_new(items, d ? scalar_json(et, d + j * vtype_size(et)) : json_null());
+                json_array_append_new(items, d ? scalar_json(et, d + j * dl_gguf_vtype_size(et)) : json_null());
             }
         }
         return json_pack("{s:s, s:I, s:o}", "array_of", dl_gguf_vtype_name(et), "length", (json_int_t)n,

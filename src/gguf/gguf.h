@@ -155,5 +155,7 @@ void dl_gguf_writer_add_tensor(dl_gguf_writer *w, const char *name, int type, in
 int dl_gguf_writer_write(dl_gguf_writer *w, const char *path, dl_error *err);
 
 const char *dl_gguf_vtype_name(dl_gguf_vtype t);
+/* Bytes of one value of a numeric/bool type; 0 for strings and arrays. */
+size_t dl_gguf_vtype_size(dl_gguf_vtype t);
 
 #endif

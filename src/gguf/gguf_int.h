@@ -37,7 +37,6 @@ struct dl_gguf {
 };
 
 /* Size in bytes of a fixed-size value type; 0 for string, array, unknown. */
-size_t dl_gguf_vtype_size(dl_gguf_vtype t);
 uint64_t dl_gguf_hash(const char *s, size_t n);
 
 #endif
