@@ -135,4 +135,4 @@ DEMO_PROMPT ?= Once upon a time
 demo: all
 	@if [ ! -f "$(DEMO_MODEL)" ]; then \
 	    echo "demo: $(DEMO_MODEL) not found; run 'make demo DEMO_MODEL=path/to/model.gguf'" >&2; exit 1; fi
-	./deliberate run -m "$(DEMO_MODEL)" -p "$(DEMO_PROMPT)" -n 96 --temp 0.7 --seed 1
+	./deliberate run -m "$(DEMO_MODEL)" -p "$(DEMO_PROMPT)" -n 96 --temp 0.7 --seed 1 --echo
