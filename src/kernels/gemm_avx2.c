@@ -14,6 +14,9 @@
 #include "simd_drive.h"
 
 #define AI static inline __attribute__((always_inline))
+#ifndef DL_PREFETCH
+#define DL_PREFETCH 2048 /* bytes ahead in each weight row when decoding */
+#endif
 #define UNROLL _Pragma("GCC unroll 8")
 
 AI uint16_t ld16(const void *p) {
@@ -34,6 +37,9 @@ AI void tile32(int type, int NR, int NT, int64_t n, const char *w, size_t ws, co
         __m256i wv[4];
         float dw[4];
         UNROLL for (int r = 0; r < NR; r++) {
+            if (NT == 1 && (b & 1) == 0) /* decoding: fetch ahead in each weight row */
+                _mm_prefetch(w + (size_t)r * ws + (size_t)b * (type == DL_TYPE_Q8_0 ? 34 : 18) + DL_PREFETCH,
+                             _MM_HINT_T0);
             if (type == DL_TYPE_Q8_0) {
                 const dl_block_q8_0 *blk = (const dl_block_q8_0 *)(w + (size_t)r * ws) + b;
                 wv[r] = _mm256_loadu_si256((const __m256i *)blk->qs);
@@ -91,8 +97,13 @@ AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, con
         UNROLL for (int r = 0; r < NR; r++) UNROLL for (int t = 0; t < NT; t++) isum[r][t] = _mm256_setzero_si256();
         uint8_t sc4[4][8];
         int8_t sc6[4][16];
+        if (NT == 1)
+            UNROLL for (int r = 0; r < NR; r++) {
+                const char *blk = w + (size_t)r * ws + (size_t)i * bsz;
+                for (size_t o = 0; o < bsz; o += 64) _mm_prefetch(blk + DL_PREFETCH + o, _MM_HINT_T0);
+            }
         /* 8 steps of 32 values: Q4_K sub-block j; Q6_K quarter j of the halves */
-        for (int j = 0; j < 8; j++) {
+        UNROLL for (int j = 0; j < 8; j++) {
             __m256i wv[4], scv[4];
             UNROLL for (int r = 0; r < NR; r++) {
                 const char *blk = w + (size_t)r * ws + (size_t)i * bsz;

@@ -134,8 +134,11 @@ DL_AI void tile32(int type, int NR, int NT, int64_t n, const char *w, size_t ws,
         __m512i wv[4];
         __m512 wsc[4];
         DL_UNROLL for (int r = 0; r < NR; r++) {
-            if (NT == 1 && type == DL_TYPE_Q4_0) /* decoding: fetch ahead (measured: helps Q4_0, not Q8_0) */
-                _mm_prefetch(w + (size_t)r * ws + (size_t)s * 36 + DL_PREFETCH, _MM_HINT_T0);
+            /* decoding: fetch ahead (measured on Zen 5: helps Q4_0/Q5_0; neutral
+             * for Q8_0 and a loss for the float types, so those don't) */
+            if (NT == 1 && type != DL_TYPE_Q8_0)
+                _mm_prefetch(w + (size_t)r * ws + (size_t)s * (type == DL_TYPE_Q5_0 ? 44 : 36) + DL_PREFETCH,
+                             _MM_HINT_T0);
             if (type == DL_TYPE_Q4_0) load_w_q4_0(w + (size_t)r * ws, s, two, &wv[r], &wsc[r], idx);
             else if (type == DL_TYPE_Q5_0) load_w_q5_0(w + (size_t)r * ws, s, two, &wv[r], &wsc[r], idx);
             else load_w_q8_0(w + (size_t)r * ws, s, two, &wv[r], &wsc[r], idx);
