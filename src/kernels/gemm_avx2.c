@@ -15,7 +15,7 @@
 
 #define AI static inline __attribute__((always_inline))
 #ifndef DL_PREFETCH
-#define DL_PREFETCH 2048 /* bytes ahead in each weight row when decoding */
+#define DL_PREFETCH 8192 /* bytes ahead in each weight row when decoding (measured on Zen 5) */
 #endif
 #define UNROLL _Pragma("GCC unroll 8")
 
@@ -181,7 +181,11 @@ AI void tileF(int type, int NR, int NT, int64_t n, const char *w, size_t ws, con
     __m256 acc[4][4];
     UNROLL for (int r = 0; r < NR; r++) UNROLL for (int t = 0; t < NT; t++) acc[r][t] = _mm256_setzero_ps();
     int64_t i = 0;
+    size_t esz = type == DL_TYPE_F32 ? 4 : 2;
     for (; i + 8 <= n; i += 8) {
+        if (NT == 1 && (i & (esz == 4 ? 15 : 31)) == 0) /* decoding: one prefetch per 64-byte line */
+            UNROLL for (int r = 0; r < NR; r++)
+                _mm_prefetch(w + (size_t)r * ws + (size_t)i * esz + DL_PREFETCH, _MM_HINT_T0);
         __m256 wv[4];
         UNROLL for (int r = 0; r < NR; r++) {
             const char *wr = w + (size_t)r * ws;
