@@ -30,7 +30,12 @@ AI uint16_t ld16(const void *p) {
 AI void tile32(int type, int NR, int NT, int64_t n, const char *w, size_t ws, const char *a, size_t as,
                float *y, int64_t ldy) {
     int64_t nb = n / DL_QK;
-    const __m256i ones = _mm256_set1_epi16(1), m4 = _mm256_set1_epi8(0x0F), k8 = _mm256_set1_epi8(8);
+    const __m256i ones = _mm256_set1_epi16(1), m4 = _mm256_set1_epi8(0x0F);
+    const __m256i koff = _mm256_set1_epi8(type == DL_TYPE_Q5_0 ? 16 : 8);
+    /* byte k of a 32-bit mask -> byte k/8 (within each 128-bit lane), then its bit k%8 */
+    const __m256i shuf_bits = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2,
+                                               2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit_mask = _mm256_set1_epi64x(0x8040201008040201LL);
     __m256 acc[4][4];
     UNROLL for (int r = 0; r < NR; r++) UNROLL for (int t = 0; t < NT; t++) acc[r][t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
@@ -38,17 +43,27 @@ AI void tile32(int type, int NR, int NT, int64_t n, const char *w, size_t ws, co
         float dw[4];
         UNROLL for (int r = 0; r < NR; r++) {
             if (NT == 1 && (b & 1) == 0) /* decoding: fetch ahead in each weight row */
-                _mm_prefetch(w + (size_t)r * ws + (size_t)b * (type == DL_TYPE_Q8_0 ? 34 : 18) + DL_PREFETCH,
+                _mm_prefetch(w + (size_t)r * ws + (size_t)b * (type == DL_TYPE_Q8_0 ? 34 : type == DL_TYPE_Q5_0 ? 22 : 18) + DL_PREFETCH,
                              _MM_HINT_T0);
             if (type == DL_TYPE_Q8_0) {
                 const dl_block_q8_0 *blk = (const dl_block_q8_0 *)(w + (size_t)r * ws) + b;
                 wv[r] = _mm256_loadu_si256((const __m256i *)blk->qs);
                 dw[r] = _cvtsh_ss(ld16(&blk->d));
-            } else {
+            } else if (type == DL_TYPE_Q4_0) {
                 const dl_block_q4_0 *blk = (const dl_block_q4_0 *)(w + (size_t)r * ws) + b;
                 __m128i q = _mm_loadu_si128((const __m128i *)blk->qs);
                 __m256i qq = _mm256_inserti128_si256(_mm256_castsi128_si256(q), _mm_srli_epi16(q, 4), 1);
                 wv[r] = _mm256_and_si256(qq, m4);
+                dw[r] = _cvtsh_ss(ld16(&blk->d));
+            } else { /* Q5_0: nibbles plus bit j of qh as 16 */
+                const dl_block_q5_0 *blk = (const dl_block_q5_0 *)(w + (size_t)r * ws) + b;
+                __m128i q = _mm_loadu_si128((const __m128i *)blk->qs);
+                __m256i qq = _mm256_inserti128_si256(_mm256_castsi128_si256(q), _mm_srli_epi16(q, 4), 1);
+                uint32_t qh;
+                memcpy(&qh, blk->qh, 4);
+                __m256i hb = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), shuf_bits);
+                hb = _mm256_cmpeq_epi8(_mm256_and_si256(hb, bit_mask), bit_mask);
+                wv[r] = _mm256_or_si256(_mm256_and_si256(qq, m4), _mm256_and_si256(hb, _mm256_set1_epi8(16)));
                 dw[r] = _cvtsh_ss(ld16(&blk->d));
             }
         }
@@ -56,7 +71,7 @@ AI void tile32(int type, int NR, int NT, int64_t n, const char *w, size_t ws, co
             const dl_block_q8_0 *ab = (const dl_block_q8_0 *)(a + (size_t)t * as) + b;
             __m256i av = _mm256_loadu_si256((const __m256i *)ab->qs);
             float da = _cvtsh_ss(ld16(&ab->d));
-            __m256i corr = type == DL_TYPE_Q4_0 ? _mm256_maddubs_epi16(k8, av) : _mm256_setzero_si256();
+            __m256i corr = type != DL_TYPE_Q8_0 ? _mm256_maddubs_epi16(koff, av) : _mm256_setzero_si256();
             UNROLL for (int r = 0; r < NR; r++) {
                 __m256i p;
                 if (type == DL_TYPE_Q8_0)
@@ -88,7 +103,9 @@ AI void q4k_scales(const uint8_t *q, uint8_t sc[8], __m256i *mn16dup) {
 AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, const char *a, size_t as,
               float *y, int64_t ldy) {
     int64_t nsb = n / DL_QK_K;
-    size_t bsz = type == DL_TYPE_Q4_K ? sizeof(dl_block_q4_K) : sizeof(dl_block_q6_K);
+    size_t bsz = type == DL_TYPE_Q4_K   ? sizeof(dl_block_q4_K)
+                 : type == DL_TYPE_Q5_K ? sizeof(dl_block_q5_K)
+                                        : sizeof(dl_block_q6_K);
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
     __m256 acc[4][4];
     UNROLL for (int r = 0; r < NR; r++) UNROLL for (int t = 0; t < NT; t++) acc[r][t] = _mm256_setzero_ps();
@@ -115,6 +132,18 @@ AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, con
                     }
                     __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * (j >> 1)));
                     wv[r] = (j & 1) ? _mm256_and_si256(_mm256_srli_epi16(q, 4), m4) : _mm256_and_si256(q, m4);
+                    scv[r] = _mm256_set1_epi16(sc4[r][j]);
+                } else if (type == DL_TYPE_Q5_K) {
+                    const dl_block_q5_K *b = (const dl_block_q5_K *)blk;
+                    if (j == 0) {
+                        __m256i dummy;
+                        q4k_scales(b->scales, sc4[r], &dummy);
+                    }
+                    __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * (j >> 1)));
+                    __m256i lo = (j & 1) ? _mm256_and_si256(_mm256_srli_epi16(q, 4), m4) : _mm256_and_si256(q, m4);
+                    __m256i qh = _mm256_loadu_si256((const __m256i *)b->qh);
+                    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, j), _mm256_set1_epi8(1));
+                    wv[r] = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
                     scv[r] = _mm256_set1_epi16(sc4[r][j]);
                 } else {
                     const dl_block_q6_K *b = (const dl_block_q6_K *)blk;
@@ -147,6 +176,12 @@ AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, con
                 q4k_scales(b->scales, dummy, &cor);
                 d = _cvtsh_ss(ld16(&b->d));
                 dmin = _cvtsh_ss(ld16(&b->dmin));
+            } else if (type == DL_TYPE_Q5_K) {
+                const dl_block_q5_K *b = (const dl_block_q5_K *)blk;
+                uint8_t dummy[8];
+                q4k_scales(b->scales, dummy, &cor);
+                d = _cvtsh_ss(ld16(&b->d));
+                dmin = _cvtsh_ss(ld16(&b->dmin));
             } else {
                 const dl_block_q6_K *b = (const dl_block_q6_K *)blk;
                 cor = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b->scales));
@@ -156,7 +191,7 @@ AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, con
                 const dl_block_q8_K *qa = (const dl_block_q8_K *)(a + (size_t)t * as) + i;
                 __m256i c = _mm256_madd_epi16(cor, _mm256_loadu_si256((const __m256i *)qa->bsums));
                 __m256 f;
-                if (type == DL_TYPE_Q4_K) {
+                if (type != DL_TYPE_Q6_K) {
                     f = _mm256_mul_ps(_mm256_cvtepi32_ps(isum[r][t]), _mm256_set1_ps(d));
                     f = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(c), _mm256_set1_ps(dmin), f);
                 } else {
@@ -226,8 +261,14 @@ DL_TILES(q8_0)
 #define TILE_BODY(R, T, ...) tile32(DL_TYPE_Q4_0, R, T, __VA_ARGS__)
 DL_TILES(q4_0)
 #undef TILE_BODY
+#define TILE_BODY(R, T, ...) tile32(DL_TYPE_Q5_0, R, T, __VA_ARGS__)
+DL_TILES(q5_0)
+#undef TILE_BODY
 #define TILE_BODY(R, T, ...) tileK(DL_TYPE_Q4_K, R, T, __VA_ARGS__)
 DL_TILES(q4_K)
+#undef TILE_BODY
+#define TILE_BODY(R, T, ...) tileK(DL_TYPE_Q5_K, R, T, __VA_ARGS__)
+DL_TILES(q5_K)
 #undef TILE_BODY
 #define TILE_BODY(R, T, ...) tileK(DL_TYPE_Q6_K, R, T, __VA_ARGS__)
 DL_TILES(q6_K)
@@ -250,7 +291,9 @@ DL_TILES(f32)
     }
 DEF_GEMM(q8_0)
 DEF_GEMM(q4_0)
+DEF_GEMM(q5_0)
 DEF_GEMM(q4_K)
+DEF_GEMM(q5_K)
 DEF_GEMM(q6_K)
 DEF_GEMM(f16)
 DEF_GEMM(bf16)
@@ -261,7 +304,9 @@ const dl_isa_table dl_isa_avx2 = {
     .gemm = {
         [DL_TYPE_Q8_0] = gemm_q8_0,
         [DL_TYPE_Q4_0] = gemm_q4_0,
+        [DL_TYPE_Q5_0] = gemm_q5_0,
         [DL_TYPE_Q4_K] = gemm_q4_K,
+        [DL_TYPE_Q5_K] = gemm_q5_K,
         [DL_TYPE_Q6_K] = gemm_q6_K,
         [DL_TYPE_F16] = gemm_f16,
         [DL_TYPE_BF16] = gemm_bf16,
