@@ -6,7 +6,9 @@
 
 #include "kernels_int.h"
 
-#define DL_L2_BLOCK_BYTES (192 * 1024)
+#ifndef DL_L2_BLOCK_BYTES
+#define DL_L2_BLOCK_BYTES (192 * 1024) /* weights per row block in prefill */
+#endif
 
 void dl_matmul_ws_free(dl_matmul_ws *ws) {
     if (!ws) return;
