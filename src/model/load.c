@@ -72,6 +72,18 @@ static float get_hp_f32(loader *L, const char *suffix, float def) {
     return dl_gguf_get_f32(L->m->gguf, key, &v) ? v : def;
 }
 
+/* Block structs are read in place, so tensor data must be aligned for the
+ * widest scalar they hold (a file with general.alignment 1 could break that). */
+static int check_aligned(loader *L, const dl_gguf_tensor *t) {
+    uintptr_t need = t->type == DL_TYPE_F32 ? 4 : 2;
+    if ((uintptr_t)t->data % need != 0)
+        return dl_error_set(L->err, 400,
+                            "%s: tensor '%s' data at byte %llu is not %u-byte aligned (file alignment %llu)",
+                            L->path, t->name, (unsigned long long)(dl_gguf_data_offset(L->m->gguf) + t->offset),
+                            (unsigned)need, (unsigned long long)dl_gguf_alignment(L->m->gguf));
+    return 0;
+}
+
 static void tick(loader *L) {
     L->n_checked++;
     if (L->progress && L->n_total > 0) L->progress((float)L->n_checked / (float)L->n_total, L->ud);
@@ -96,6 +108,7 @@ static int get_weight(loader *L, const char *name, int64_t cols, int64_t rows, b
     if (!dl_type_supported(t->type))
         return dl_error_set(L->err, 400, "%s: tensor '%s' has type %s, which is not supported",
                             L->path, name, dl_type_name(t->type));
+    if (check_aligned(L, t)) return -1;
     w->data = t->data;
     w->type = t->type;
     w->rows = rows;
@@ -119,6 +132,7 @@ static int get_vector(loader *L, const char *name, int64_t n, bool optional, flo
         return dl_error_set(L->err, 400, "%s: tensor '%s' has shape [%lld, %lld], expected [%lld]",
                             L->path, name, (long long)t->ne[0], (long long)t->ne[1],
                             (long long)n);
+    if (check_aligned(L, t)) return -1;
     float *v = dl_xmalloc((size_t)n * sizeof(float));
     if (dl_dequantize_row(t->type, t->data, v, n) != 0) {
         free(v);

@@ -233,6 +233,40 @@ static void test_rejects_unsupported_architecture(void **state) {
     assert_non_null(strstr(err.msg, "not supported"));
 }
 
+/* A file whose general.alignment is 1 can put tensor data at odd offsets; the
+ * loader must refuse it with a clear error rather than read misaligned blocks. */
+static void test_misaligned_tensor_data_is_an_error(void **state) {
+    DL_REQUIRE_FIXTURES();
+    dl_error err = {0};
+    dl_gguf *src = dl_gguf_open(dl_test_fixture("models/stories260K.gguf"), &err);
+    assert_non_null(src);
+    char path[512];
+    snprintf(path, sizeof path, "%s/misaligned.gguf", dl_test_tmpdir());
+    bool made_odd = false;
+    for (int pad = 0; pad < 2 && !made_odd; pad++) {
+        dl_gguf_writer *w = dl_gguf_writer_new();
+        for (int64_t i = 0; i < dl_gguf_n_kv(src); i++)
+            if (strcmp(dl_gguf_key(src, i), "general.alignment") != 0) dl_gguf_writer_copy_kv(w, src, i);
+        dl_gguf_writer_set_u32(w, "general.alignment", 1);
+        dl_gguf_writer_set_str(w, "test.pad", pad ? "x" : "");
+        for (int64_t i = 0; i < dl_gguf_n_tensors(src); i++) {
+            const dl_gguf_tensor *t = dl_gguf_tensor_at(src, i);
+            dl_gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data, t->size);
+        }
+        assert_int_equal(dl_gguf_writer_write(w, path, &err), 0);
+        dl_gguf_writer_free(w);
+        dl_gguf *g = dl_gguf_open(path, &err);
+        assert_non_null(g);
+        made_odd = dl_gguf_data_offset(g) % 2 == 1;
+        dl_gguf_close(g);
+    }
+    dl_gguf_close(src);
+    assert_true(made_odd);
+    dl_model *m = dl_model_load(path, NULL, NULL, &err);
+    assert_null(m);
+    assert_non_null(strstr(err.msg, "aligned"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reference_logits),
@@ -240,6 +274,7 @@ int main(void) {
         cmocka_unit_test(test_context_overflow_is_an_error),
         cmocka_unit_test(test_batch_split_matches_single_batch),
         cmocka_unit_test(test_rejects_unsupported_architecture),
+        cmocka_unit_test(test_misaligned_tensor_data_is_an_error),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }
