@@ -15,8 +15,13 @@ static float *alloc_f32(size_t n, bool *failed) {
 dl_context *dl_context_create(const dl_model *m, const dl_context_params *params, dl_error *err) {
     const dl_hparams *hp = &m->hp;
     dl_context_params p = params ? *params : (dl_context_params){0};
-    if (p.n_ctx < 0 || p.n_batch < 0 || p.n_threads < 0) {
-        dl_error_set(err, 400, "context: n_ctx, n_batch and n_threads must not be negative");
+    if (p.n_ctx < 0 || p.n_batch < 0 || p.n_threads < 0 || p.n_seq < 0) {
+        dl_error_set(err, 400, "context: n_ctx, n_seq, n_batch and n_threads must not be negative");
+        return NULL;
+    }
+    if (p.n_seq == 0) p.n_seq = 1;
+    if (p.n_seq > 256) {
+        dl_error_set(err, 400, "context: %d sequences is too many (max 256)", p.n_seq);
         return NULL;
     }
     if (p.n_ctx == 0) p.n_ctx = DL_MIN(hp->n_ctx_train, 4096);
@@ -34,7 +39,7 @@ dl_context *dl_context_create(const dl_model *m, const dl_context_params *params
     const size_t B = (size_t)p.n_batch, E = (size_t)hp->n_embd;
     const size_t QD = (size_t)hp->n_head * (size_t)hp->head_dim;
     const size_t KVD = (size_t)hp->n_head_kv * (size_t)hp->head_dim;
-    const size_t kv_elems = (size_t)hp->n_layer * (size_t)p.n_ctx * KVD;
+    const size_t kv_elems = (size_t)p.n_seq * (size_t)hp->n_layer * (size_t)p.n_ctx * KVD;
     bool failed = false;
     c->k_cache = alloc_f32(kv_elems, &failed);
     c->v_cache = alloc_f32(kv_elems, &failed);
@@ -49,12 +54,16 @@ dl_context *dl_context_create(const dl_model *m, const dl_context_params *params
     c->scores = alloc_f32((size_t)p.n_threads * (size_t)p.n_ctx, &failed);
     c->rope_cos = alloc_f32(B * (size_t)(hp->n_rot / 2), &failed);
     c->rope_sin = alloc_f32(B * (size_t)(hp->n_rot / 2), &failed);
+    c->seq_past = dl_xcalloc((size_t)p.n_seq, sizeof(int32_t));
+    c->seq_saved = dl_xcalloc((size_t)p.n_seq, sizeof(int32_t));
+    c->tok_pos = dl_xcalloc(B, sizeof(int32_t));
+    c->tok_seq = dl_xcalloc(B, sizeof(int32_t));
     c->logits_cap = 1;
     c->logits = alloc_f32((size_t)hp->n_vocab, &failed);
     if (failed) {
         dl_error_set(err, 500,
-                     "context: out of memory allocating the KV cache and buffers (n_ctx %d, %.1f MiB of KV cache)",
-                     p.n_ctx, (double)(2 * kv_elems * sizeof(float)) / (1024.0 * 1024.0));
+                     "context: out of memory allocating the KV cache and buffers (n_ctx %d x %d sequences, %.1f MiB of KV cache)",
+                     p.n_ctx, p.n_seq, (double)(2 * kv_elems * sizeof(float)) / (1024.0 * 1024.0));
         dl_context_free(c);
         return NULL;
     }
@@ -69,16 +78,28 @@ void dl_context_free(dl_context *c) {
     float *bufs[] = {c->k_cache, c->v_cache, c->x, c->xb, c->q, c->k, c->v, c->att,
                      c->hb, c->hb2, c->scores, c->rope_cos, c->rope_sin, c->logits};
     for (size_t i = 0; i < DL_ARRAY_LEN(bufs); i++) dl_aligned_free(bufs[i]);
+    free(c->seq_past);
+    free(c->seq_saved);
+    free(c->tok_pos);
+    free(c->tok_seq);
     free(c);
 }
 
 int32_t dl_context_n_ctx(const dl_context *c) { return c->p.n_ctx; }
-int32_t dl_context_n_past(const dl_context *c) { return c->n_past; }
+int32_t dl_context_n_past(const dl_context *c) { return c->seq_past[0]; }
+int32_t dl_context_n_seq(const dl_context *c) { return c->p.n_seq; }
 
-void dl_context_truncate(dl_context *c, int32_t pos) {
-    if (pos < 0) pos = 0;
-    if (pos < c->n_past) c->n_past = pos;
+int32_t dl_context_seq_n_past(const dl_context *c, int32_t seq) {
+    return seq >= 0 && seq < c->p.n_seq ? c->seq_past[seq] : 0;
 }
+
+void dl_context_seq_truncate(dl_context *c, int32_t seq, int32_t pos) {
+    if (seq < 0 || seq >= c->p.n_seq) return;
+    if (pos < 0) pos = 0;
+    if (pos < c->seq_past[seq]) c->seq_past[seq] = pos;
+}
+
+void dl_context_truncate(dl_context *c, int32_t pos) { dl_context_seq_truncate(c, 0, pos); }
 
 const float *dl_context_logits(const dl_context *c, int32_t i) {
     if (i < 0 || i >= c->n_logits) return NULL;

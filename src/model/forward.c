@@ -17,9 +17,15 @@ static int mm(dl_context *c, const dl_weight *w, const float *x, int64_t n_tok, 
 typedef struct attn_job {
     dl_context *c;
     int layer;
-    int32_t pos0; /* position of token 0 of the batch */
-    int32_t n_tok;
+    int32_t n_tok; /* positions and sequences in c->tok_pos / c->tok_seq */
 } attn_job;
+
+/* Offset (in floats) of the KV cache row of (seq, layer, pos). */
+static inline size_t kv_slot(const dl_context *c, int32_t seq, int layer, int32_t pos) {
+    const dl_hparams *hp = &c->m->hp;
+    size_t kvd = (size_t)hp->n_head_kv * (size_t)hp->head_dim;
+    return (((size_t)seq * (size_t)hp->n_layer + (size_t)layer) * (size_t)c->p.n_ctx + (size_t)pos) * kvd;
+}
 
 static void attn_worker(void *p, int ith, int nth) {
     attn_job *job = p;
@@ -29,15 +35,15 @@ static void attn_worker(void *p, int ith, int nth) {
     const int32_t group = hp->n_head / hp->n_head_kv;
     const size_t QD = (size_t)H * (size_t)HD, KVD = (size_t)hp->n_head_kv * (size_t)HD;
     const float scale = 1.0f / sqrtf((float)HD);
-    const float *kc = c->k_cache + (size_t)job->layer * (size_t)c->p.n_ctx * KVD;
-    const float *vc = c->v_cache + (size_t)job->layer * (size_t)c->p.n_ctx * KVD;
     float *scores = c->scores + (size_t)ith * (size_t)c->p.n_ctx;
     int64_t begin, end;
     dl_split_range((int64_t)job->n_tok * H, ith, nth, 1, &begin, &end);
     for (int64_t task = begin; task < end; task++) {
         int32_t i = (int32_t)(task / H), h = (int32_t)(task % H);
         int32_t kvh = h / group;
-        int32_t n_keys = job->pos0 + i + 1; /* causal: keys 0..pos */
+        int32_t n_keys = c->tok_pos[i] + 1; /* causal: keys 0..pos of its own sequence */
+        const float *kc = c->k_cache + kv_slot(c, c->tok_seq[i], job->layer, 0);
+        const float *vc = c->v_cache + kv_slot(c, c->tok_seq[i], job->layer, 0);
         const float *q = c->q + (size_t)i * QD + (size_t)h * (size_t)HD;
         for (int32_t j = 0; j < n_keys; j++)
             scores[j] = dl_vec_dot_f32(q, kc + (size_t)j * KVD + (size_t)kvh * (size_t)HD, HD) * scale;
@@ -49,20 +55,21 @@ static void attn_worker(void *p, int ith, int nth) {
     }
 }
 
-/* Runs one batch (n <= n_batch) at positions n_past.. and writes logits for
- * rows [out_first, n) of the batch to `logits` (out_first == n: none). */
+/* Runs one batch (n <= n_batch) whose token i sits at position c->tok_pos[i]
+ * of sequence c->tok_seq[i], and writes logits for rows [out_first, n) of the
+ * batch to `logits` (out_first == n: none). */
 static int forward_batch(dl_context *c, const int32_t *tokens, int32_t n, int32_t out_first,
                          float *logits, dl_error *err) {
     const dl_model *m = c->m;
     const dl_hparams *hp = &m->hp;
     const int64_t E = hp->n_embd, HD = hp->head_dim, FF = hp->n_ff;
     const int64_t QD = (int64_t)hp->n_head * HD, KVD = (int64_t)hp->n_head_kv * HD;
-    const int32_t pos0 = c->n_past, half_rot = hp->n_rot / 2;
+    const int32_t half_rot = hp->n_rot / 2;
 
     for (int32_t i = 0; i < n; i++) {
         if (dl_get_row(m->tok_embd.type, m->tok_embd.data, E, tokens[i], c->x + i * E) != 0)
             return dl_error_set(err, 500, "embedding lookup failed for token %d", tokens[i]);
-        dl_op_rope_table(c->rope_cos + i * half_rot, c->rope_sin + i * half_rot, pos0 + i,
+        dl_op_rope_table(c->rope_cos + i * half_rot, c->rope_sin + i * half_rot, c->tok_pos[i],
                          hp->n_rot, hp->rope_freq_base, hp->rope_freq_scale);
     }
 
@@ -91,11 +98,11 @@ static int forward_batch(dl_context *c, const int32_t *tokens, int32_t n, int32_
                 if (ly->k_norm) dl_op_rmsnorm(kh, kh, ly->k_norm, HD, hp->rms_eps);
                 dl_op_rope_apply(kh, (int32_t)HD, hp->n_rot, hp->rope_style, cs, sn);
             }
-            size_t slot = ((size_t)l * (size_t)c->p.n_ctx + (size_t)(pos0 + i)) * (size_t)KVD;
+            size_t slot = kv_slot(c, c->tok_seq[i], l, c->tok_pos[i]);
             memcpy(c->k_cache + slot, k, (size_t)KVD * sizeof(float));
             memcpy(c->v_cache + slot, v, (size_t)KVD * sizeof(float));
         }
-        attn_job job = {.c = c, .layer = l, .pos0 = pos0, .n_tok = n};
+        attn_job job = {.c = c, .layer = l, .n_tok = n};
         dl_pool_run(c->pool, attn_worker, &job);
         if (mm(c, &ly->wo, c->att, n, c->xb, E, err)) return -1;
         for (int64_t i = 0; i < (int64_t)n * E; i++) c->x[i] += c->xb[i];
@@ -118,17 +125,36 @@ static int forward_batch(dl_context *c, const int32_t *tokens, int32_t n, int32_
     return 0;
 }
 
-int dl_context_decode(dl_context *c, const int32_t *tokens, int32_t n, bool all_logits, dl_error *err) {
+/* Common path of the two decode entry points. seq == NULL: every token
+ * belongs to sequence 0. The batch is split into chunks of n_batch; all
+ * checks happen before anything runs, and a failure restores every
+ * sequence's length. */
+static int decode_impl(dl_context *c, const int32_t *tokens, const int32_t *seq, int32_t n,
+                       bool all_logits, dl_error *err) {
     const dl_hparams *hp = &c->m->hp;
+    const int32_t n_seq = c->p.n_seq;
     if (n <= 0) return dl_error_set(err, 400, "decode: no tokens given");
-    for (int32_t i = 0; i < n; i++)
+    for (int32_t i = 0; i < n; i++) {
         if (tokens[i] < 0 || tokens[i] >= hp->n_vocab)
             return dl_error_set(err, 400, "decode: token id %d at index %d is outside the vocabulary (0..%d)",
                                 tokens[i], i, hp->n_vocab - 1);
-    if ((int64_t)c->n_past + n > c->p.n_ctx)
-        return dl_error_set(err, 400,
-                            "context overflow: %d tokens after the %d already in the context exceed its size of %d tokens",
-                            n, c->n_past, c->p.n_ctx);
+        if (seq && (seq[i] < 0 || seq[i] >= n_seq))
+            return dl_error_set(err, 400, "decode: sequence id %d at index %d is outside 0..%d", seq[i], i,
+                                n_seq - 1);
+    }
+    /* count the new tokens of each sequence (seq_saved as scratch) */
+    memset(c->seq_saved, 0, (size_t)n_seq * sizeof(int32_t));
+    for (int32_t i = 0; i < n; i++) c->seq_saved[seq ? seq[i] : 0]++;
+    for (int32_t s = 0; s < n_seq; s++)
+        if ((int64_t)c->seq_past[s] + c->seq_saved[s] > c->p.n_ctx) {
+            if (n_seq == 1)
+                return dl_error_set(err, 400,
+                                    "context overflow: %d tokens after the %d already in the context exceed its size of %d tokens",
+                                    c->seq_saved[s], c->seq_past[s], c->p.n_ctx);
+            return dl_error_set(err, 400,
+                                "context overflow: sequence %d: %d tokens after the %d already in its context exceed its size of %d tokens",
+                                s, c->seq_saved[s], c->seq_past[s], c->p.n_ctx);
+        }
     if (all_logits && n > c->logits_cap) {
         float *bigger = dl_aligned_alloc((size_t)n * (size_t)hp->n_vocab * sizeof(float));
         if (!bigger) return dl_error_set(err, 500, "decode: out of memory for the logits of %d tokens", n);
@@ -136,20 +162,35 @@ int dl_context_decode(dl_context *c, const int32_t *tokens, int32_t n, bool all_
         c->logits = bigger;
         c->logits_cap = n;
     }
-    const int32_t start_past = c->n_past;
+    memcpy(c->seq_saved, c->seq_past, (size_t)n_seq * sizeof(int32_t));
     c->n_logits = 0;
     for (int32_t done = 0; done < n;) {
         int32_t nb = DL_MIN(c->p.n_batch, n - done);
+        for (int32_t i = 0; i < nb; i++) {
+            int32_t s = seq ? seq[done + i] : 0;
+            c->tok_seq[i] = s;
+            c->tok_pos[i] = c->seq_past[s]++;
+        }
         bool last = done + nb == n;
         int32_t out_first = all_logits ? 0 : (last ? nb - 1 : nb);
         float *dst = c->logits + (all_logits ? (size_t)done * (size_t)hp->n_vocab : 0);
         if (forward_batch(c, tokens + done, nb, out_first, dst, err) != 0) {
-            c->n_past = start_past; /* the cache beyond start_past is garbage now; drop it */
+            /* the cache rows written by this call are garbage now: drop them */
+            memcpy(c->seq_past, c->seq_saved, (size_t)n_seq * sizeof(int32_t));
             return -1;
         }
-        c->n_past += nb;
         done += nb;
     }
     c->n_logits = all_logits ? n : 1;
     return 0;
+}
+
+int dl_context_decode(dl_context *c, const int32_t *tokens, int32_t n, bool all_logits, dl_error *err) {
+    return decode_impl(c, tokens, NULL, n, all_logits, err);
+}
+
+int dl_context_decode_seqs(dl_context *c, const int32_t *tokens, const int32_t *seq, int32_t n,
+                           dl_error *err) {
+    if (!seq) return dl_error_set(err, 400, "decode: no sequence ids given");
+    return decode_impl(c, tokens, seq, n, true, err);
 }

@@ -60,7 +60,8 @@ uint64_t dl_model_n_params(const dl_model *m);
 uint64_t dl_model_weight_bytes(const dl_model *m); /* bytes of all weight tensors */
 
 typedef struct dl_context_params {
-    int32_t n_ctx;     /* KV cache length; 0 = min(n_ctx_train, 4096) */
+    int32_t n_ctx;     /* KV cache length per sequence; 0 = min(n_ctx_train, 4096) */
+    int32_t n_seq;     /* independent sequences sharing the weights; 0 = 1 */
     int32_t n_batch;   /* max tokens per dl_context_decode call; 0 = 512 */
     int n_threads;     /* 0 = number of cores */
 } dl_context_params;
@@ -83,5 +84,21 @@ void dl_context_truncate(dl_context *c, int32_t pos);
 int dl_context_decode(dl_context *c, const int32_t *tokens, int32_t n, bool all_logits,
                       dl_error *err);
 const float *dl_context_logits(const dl_context *c, int32_t i);
+
+/* ---- several sequences at once (continuous batching) ----
+ * A context made with n_seq > 1 keeps one KV cache per sequence. The calls
+ * above act on sequence 0. dl_context_decode_seqs runs one batch holding
+ * tokens of any sequences: token i is appended to sequence seq[i] at that
+ * sequence's next position (tokens of the same sequence keep their order),
+ * so one pass over the weights serves every sequence. Logits are produced
+ * for every token i (dl_context_logits(c, i)). Fails (400, nothing changed)
+ * on a bad sequence id, a token outside the vocabulary or a sequence whose
+ * context would overflow. Batches longer than n_batch are split. */
+int dl_context_decode_seqs(dl_context *c, const int32_t *tokens, const int32_t *seq, int32_t n,
+                           dl_error *err);
+int32_t dl_context_n_seq(const dl_context *c);
+int32_t dl_context_seq_n_past(const dl_context *c, int32_t seq);
+/* Drops sequence seq's cache from position pos on (0 = clear the sequence). */
+void dl_context_seq_truncate(dl_context *c, int32_t seq, int32_t pos);
 
 #endif

@@ -45,9 +45,12 @@ struct dl_context {
     dl_context_params p;
     dl_pool *pool;
     dl_matmul_ws ws;
-    int32_t n_past;
-    /* KV cache, F32: (n_layer, n_ctx, n_head_kv*head_dim) */
+    int32_t *seq_past;  /* (n_seq) tokens in each sequence's cache */
+    int32_t *seq_saved; /* (n_seq) copy of seq_past, restored when a decode fails */
+    /* KV cache, F32: (n_seq, n_layer, n_ctx, n_head_kv*head_dim) */
     float *k_cache, *v_cache;
+    /* the current batch: position and sequence of each token (n_batch) */
+    int32_t *tok_pos, *tok_seq;
     /* activations for up to n_batch tokens */
     float *x;       /* (n_batch, n_embd) residual stream */
     float *xb;      /* (n_batch, n_embd) normed input */

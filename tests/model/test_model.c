@@ -233,6 +233,88 @@ static void test_rejects_unsupported_architecture(void **state) {
     assert_non_null(strstr(err.msg, "not supported"));
 }
 
+/* Several sequences decoded in shared batches give the logits each would
+ * get alone (up to float summation order). */
+static void check_multi_sequence(const char *model_file) {
+    dl_error err = {0};
+    dl_model *m = dl_model_load(dl_test_fixture(model_file), NULL, NULL, &err);
+    assert_non_null(m);
+    const int32_t nv = dl_model_hparams(m)->n_vocab;
+    enum { S = 3 };
+    const int32_t prompts[S][6] = {{11, 22, 33, 44, 55, 66}, {700, 701, 702, 0, 0, 0}, {5, 900, 5, 900, 0, 0}};
+    const int32_t plen[S] = {6, 3, 4};
+    const int32_t next[S][3] = {{100, 200, 300}, {400, 500, 600}, {1000, 1100, 1200}};
+
+    /* alone: one context per sequence; keep the logits of the last prompt token and of 3 steps */
+    float *alone = malloc((size_t)S * 4 * (size_t)nv * sizeof(float));
+    for (int s = 0; s < S; s++) {
+        dl_context_params cp = {.n_ctx = 32, .n_threads = 2};
+        dl_context *c = dl_context_create(m, &cp, &err);
+        assert_int_equal(dl_context_decode(c, prompts[s], plen[s], false, &err), 0);
+        memcpy(alone + ((size_t)s * 4) * (size_t)nv, dl_context_logits(c, 0), (size_t)nv * sizeof(float));
+        for (int k = 0; k < 3; k++) {
+            assert_int_equal(dl_context_decode(c, &next[s][k], 1, false, &err), 0);
+            memcpy(alone + ((size_t)s * 4 + 1 + (size_t)k) * (size_t)nv, dl_context_logits(c, 0), (size_t)nv * sizeof(float));
+        }
+        dl_context_free(c);
+    }
+
+    /* together: prompts interleaved in one batch, then one token per sequence per step */
+    dl_context_params cp = {.n_ctx = 32, .n_seq = S, .n_threads = 2};
+    dl_context *c = dl_context_create(m, &cp, &err);
+    assert_non_null(c);
+    int32_t toks[16], seqs[16], last_row[S], n = 0;
+    for (int k = 0; k < 6; k++)
+        for (int s = 0; s < S; s++)
+            if (k < plen[s]) {
+                toks[n] = prompts[s][k];
+                seqs[n] = s;
+                last_row[s] = n++;
+            }
+    assert_int_equal(dl_context_decode_seqs(c, toks, seqs, n, &err), 0);
+    double worst = 0;
+    for (int s = 0; s < S; s++) {
+        assert_int_equal(dl_context_seq_n_past(c, s), plen[s]);
+        const float *l = dl_context_logits(c, last_row[s]);
+        for (int32_t i = 0; i < nv; i++) worst = fmax(worst, fabs(l[i] - alone[((size_t)s * 4) * (size_t)nv + (size_t)i]));
+    }
+    for (int k = 0; k < 3; k++) {
+        int32_t step[S], sid[S] = {2, 0, 1}; /* any order */
+        for (int j = 0; j < S; j++) step[j] = next[sid[j]][k];
+        assert_int_equal(dl_context_decode_seqs(c, step, sid, S, &err), 0);
+        for (int j = 0; j < S; j++) {
+            const float *l = dl_context_logits(c, j);
+            const float *a = alone + ((size_t)sid[j] * 4 + 1 + (size_t)k) * (size_t)nv;
+            for (int32_t i = 0; i < nv; i++) worst = fmax(worst, fabs(l[i] - a[i]));
+        }
+    }
+    print_message("  %s: %d sequences batched vs alone, max |dlogit| = %.2e\n", model_file, S, worst);
+    assert_true(worst < 1e-4);
+
+    /* errors change nothing */
+    int32_t bad_seq[2] = {0, 3}, two[2] = {1, 2};
+    assert_int_equal(dl_context_decode_seqs(c, two, bad_seq, 2, &err), -1);
+    assert_non_null(strstr(err.msg, "sequence id 3"));
+    assert_int_equal(dl_context_seq_n_past(c, 0), 9);
+    dl_context_seq_truncate(c, 1, 0);
+    assert_int_equal(dl_context_seq_n_past(c, 1), 0);
+    assert_int_equal(dl_context_seq_n_past(c, 2), 7);
+    int32_t many[30] = {0}, all1[30];
+    for (int i = 0; i < 30; i++) all1[i] = 2;
+    assert_int_equal(dl_context_decode_seqs(c, many, all1, 30, &err), -1); /* 7 + 30 > 32 */
+    assert_non_null(strstr(err.msg, "sequence 2"));
+    assert_int_equal(dl_context_seq_n_past(c, 2), 7);
+    dl_context_free(c);
+    free(alone);
+    dl_model_free(m);
+}
+
+static void test_multi_sequence_batches(void **state) {
+    DL_REQUIRE_FIXTURES();
+    check_multi_sequence("models/tiny-qwen3-f32.gguf");
+    check_multi_sequence("models/tiny-llama-f32.gguf");
+}
+
 /* A file whose general.alignment is 1 can put tensor data at odd offsets; the
  * loader must refuse it with a clear error rather than read misaligned blocks. */
 static void test_misaligned_tensor_data_is_an_error(void **state) {
@@ -275,6 +357,7 @@ int main(void) {
         cmocka_unit_test(test_batch_split_matches_single_batch),
         cmocka_unit_test(test_rejects_unsupported_architecture),
         cmocka_unit_test(test_misaligned_tensor_data_is_an_error),
+        cmocka_unit_test(test_multi_sequence_batches),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }
