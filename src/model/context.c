@@ -51,7 +51,14 @@ dl_context *dl_context_create(const dl_model *m, const dl_context_params *params
     c->att = alloc_f32(B * QD, &failed);
     c->hb = alloc_f32(B * (size_t)hp->n_ff, &failed);
     c->hb2 = alloc_f32(B * (size_t)hp->n_ff, &failed);
-    c->scores = alloc_f32((size_t)p.n_threads * (size_t)p.n_ctx, &failed);
+    {
+        size_t group = (size_t)(hp->n_head / hp->n_head_kv);
+        /* scores (group x 64) + maxima (group, padded to even) + double sums (2 x group) */
+        size_t per = group * 64 + group + (group & 1) + 2 * group;
+        per = (per + 15) & ~(size_t)15; /* keep each thread's part on its own cache lines */
+        c->attn_scratch_per_thread = per;
+        c->attn_scratch = alloc_f32((size_t)p.n_threads * per, &failed);
+    }
     c->rope_cos = alloc_f32(B * (size_t)(hp->n_rot / 2), &failed);
     c->rope_sin = alloc_f32(B * (size_t)(hp->n_rot / 2), &failed);
     c->seq_past = dl_xcalloc((size_t)p.n_seq, sizeof(int32_t));
@@ -76,7 +83,7 @@ void dl_context_free(dl_context *c) {
     dl_pool_free(c->pool);
     dl_matmul_ws_free(&c->ws);
     float *bufs[] = {c->k_cache, c->v_cache, c->x, c->xb, c->q, c->k, c->v, c->att,
-                     c->hb, c->hb2, c->scores, c->rope_cos, c->rope_sin, c->logits};
+                     c->hb, c->hb2, c->attn_scratch, c->rope_cos, c->rope_sin, c->logits};
     for (size_t i = 0; i < DL_ARRAY_LEN(bufs); i++) dl_aligned_free(bufs[i]);
     free(c->seq_past);
     free(c->seq_saved);

@@ -12,7 +12,15 @@ static int mm(dl_context *c, const dl_weight *w, const float *x, int64_t n_tok, 
     return dl_matmul(c->pool, &c->ws, w->type, w->data, w->rows, w->cols, x, n_tok, y, ldy, err);
 }
 
-/* ---- attention over the KV cache, split across threads by (token, head) ---- */
+/* ---- attention over the KV cache ----
+ * Flash-attention style: work is split across threads by (token, KV head);
+ * the query heads that share a KV head (GQA group) are processed together,
+ * walking the keys in blocks of ATTN_BLOCK with an online softmax (running
+ * maximum and sum per head, the accumulator rescaled when the maximum
+ * grows). Each K/V row is read once per group instead of once per head, and
+ * no score buffer grows with the context. */
+
+#define ATTN_BLOCK 64
 
 typedef struct attn_job {
     dl_context *c;
@@ -31,27 +39,57 @@ static void attn_worker(void *p, int ith, int nth) {
     attn_job *job = p;
     dl_context *c = job->c;
     const dl_hparams *hp = &c->m->hp;
-    const int32_t HD = hp->head_dim, H = hp->n_head;
-    const int32_t group = hp->n_head / hp->n_head_kv;
-    const size_t QD = (size_t)H * (size_t)HD, KVD = (size_t)hp->n_head_kv * (size_t)HD;
+    const int32_t HD = hp->head_dim, H = hp->n_head, HKV = hp->n_head_kv;
+    const int32_t group = H / HKV;
+    const size_t QD = (size_t)H * (size_t)HD, KVD = (size_t)HKV * (size_t)HD;
     const float scale = 1.0f / sqrtf((float)HD);
-    float *scores = c->scores + (size_t)ith * (size_t)c->p.n_ctx;
+    /* per-thread scratch: scores (group x ATTN_BLOCK), running max (group), sums (group, double) */
+    float *scores = c->attn_scratch + (size_t)ith * c->attn_scratch_per_thread;
+    float *run_max = scores + (size_t)group * ATTN_BLOCK;
+    double *run_sum = (double *)(void *)(run_max + group + (group & 1));
     int64_t begin, end;
-    dl_split_range((int64_t)job->n_tok * H, ith, nth, 1, &begin, &end);
+    dl_split_range((int64_t)job->n_tok * HKV, ith, nth, 1, &begin, &end);
     for (int64_t task = begin; task < end; task++) {
-        int32_t i = (int32_t)(task / H), h = (int32_t)(task % H);
-        int32_t kvh = h / group;
+        int32_t i = (int32_t)(task / HKV), kvh = (int32_t)(task % HKV);
         int32_t n_keys = c->tok_pos[i] + 1; /* causal: keys 0..pos of its own sequence */
-        const float *kc = c->k_cache + kv_slot(c, c->tok_seq[i], job->layer, 0);
-        const float *vc = c->v_cache + kv_slot(c, c->tok_seq[i], job->layer, 0);
-        const float *q = c->q + (size_t)i * QD + (size_t)h * (size_t)HD;
-        for (int32_t j = 0; j < n_keys; j++)
-            scores[j] = dl_vec_dot_f32(q, kc + (size_t)j * KVD + (size_t)kvh * (size_t)HD, HD) * scale;
-        dl_op_softmax(scores, n_keys);
-        float *out = c->att + (size_t)i * QD + (size_t)h * (size_t)HD;
-        memset(out, 0, (size_t)HD * sizeof(float));
-        for (int32_t j = 0; j < n_keys; j++)
-            dl_vec_mad_f32(out, vc + (size_t)j * KVD + (size_t)kvh * (size_t)HD, scores[j], HD);
+        const float *kc = c->k_cache + kv_slot(c, c->tok_seq[i], job->layer, 0) + (size_t)kvh * (size_t)HD;
+        const float *vc = c->v_cache + kv_slot(c, c->tok_seq[i], job->layer, 0) + (size_t)kvh * (size_t)HD;
+        const float *q0 = c->q + (size_t)i * QD + (size_t)(kvh * group) * (size_t)HD;
+        float *out0 = c->att + (size_t)i * QD + (size_t)(kvh * group) * (size_t)HD;
+        for (int32_t g = 0; g < group; g++) {
+            run_max[g] = -INFINITY;
+            run_sum[g] = 0.0;
+            memset(out0 + (size_t)g * (size_t)HD, 0, (size_t)HD * sizeof(float));
+        }
+        for (int32_t j0 = 0; j0 < n_keys; j0 += ATTN_BLOCK) {
+            int32_t nb = DL_MIN(ATTN_BLOCK, n_keys - j0);
+            for (int32_t g = 0; g < group; g++) {
+                const float *q = q0 + (size_t)g * (size_t)HD;
+                float *sc = scores + (size_t)g * ATTN_BLOCK;
+                float bmax = run_max[g];
+                for (int32_t j = 0; j < nb; j++) {
+                    sc[j] = dl_vec_dot_f32(q, kc + (size_t)(j0 + j) * KVD, HD) * scale;
+                    if (sc[j] > bmax) bmax = sc[j];
+                }
+                float *out = out0 + (size_t)g * (size_t)HD;
+                if (bmax > run_max[g] && run_max[g] != -INFINITY) {
+                    float r = expf(run_max[g] - bmax);
+                    for (int32_t d = 0; d < HD; d++) out[d] *= r;
+                    run_sum[g] *= (double)r;
+                }
+                run_max[g] = bmax;
+                for (int32_t j = 0; j < nb; j++) {
+                    float e = expf(sc[j] - bmax);
+                    run_sum[g] += (double)e;
+                    dl_vec_mad_f32(out, vc + (size_t)(j0 + j) * KVD, e, HD);
+                }
+            }
+        }
+        for (int32_t g = 0; g < group; g++) {
+            float inv = (float)(1.0 / run_sum[g]);
+            float *out = out0 + (size_t)g * (size_t)HD;
+            for (int32_t d = 0; d < HD; d++) out[d] *= inv;
+        }
     }
 }
 

@@ -60,7 +60,8 @@ struct dl_context {
     float *att;     /* (n_batch, n_head*head_dim) attention output */
     float *hb;      /* (n_batch, n_ff) */
     float *hb2;     /* (n_batch, n_ff) */
-    float *scores;  /* (n_threads, n_ctx) attention scores per thread */
+    float *attn_scratch;            /* (n_threads, attn_scratch_per_thread) */
+    size_t attn_scratch_per_thread; /* floats: scores, running maxima and sums of one GQA group */
     float *rope_cos, *rope_sin; /* (n_batch, n_rot/2) for the current batch */
     /* logits: (logits_cap, n_vocab); grows only when all_logits asks for more rows */
     float *logits;
