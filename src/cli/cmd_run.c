@@ -19,6 +19,7 @@ static const char RUN_HELP[] =
     "  -n, --n-predict N      tokens to generate (default 128)\n"
     "  -c, --ctx-size N       context length (default: min(model's, 4096))\n"
     "  -t, --threads N        threads (default: number of cores)\n"
+    "  --kv-type T            KV cache element type: f32 (default) or f16 (half the memory)\n"
     "  --temp T               temperature; 0 = greedy (default 0.8)\n"
     "  --top-k K              keep the K most likely tokens; 0 = off (default 40)\n"
     "  --top-p P              nucleus sampling; 1 = off (default 0.95)\n"
@@ -38,6 +39,7 @@ typedef struct run_opts {
     const char *model, *prompt, *isa;
     long n_predict, n_ctx, n_threads, top_logits;
     bool json, echo;
+    int kv_type;
     dl_sampler_params sp;
 } run_opts;
 
@@ -105,6 +107,11 @@ static int parse(int argc, char **argv, run_opts *o) {
         } else if (!strcmp(a, "--top-logits")) {
             NEED_VALUE();
             if (!cli_parse_long(v, 1, 1 << 24, &o->top_logits)) BAD("a count >= 1");
+        } else if (!strcmp(a, "--kv-type")) {
+            NEED_VALUE();
+            if (!strcmp(v, "f32")) o->kv_type = DL_TYPE_F32;
+            else if (!strcmp(v, "f16")) o->kv_type = DL_TYPE_F16;
+            else BAD("a KV cache type (f32 or f16)");
         } else if (!strcmp(a, "--isa")) {
             NEED_VALUE();
             o->isa = v;
@@ -158,7 +165,7 @@ int cli_run(int argc, char **argv) {
     double load_ms = dl_time_ms() - t0;
     const dl_hparams *hp = dl_model_hparams(m);
     const dl_tokenizer *tok = dl_model_tokenizer(m);
-    dl_context_params cp = {.n_ctx = (int32_t)o.n_ctx, .n_threads = (int)o.n_threads};
+    dl_context_params cp = {.n_ctx = (int32_t)o.n_ctx, .n_threads = (int)o.n_threads, .kv_type = o.kv_type};
     c = dl_context_create(m, &cp, &err);
     if (!c) {
         cli_fail("%s", err.msg);

@@ -56,5 +56,10 @@ int dl_get_row(int type, const void *w, int64_t cols, int64_t row, float *dst);
 /* Small float vector helpers used by the model (SIMD where it matters). */
 float dl_vec_dot_f32(const float *a, const float *b, int64_t n);
 void dl_vec_mad_f32(float *y, const float *x, float a, int64_t n); /* y += a*x */
+/* The same over IEEE fp16 vectors (an F16 KV cache): a and x are fp16,
+ * accumulation in float. dl_vec_f32_to_f16 rounds to nearest even. */
+float dl_vec_dot_f16_f32(const uint16_t *a, const float *b, int64_t n);
+void dl_vec_mad_f16(float *y, const uint16_t *x, float a, int64_t n); /* y += a*x */
+void dl_vec_f32_to_f16(uint16_t *dst, const float *src, int64_t n);
 
 #endif

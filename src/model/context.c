@@ -20,6 +20,10 @@ dl_context *dl_context_create(const dl_model *m, const dl_context_params *params
         return NULL;
     }
     if (p.n_seq == 0) p.n_seq = 1;
+    if (p.kv_type != DL_TYPE_F32 && p.kv_type != DL_TYPE_F16) {
+        dl_error_set(err, 400, "context: KV cache type %s is not supported (f32 or f16)", dl_type_name(p.kv_type));
+        return NULL;
+    }
     if (p.n_seq > 256) {
         dl_error_set(err, 400, "context: %d sequences is too many (max 256)", p.n_seq);
         return NULL;
@@ -41,8 +45,10 @@ dl_context *dl_context_create(const dl_model *m, const dl_context_params *params
     const size_t KVD = (size_t)hp->n_head_kv * (size_t)hp->head_dim;
     const size_t kv_elems = (size_t)p.n_seq * (size_t)hp->n_layer * (size_t)p.n_ctx * KVD;
     bool failed = false;
-    c->k_cache = alloc_f32(kv_elems, &failed);
-    c->v_cache = alloc_f32(kv_elems, &failed);
+    c->kv_esize = p.kv_type == DL_TYPE_F16 ? 2 : 4;
+    c->k_cache = dl_aligned_alloc(kv_elems * c->kv_esize);
+    c->v_cache = dl_aligned_alloc(kv_elems * c->kv_esize);
+    if (!c->k_cache || !c->v_cache) failed = true;
     c->x = alloc_f32(B * E, &failed);
     c->xb = alloc_f32(B * E, &failed);
     c->q = alloc_f32(B * QD, &failed);
@@ -70,7 +76,7 @@ dl_context *dl_context_create(const dl_model *m, const dl_context_params *params
     if (failed) {
         dl_error_set(err, 500,
                      "context: out of memory allocating the KV cache and buffers (n_ctx %d x %d sequences, %.1f MiB of KV cache)",
-                     p.n_ctx, p.n_seq, (double)(2 * kv_elems * sizeof(float)) / (1024.0 * 1024.0));
+                     p.n_ctx, p.n_seq, (double)(2 * kv_elems * c->kv_esize) / (1024.0 * 1024.0));
         dl_context_free(c);
         return NULL;
     }
@@ -82,7 +88,9 @@ void dl_context_free(dl_context *c) {
     if (!c) return;
     dl_pool_free(c->pool);
     dl_matmul_ws_free(&c->ws);
-    float *bufs[] = {c->k_cache, c->v_cache, c->x, c->xb, c->q, c->k, c->v, c->att,
+    dl_aligned_free(c->k_cache);
+    dl_aligned_free(c->v_cache);
+    float *bufs[] = {c->x, c->xb, c->q, c->k, c->v, c->att,
                      c->hb, c->hb2, c->attn_scratch, c->rope_cos, c->rope_sin, c->logits};
     for (size_t i = 0; i < DL_ARRAY_LEN(bufs); i++) dl_aligned_free(bufs[i]);
     free(c->seq_past);

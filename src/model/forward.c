@@ -52,8 +52,11 @@ static void attn_worker(void *p, int ith, int nth) {
     for (int64_t task = begin; task < end; task++) {
         int32_t i = (int32_t)(task / HKV), kvh = (int32_t)(task % HKV);
         int32_t n_keys = c->tok_pos[i] + 1; /* causal: keys 0..pos of its own sequence */
-        const float *kc = c->k_cache + kv_slot(c, c->tok_seq[i], job->layer, 0) + (size_t)kvh * (size_t)HD;
-        const float *vc = c->v_cache + kv_slot(c, c->tok_seq[i], job->layer, 0) + (size_t)kvh * (size_t)HD;
+        const size_t base = kv_slot(c, c->tok_seq[i], job->layer, 0) + (size_t)kvh * (size_t)HD;
+        const char *kc = (const char *)c->k_cache + base * c->kv_esize;
+        const char *vc = (const char *)c->v_cache + base * c->kv_esize;
+        const size_t row_bytes = KVD * c->kv_esize;
+        const bool f16 = c->kv_esize == 2;
         const float *q0 = c->q + (size_t)i * QD + (size_t)(kvh * group) * (size_t)HD;
         float *out0 = c->att + (size_t)i * QD + (size_t)(kvh * group) * (size_t)HD;
         for (int32_t g = 0; g < group; g++) {
@@ -68,7 +71,8 @@ static void attn_worker(void *p, int ith, int nth) {
                 float *sc = scores + (size_t)g * ATTN_BLOCK;
                 float bmax = run_max[g];
                 for (int32_t j = 0; j < nb; j++) {
-                    sc[j] = dl_vec_dot_f32(q, kc + (size_t)(j0 + j) * KVD, HD) * scale;
+                    const void *krow = kc + (size_t)(j0 + j) * row_bytes;
+                    sc[j] = (f16 ? dl_vec_dot_f16_f32(krow, q, HD) : dl_vec_dot_f32(q, krow, HD)) * scale;
                     if (sc[j] > bmax) bmax = sc[j];
                 }
                 float *out = out0 + (size_t)g * (size_t)HD;
@@ -81,7 +85,9 @@ static void attn_worker(void *p, int ith, int nth) {
                 for (int32_t j = 0; j < nb; j++) {
                     float e = expf(sc[j] - bmax);
                     run_sum[g] += (double)e;
-                    dl_vec_mad_f32(out, vc + (size_t)(j0 + j) * KVD, e, HD);
+                    const void *vrow = vc + (size_t)(j0 + j) * row_bytes;
+                    if (f16) dl_vec_mad_f16(out, vrow, e, HD);
+                    else dl_vec_mad_f32(out, vrow, e, HD);
                 }
             }
         }
@@ -137,8 +143,13 @@ static int forward_batch(dl_context *c, const int32_t *tokens, int32_t n, int32_
                 dl_op_rope_apply(kh, (int32_t)HD, hp->n_rot, hp->rope_style, cs, sn);
             }
             size_t slot = kv_slot(c, c->tok_seq[i], l, c->tok_pos[i]);
-            memcpy(c->k_cache + slot, k, (size_t)KVD * sizeof(float));
-            memcpy(c->v_cache + slot, v, (size_t)KVD * sizeof(float));
+            if (c->kv_esize == 2) {
+                dl_vec_f32_to_f16((uint16_t *)c->k_cache + slot, k, KVD);
+                dl_vec_f32_to_f16((uint16_t *)c->v_cache + slot, v, KVD);
+            } else {
+                memcpy((float *)c->k_cache + slot, k, (size_t)KVD * sizeof(float));
+                memcpy((float *)c->v_cache + slot, v, (size_t)KVD * sizeof(float));
+            }
         }
         attn_job job = {.c = c, .layer = l, .n_tok = n};
         dl_pool_run(c->pool, attn_worker, &job);

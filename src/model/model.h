@@ -64,6 +64,7 @@ typedef struct dl_context_params {
     int32_t n_seq;     /* independent sequences sharing the weights; 0 = 1 */
     int32_t n_batch;   /* max tokens per dl_context_decode call; 0 = 512 */
     int n_threads;     /* 0 = number of cores */
+    int kv_type;       /* KV cache element type: DL_TYPE_F32 (default, = 0) or DL_TYPE_F16 */
 } dl_context_params;
 
 typedef struct dl_context dl_context;

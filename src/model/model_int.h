@@ -47,8 +47,10 @@ struct dl_context {
     dl_matmul_ws ws;
     int32_t *seq_past;  /* (n_seq) tokens in each sequence's cache */
     int32_t *seq_saved; /* (n_seq) copy of seq_past, restored when a decode fails */
-    /* KV cache, F32: (n_seq, n_layer, n_ctx, n_head_kv*head_dim) */
-    float *k_cache, *v_cache;
+    /* KV cache, F32 or F16 (kv_esize bytes per element):
+     * (n_seq, n_layer, n_ctx, n_head_kv*head_dim) */
+    void *k_cache, *v_cache;
+    size_t kv_esize;
     /* the current batch: position and sequence of each token (n_batch) */
     int32_t *tok_pos, *tok_seq;
     /* activations for up to n_batch tokens */

@@ -315,6 +315,40 @@ static void test_multi_sequence_batches(void **state) {
     check_multi_sequence("models/tiny-llama-f32.gguf");
 }
 
+/* An F16 KV cache stays close to the F32 one (k and v rounded to fp16). */
+static void test_f16_kv_cache(void **state) {
+    DL_REQUIRE_FIXTURES();
+    dl_error err = {0};
+    dl_model *m = dl_model_load(dl_test_fixture("models/tiny-qwen3-f32.gguf"), NULL, NULL, &err);
+    assert_non_null(m);
+    const int32_t nv = dl_model_hparams(m)->n_vocab;
+    int32_t toks[150];
+    for (int i = 0; i < 150; i++) toks[i] = (i * 131 + 7) % 2000;
+    dl_context_params p32 = {.n_ctx = 256, .n_threads = 2}, p16 = p32;
+    p16.kv_type = DL_TYPE_F16;
+    dl_context *a = dl_context_create(m, &p32, &err), *b = dl_context_create(m, &p16, &err);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(dl_context_decode(a, toks, 150, false, &err), 0);
+    assert_int_equal(dl_context_decode(b, toks, 150, false, &err), 0);
+    const float *la = dl_context_logits(a, 0), *lb = dl_context_logits(b, 0);
+    double lo = INFINITY, hi = -INFINITY, worst = 0;
+    for (int32_t i = 0; i < nv; i++) {
+        lo = fmin(lo, la[i]);
+        hi = fmax(hi, la[i]);
+        worst = fmax(worst, fabs((double)la[i] - lb[i]));
+    }
+    print_message("  F16 vs F32 KV cache, 150 tokens: max |dlogit| / range = %.2e\n", worst / (hi - lo));
+    assert_true(worst / (hi - lo) < 5e-3);
+    assert_true(worst > 0); /* the cache really is F16 */
+    dl_context_params bad = {.kv_type = DL_TYPE_Q4_0};
+    assert_null(dl_context_create(m, &bad, &err));
+    assert_non_null(strstr(err.msg, "KV cache type"));
+    dl_context_free(a);
+    dl_context_free(b);
+    dl_model_free(m);
+}
+
 /* A file whose general.alignment is 1 can put tensor data at odd offsets; the
  * loader must refuse it with a clear error rather than read misaligned blocks. */
 static void test_misaligned_tensor_data_is_an_error(void **state) {
@@ -358,6 +392,7 @@ int main(void) {
         cmocka_unit_test(test_rejects_unsupported_architecture),
         cmocka_unit_test(test_misaligned_tensor_data_is_an_error),
         cmocka_unit_test(test_multi_sequence_batches),
+        cmocka_unit_test(test_f16_kv_cache),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }
