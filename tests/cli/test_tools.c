@@ -306,13 +306,16 @@ static void test_loads_and_runs(void **state) {
     dl_model_free(m);
 }
 
-/* bench_engine --json on a tiny model: the figures are there and positive. */
+/* bench_engine --json on a tiny model: the figures are there and positive,
+ * including the bandwidth loops, the concurrent sequences and the time to
+ * first token (kept quick: one run each, a 16 MiB bandwidth buffer). */
 static void test_bench_engine_json(void **state) {
     assert_int_equal(run_tool("b.gguf", "--arch qwen3 --type Q8_0 " SHAPE), 0);
     char cmd[8192];
     const char *tmp = dl_test_tmpdir();
     snprintf(cmd, sizeof cmd,
-             "%s --json --no-bw --reps 2 --threads 1,2 --n-prompt 8 --n-gen 4 %s/b.gguf >%s/bench.json 2>%s/bench.err",
+             "%s --json --bw-mb 16 --reps 1 --threads 1,2 --n-prompt 8 --n-gen 4 --seqs 1,3 --ttft-all "
+             "%s/b.gguf >%s/bench.json 2>%s/bench.err",
              build_bin("bench_engine"), tmp, tmp, tmp);
     assert_int_equal(system(cmd), 0);
     char p[512];
@@ -320,6 +323,24 @@ static void test_bench_engine_json(void **state) {
     json_error_t je;
     json_t *root = json_load_file(p, 0, &je);
     if (!root) fail_msg("bench.json: %s", je.text);
+    assert_int_equal(json_integer_value(json_object_get(root, "reps")), 1);
+    json_t *bw = json_object_get(root, "bandwidth");
+    assert_int_equal(json_array_size(bw), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *b = json_array_get(bw, i);
+        double best = json_real_value(json_object_get(b, "read_gbps"));
+        assert_true(best > 0);
+        /* the best is the maximum over the read loops, and names one of them */
+        json_t *per = json_object_get(b, "per_method_gbps");
+        assert_true(json_object_size(per) >= 2);
+        assert_non_null(json_object_get(per, "generic"));
+        const char *name;
+        json_t *v;
+        double mx = 0;
+        json_object_foreach(per, name, v) mx = fmax(mx, json_real_value(v));
+        assert_true(fabs(mx - best) < 1e-9);
+        assert_non_null(json_object_get(per, json_string_value(json_object_get(b, "method"))));
+    }
     json_t *models = json_object_get(root, "models");
     assert_int_equal(json_array_size(models), 1);
     json_t *m = json_array_get(models, 0);
@@ -334,13 +355,60 @@ static void test_bench_engine_json(void **state) {
     for (size_t i = 0; i < 2; i++) {
         json_t *r = json_array_get(res, i);
         assert_int_equal(json_integer_value(json_object_get(r, "threads")), (json_int_t)i + 1);
-        assert_true(json_real_value(json_object_get(r, "prefill_tps")) > 0);
-        assert_true(json_real_value(json_object_get(r, "decode_tps")) > 0);
-        assert_int_equal(json_array_size(json_object_get(r, "decode_runs")), 2);
+        double pp = json_real_value(json_object_get(r, "prefill_tps"));
+        double tg = json_real_value(json_object_get(r, "decode_tps"));
+        assert_true(pp > 0);
+        assert_true(tg > 0);
+        assert_int_equal(json_array_size(json_object_get(r, "decode_runs")), 1);
+        json_t *d = json_object_get(r, "decode");
+        assert_true(json_real_value(json_object_get(d, "min")) <= tg);
+        assert_true(json_real_value(json_object_get(d, "max")) >= tg);
+        /* the limit is the same run's bandwidth over the bytes per token */
+        double gbps = json_real_value(json_object_get(json_array_get(bw, i), "read_gbps"));
+        double limit = json_real_value(json_object_get(r, "bw_limit_tps"));
+        assert_true(fabs(limit - gbps * 1e9 / (double)bpt) < 1e-5 * limit); /* JSON keeps 6 digits */
+        assert_true(fabs(json_real_value(json_object_get(r, "decode_share_of_limit")) - tg / limit) < 1e-5 * tg / limit);
         assert_null(json_object_get(r, "decode_vs_llama_cpp")); /* not the 0.6B shape */
     }
+    /* concurrent sequences at the largest thread count */
+    json_t *conc = json_object_get(m, "concurrent");
+    assert_int_equal(json_integer_value(json_object_get(conc, "threads")), 2);
+    assert_int_equal(json_integer_value(json_object_get(conc, "steps")), 4);
+    json_t *cr = json_object_get(conc, "results");
+    assert_int_equal(json_array_size(cr), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *x = json_array_get(cr, i);
+        json_int_t ns = json_integer_value(json_object_get(x, "n_seq"));
+        assert_int_equal(ns, i ? 3 : 1);
+        double agg = json_real_value(json_object_get(x, "aggregate_tps"));
+        assert_true(agg > 0);
+        assert_true(fabs(json_real_value(json_object_get(x, "per_seq_tps")) * (double)ns - agg) < 1e-5 * agg);
+        assert_non_null(json_object_get(x, "vs_one_seq"));
+    }
+    /* time to first token, cold and warm, with its parts */
+    json_t *tt = json_object_get(m, "ttft");
+    assert_non_null(tt);
+    assert_true(json_integer_value(json_object_get(tt, "prompt_tokens")) > 0);
+    assert_non_null(json_string_value(json_object_get(tt, "eviction")));
+    json_t *cold = json_object_get(tt, "cold");
+    double total = json_real_value(json_object_get(cold, "total_ms"));
+    assert_true(total > 0);
+    assert_true(json_real_value(json_object_get(tt, "warm_ms")) > 0);
+    double sum = 0;
+    const char *parts[] = {"load_ms", "context_ms", "tokenize_ms", "prefill_ms", "sample_ms"};
+    for (size_t k = 0; k < 5; k++) {
+        double v = json_real_value(json_object_get(cold, parts[k]));
+        assert_true(v >= 0);
+        sum += v;
+    }
+    assert_true(fabs(sum - total) < 1e-5 * total + 1e-9);
     assert_non_null(json_object_get(json_object_get(root, "reference_llama_cpp"), "Q4_K_M"));
     json_decref(root);
+
+    /* bad option values are refused with status 2 */
+    snprintf(cmd, sizeof cmd, "%s --seqs 0 %s/b.gguf >/dev/null 2>&1", build_bin("bench_engine"), tmp);
+    int st = system(cmd);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
 }
 
 int main(void) {
