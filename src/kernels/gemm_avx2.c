@@ -42,7 +42,7 @@ AI void tile32(int type, int NR, int NT, int64_t n, const char *w, size_t ws, co
         __m256i wv[4];
         float dw[4];
         UNROLL for (int r = 0; r < NR; r++) {
-            if (NT == 1 && (b & 1) == 0) /* decoding: fetch ahead in each weight row */
+            if ((NT == 1 || dl_drive_stream) && (b & 1) == 0) /* decoding: fetch ahead in each weight row */
                 _mm_prefetch(w + (size_t)r * ws + (size_t)b * (type == DL_TYPE_Q8_0 ? 34 : type == DL_TYPE_Q5_0 ? 22 : 18) + DL_PREFETCH,
                              _MM_HINT_T0);
             if (type == DL_TYPE_Q8_0) {
@@ -114,7 +114,7 @@ AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, con
         UNROLL for (int r = 0; r < NR; r++) UNROLL for (int t = 0; t < NT; t++) isum[r][t] = _mm256_setzero_si256();
         uint8_t sc4[4][8];
         int8_t sc6[4][16];
-        if (NT == 1)
+        if ((NT == 1 || dl_drive_stream))
             UNROLL for (int r = 0; r < NR; r++) {
                 const char *blk = w + (size_t)r * ws + (size_t)i * bsz;
                 for (size_t o = 0; o < bsz; o += 64) _mm_prefetch(blk + DL_PREFETCH + o, _MM_HINT_T0);
@@ -218,7 +218,7 @@ AI void tileF(int type, int NR, int NT, int64_t n, const char *w, size_t ws, con
     int64_t i = 0;
     size_t esz = type == DL_TYPE_F32 ? 4 : 2;
     for (; i + 8 <= n; i += 8) {
-        if (NT == 1 && (i & (esz == 4 ? 15 : 31)) == 0) /* decoding: one prefetch per 64-byte line */
+        if ((NT == 1 || dl_drive_stream) && (i & (esz == 4 ? 15 : 31)) == 0) /* decoding: one prefetch per 64-byte line */
             UNROLL for (int r = 0; r < NR; r++)
                 _mm_prefetch(w + (size_t)r * ws + (size_t)i * esz + DL_PREFETCH, _MM_HINT_T0);
         __m256 wv[4];

@@ -135,7 +135,7 @@ DL_AI void tile32(int type, int NR, int NT, int64_t n, const char *w, size_t ws,
         __m512 wsc[4];
         DL_UNROLL for (int r = 0; r < NR; r++) {
             /* decoding streams the weights once: fetch ahead */
-            if (NT == 1)
+            if ((NT == 1 || dl_drive_stream))
                 _mm_prefetch(w + (size_t)r * ws +
                                  (size_t)s * (type == DL_TYPE_Q8_0 ? 68 : type == DL_TYPE_Q5_0 ? 44 : 36) + DL_PREFETCH,
                              _MM_HINT_T0);
@@ -260,10 +260,35 @@ DL_AI __m512i q6k_weights(const dl_block_q6_K *b, int c) {
     return _mm512_or_si512(lo, _mm512_slli_epi16(hz, 4));
 }
 
+/* Prefill of the K-quants first unpacks the weight rows of the row block
+ * into unsigned bytes in the order the steps use them (k_unpacked.q: 256
+ * bytes per super-block, row after row), so the tiles, which pass over the
+ * block once per token tile, only load them. Scales stay in the original
+ * blocks. Published per thread for the duration of one gemm call. */
+typedef struct {
+    const uint8_t *q; /* NULL: unpack in the tiles */
+    const char *w0;   /* weight row the first unpacked row belongs to */
+    size_t ws;        /* bytes per unpacked row */
+} unpacked_rows;
+static _Thread_local unpacked_rows k_unpacked;
+
+#ifndef DL_KU_ROWS
+#define DL_KU_ROWS 2 /* register tile of the K-quant prefill: rows x tokens */
+#endif
+#ifndef DL_KU_TOKS
+#define DL_KU_TOKS 4
+#endif
+
 /* One NR x NT tile of a K-quant type over a whole row. */
 DL_AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, const void *ap,
                  size_t as, float *y, int64_t ldy) {
     int64_t nsb = n / DL_QK_K;
+    const uint8_t *wu = NULL;
+    size_t wus = 0;
+    if (NT > 1 && k_unpacked.q) {
+        wus = k_unpacked.ws;
+        wu = k_unpacked.q + (size_t)((w - k_unpacked.w0) / (ptrdiff_t)ws) * wus;
+    }
     size_t bsz = type == DL_TYPE_Q4_K ? sizeof(dl_block_q4_K)
                  : type == DL_TYPE_Q5_K ? sizeof(dl_block_q5_K)
                                         : sizeof(dl_block_q6_K);
@@ -276,7 +301,7 @@ DL_AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, 
         __m512 dr[4], dmr[4];
         DL_UNROLL for (int r = 0; r < NR; r++) {
             const char *blk = w + (size_t)r * ws + (size_t)i * bsz;
-            if (NT == 1)
+            if ((NT == 1 || dl_drive_stream))
                 for (size_t o = 0; o < bsz; o += 64) _mm_prefetch(blk + DL_PREFETCH + o, _MM_HINT_T0);
             if (type == DL_TYPE_Q4_K) {
                 const dl_block_q4_K *b = (const dl_block_q4_K *)blk;
@@ -302,7 +327,8 @@ DL_AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, 
             __m512i wv[4], scv[4];
             DL_UNROLL for (int r = 0; r < NR; r++) {
                 const char *blk = w + (size_t)r * ws + (size_t)i * bsz;
-                wv[r] = type == DL_TYPE_Q4_K   ? q4k_weights((const dl_block_q4_K *)blk, c)
+                if (NT > 1 && wu) wv[r] = _mm512_load_si512(wu + (size_t)r * wus + (size_t)i * DL_QK_K + 64 * c);
+                else wv[r] = type == DL_TYPE_Q4_K   ? q4k_weights((const dl_block_q4_K *)blk, c)
                         : type == DL_TYPE_Q5_K ? q5k_weights((const dl_block_q5_K *)blk, c)
                                                : q6k_weights((const dl_block_q6_K *)blk, c);
                 scv[r] = _mm512_permutexvar_epi16(idx, sc16[r]);
@@ -336,44 +362,76 @@ DL_AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, 
         y[t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
-/* K-quant tiles keep NR*NT <= 8 (integer and float accumulators both live
+/* K-quant tiles keep NR*NT <= DL_KU_ROWS*DL_KU_TOKS (integer and float accumulators live
  * in registers); the drivers below never ask for larger ones, which are
  * instantiated only to fill the table, as single-token tiles. */
 #define DL_TILE(PREFIX, R, T)                                                                     \
     static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
                                    float *y, int64_t ldy) {                                       \
-        tileK(DL_TYPE_Q4_K, R, (R * T > 8 ? 1 : T), n, w, ws, a, as, y, ldy);                     \
+        tileK(DL_TYPE_Q4_K, R, (R * T > DL_KU_ROWS * DL_KU_TOKS ? 1 : T), n, w, ws, a, as, y, ldy);                     \
     }
 DL_TILES(q4_K)
 #undef DL_TILE
 #define DL_TILE(PREFIX, R, T)                                                                     \
     static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
                                    float *y, int64_t ldy) {                                       \
-        tileK(DL_TYPE_Q6_K, R, (R * T > 8 ? 1 : T), n, w, ws, a, as, y, ldy);                     \
+        tileK(DL_TYPE_Q6_K, R, (R * T > DL_KU_ROWS * DL_KU_TOKS ? 1 : T), n, w, ws, a, as, y, ldy);                     \
     }
 DL_TILES(q6_K)
 #undef DL_TILE
 #define DL_TILE(PREFIX, R, T)                                                                     \
     static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
                                    float *y, int64_t ldy) {                                       \
-        tileK(DL_TYPE_Q5_K, R, (R * T > 8 ? 1 : T), n, w, ws, a, as, y, ldy);                     \
+        tileK(DL_TYPE_Q5_K, R, (R * T > DL_KU_ROWS * DL_KU_TOKS ? 1 : T), n, w, ws, a, as, y, ldy);                     \
     }
 DL_TILES(q5_K)
 #undef DL_TILE
+/* Unpacks nr rows (see unpacked_rows) into thread scratch, runs the tiles, clears. */
+DL_AI void drive_unpacked(int type, int64_t n, const void *w, size_t ws, int64_t nr, const void *a,
+                          size_t as, int64_t nt, float *y, int64_t ldy, tile_fn tiles[4][4]) {
+    int64_t nsb = n / DL_QK_K;
+    size_t bsz = type == DL_TYPE_Q4_K ? sizeof(dl_block_q4_K)
+                 : type == DL_TYPE_Q5_K ? sizeof(dl_block_q5_K)
+                                        : sizeof(dl_block_q6_K);
+    size_t wus = (size_t)nsb * DL_QK_K;
+    uint8_t *q = dl_kernel_scratch(wus * (size_t)nr);
+    for (int64_t r = 0; r < nr; r++)
+        for (int64_t i = 0; i < nsb; i++) {
+            const char *blk = (const char *)w + (size_t)r * ws + (size_t)i * bsz;
+            uint8_t *o = q + (size_t)r * wus + (size_t)i * DL_QK_K;
+            for (int c = 0; c < 4; c++) {
+                __m512i v = type == DL_TYPE_Q4_K   ? q4k_weights((const dl_block_q4_K *)blk, c)
+                            : type == DL_TYPE_Q5_K ? q5k_weights((const dl_block_q5_K *)blk, c)
+                                                   : q6k_weights((const dl_block_q6_K *)blk, c);
+                _mm512_store_si512(o + 64 * c, v);
+            }
+        }
+    k_unpacked = (unpacked_rows){.q = q, .w0 = w, .ws = wus};
+    drive(n, w, ws, nr, a, as, nt, y, ldy, DL_KU_ROWS, DL_KU_TOKS, tiles, NULL);
+    k_unpacked = (unpacked_rows){0};
+}
+
+#ifndef DL_UNPACK_MIN_TOK
+#define DL_UNPACK_MIN_TOK 8 /* tokens from which unpacking the rows once pays */
+#endif
+
 static void gemm_q5_K(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
     if (nt == 1) drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 1, q5_K_tiles, NULL);
+    else if (nt >= DL_UNPACK_MIN_TOK) drive_unpacked(DL_TYPE_Q5_K, n, w, ws, nr, a, as, nt, y, ldy, q5_K_tiles);
     else drive(n, w, ws, nr, a, as, nt, y, ldy, 2, 4, q5_K_tiles, NULL);
 }
 
 static void gemm_q4_K(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
     if (nt == 1) drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 1, q4_K_tiles, NULL);
+    else if (nt >= DL_UNPACK_MIN_TOK) drive_unpacked(DL_TYPE_Q4_K, n, w, ws, nr, a, as, nt, y, ldy, q4_K_tiles);
     else drive(n, w, ws, nr, a, as, nt, y, ldy, 2, 4, q4_K_tiles, NULL);
 }
 static void gemm_q6_K(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
     if (nt == 1) drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 1, q6_K_tiles, NULL);
+    else if (nt >= DL_UNPACK_MIN_TOK) drive_unpacked(DL_TYPE_Q6_K, n, w, ws, nr, a, as, nt, y, ldy, q6_K_tiles);
     else drive(n, w, ws, nr, a, as, nt, y, ldy, 2, 4, q6_K_tiles, NULL);
 }
 
@@ -389,7 +447,7 @@ DL_AI void tileF(int type, int NR, int NT, int64_t n, const char *w, size_t ws, 
     int64_t step = type == DL_TYPE_BF16 ? 32 : 16, i = 0;
     size_t esz = type == DL_TYPE_F32 ? 4 : 2;
     for (; i + step <= n; i += step) {
-        if (NT == 1 && (esz == 4 || (i & 31) == 0)) /* decoding: one prefetch per 64-byte line */
+        if ((NT == 1 || dl_drive_stream) && (esz == 4 || (i & 31) == 0)) /* decoding: one prefetch per 64-byte line */
             DL_UNROLL for (int r = 0; r < NR; r++)
                 _mm_prefetch(w + (size_t)r * ws + (size_t)i * esz + DL_PREFETCH, _MM_HINT_T0);
 
