@@ -352,6 +352,7 @@ static void bw_run(void *ctx, int ith, int nth) {
 typedef struct bw_result {
     double gbps;                        /* best over methods */
     const char *method;                 /* the best method */
+    int best;                           /* its index */
     double per_method[MAX_BW_METHODS]; /* best pass of each method */
 } bw_result;
 
@@ -375,6 +376,7 @@ static bw_result measure_bandwidth(const char *buf, size_t bytes, int nth, const
         if (best > r.gbps) {
             r.gbps = best;
             r.method = ms[k].name;
+            r.best = k;
         }
     }
     dl_pool_free(pool);
@@ -452,8 +454,17 @@ static int make_models(opts *o, char paths[3][PATH_MAX]) {
 typedef struct run_result {
     int threads;
     double prefill[MAX_REPS], decode[MAX_REPS];
-    stats pp, tg;
+    double bw[MAX_REPS]; /* read bandwidth measured just before each run, GB/s (0: not measured) */
+    stats pp, tg, bws;
 } run_result;
+
+/* The bandwidth buffer, kept for the probes paired with the decode runs;
+ * loop[i]: the best read loop at thread setting i. */
+typedef struct bw_probe {
+    const char *buf;
+    size_t bytes;
+    bw_method loop[MAX_THREAD_SETTINGS];
+} bw_probe;
 
 typedef struct seq_result {
     int n_seq;
@@ -578,47 +589,95 @@ static double time_sampler(const float *logits, int32_t n_vocab) {
 
 /* ---- concurrent sequences ---------------------------------------------------- */
 
-/* Aggregate decode of n_seq sequences at nth threads: every sequence gets
- * SEQ_PROMPT prompt tokens (its own), then each timed run cuts every
- * sequence back to its prompt and makes n_gen steps, one
- * dl_context_decode_seqs call per step with one token per sequence.
- * Aggregate tokens/s = n_seq * n_gen / time. One warm-up run first. */
-static int run_seqs(const dl_model *m, const opts *o, int nth, int n_seq, seq_result *sr, dl_error *err) {
-    const int32_t n_vocab = dl_model_hparams(m)->n_vocab;
+/* One concurrent-sequence setting: a context with n_seq sequences, each
+ * holding its own SEQ_PROMPT-token prompt, and the tokens of the steps. */
+typedef struct seq_bench {
+    dl_context *c;
+    int n_seq;
+    int32_t *toks; /* n_seq prompts, then n_gen steps of n_seq tokens */
+    int32_t *ids;  /* 0, 1, ..., n_seq - 1 */
+} seq_bench;
+
+static void seq_bench_free(seq_bench *b) {
+    dl_context_free(b->c);
+    free(b->toks);
+    free(b->ids);
+    memset(b, 0, sizeof *b);
+}
+
+/* Makes the context (n_ctx just large enough, at least SEQ_MIN_CTX) and
+ * prefills every sequence's prompt. -1 + err on failure (b freed). */
+static int seq_bench_init(seq_bench *b, const dl_model *m, const opts *o, int nth, int n_seq, dl_error *err) {
+    memset(b, 0, sizeof *b);
     const int n_tok = n_seq * (SEQ_PROMPT + o->n_gen);
     dl_context_params cp = {.n_ctx = DL_MAX(SEQ_MIN_CTX, SEQ_PROMPT + o->n_gen + 8),
                             .n_seq = n_seq,
                             .n_batch = DL_MAX(n_seq, SEQ_PROMPT),
                             .n_threads = nth};
-    dl_context *c = dl_context_create(m, &cp, err);
-    if (!c) return -1;
-    int32_t *toks = dl_xmalloc((size_t)n_tok * sizeof *toks);
-    int32_t *ids = dl_xmalloc((size_t)DL_MAX(n_seq, SEQ_PROMPT) * sizeof *ids);
-    make_tokens(toks, n_tok, n_vocab);
-    int rc = 0;
-    sr->n_seq = n_seq;
-    /* the prompts: tokens [s * SEQ_PROMPT, (s + 1) * SEQ_PROMPT) go to sequence s */
-    for (int s = 0; s < n_seq && rc == 0; s++) {
-        for (int i = 0; i < SEQ_PROMPT; i++) ids[i] = s;
-        rc = dl_context_decode_seqs(c, toks + s * SEQ_PROMPT, ids, SEQ_PROMPT, err);
+    b->c = dl_context_create(m, &cp, err);
+    if (!b->c) return -1;
+    b->n_seq = n_seq;
+    b->toks = dl_xmalloc((size_t)n_tok * sizeof *b->toks);
+    b->ids = dl_xmalloc((size_t)DL_MAX(n_seq, SEQ_PROMPT) * sizeof *b->ids);
+    make_tokens(b->toks, n_tok, dl_model_hparams(m)->n_vocab);
+    /* tokens [s * SEQ_PROMPT, (s + 1) * SEQ_PROMPT) are sequence s's prompt */
+    for (int s = 0; s < n_seq; s++) {
+        for (int i = 0; i < SEQ_PROMPT; i++) b->ids[i] = s;
+        if (dl_context_decode_seqs(b->c, b->toks + s * SEQ_PROMPT, b->ids, SEQ_PROMPT, err)) {
+            seq_bench_free(b);
+            return -1;
+        }
     }
-    for (int s = 0; s < n_seq; s++) ids[s] = s;
-    const int32_t *gen = toks + n_seq * SEQ_PROMPT; /* step k uses gen[k * n_seq .. + n_seq) */
-    for (int rep = -1; rep < o->reps && rc == 0; rep++) {
-        for (int s = 0; s < n_seq; s++) dl_context_seq_truncate(c, s, SEQ_PROMPT);
-        double t0 = dl_time_ms();
-        for (int k = 0; k < o->n_gen && rc == 0; k++)
-            rc = dl_context_decode_seqs(c, gen + (size_t)k * (size_t)n_seq, ids, n_seq, err);
-        double ms = dl_time_ms() - t0;
-        if (rc == 0 && dl_context_seq_n_past(c, n_seq - 1) != SEQ_PROMPT + o->n_gen)
-            rc = dl_error_set(err, 500, "sequence %d holds %d tokens after the run, expected %d", n_seq - 1,
-                              dl_context_seq_n_past(c, n_seq - 1), SEQ_PROMPT + o->n_gen);
-        if (rep >= 0) sr->runs[rep] = (double)n_seq * o->n_gen * 1000.0 / DL_MAX(ms, 1e-6);
+    for (int s = 0; s < n_seq; s++) b->ids[s] = s;
+    return 0;
+}
+
+/* One timed run: every sequence cut back to its prompt, then n_gen steps,
+ * each one dl_context_decode_seqs call with one token per sequence.
+ * Aggregate tokens/s = n_seq * n_gen / time, in *tps. */
+static int seq_bench_run(seq_bench *b, const opts *o, double *tps, dl_error *err) {
+    const int n_seq = b->n_seq;
+    const int32_t *gen = b->toks + n_seq * SEQ_PROMPT; /* step k: gen[k * n_seq .. + n_seq) */
+    for (int s = 0; s < n_seq; s++) dl_context_seq_truncate(b->c, s, SEQ_PROMPT);
+    double t0 = dl_time_ms();
+    for (int k = 0; k < o->n_gen; k++)
+        if (dl_context_decode_seqs(b->c, gen + (size_t)k * (size_t)n_seq, b->ids, n_seq, err)) return -1;
+    double ms = dl_time_ms() - t0;
+    for (int s = 0; s < n_seq; s++)
+        if (dl_context_seq_n_past(b->c, s) != SEQ_PROMPT + o->n_gen)
+            return dl_error_set(err, 500, "sequence %d holds %d tokens after the run, expected %d", s,
+                                dl_context_seq_n_past(b->c, s), SEQ_PROMPT + o->n_gen);
+    *tps = (double)n_seq * o->n_gen * 1000.0 / DL_MAX(ms, 1e-6);
+    return 0;
+}
+
+/* Aggregate decode for every --seqs setting at nth threads. The settings
+ * are interleaved (run k of every setting, then run k + 1, ...) so that a
+ * disturbance of the shared machine hits them alike and the ratios hold;
+ * one warm-up run each first. A short pause between settings lets the
+ * previous context's pool threads stop spinning. */
+static int run_all_seqs(const dl_model *m, const opts *o, int nth, model_result *r, dl_error *err) {
+    seq_bench b[MAX_SEQ_SETTINGS];
+    int n = 0, rc = 0;
+    for (; n < o->n_seqs; n++) {
+        if (seq_bench_init(&b[n], m, o, nth, o->seqs[n], err)) {
+            rc = -1;
+            break;
+        }
+        r->seqs[n].n_seq = o->seqs[n];
     }
-    if (rc == 0) sr->agg = summarize(sr->runs, o->reps);
-    free(ids);
-    free(toks);
-    dl_context_free(c);
+    for (int rep = -1; rep < o->reps && rc == 0; rep++)
+        for (int i = 0; i < n && rc == 0; i++) {
+            double tps = 0;
+            usleep(20000);
+            rc = seq_bench_run(&b[i], o, &tps, err);
+            if (rc == 0 && rep >= 0) r->seqs[i].runs[rep] = tps;
+        }
+    if (rc == 0) {
+        for (int i = 0; i < n; i++) r->seqs[i].agg = summarize(r->seqs[i].runs, o->reps);
+        r->n_seq_results = n;
+    }
+    for (int i = 0; i < n; i++) seq_bench_free(&b[i]);
     return rc;
 }
 
@@ -765,7 +824,7 @@ static int max_threads(const opts *o) {
 
 /* Benchmarks one model into *r. Returns 0, -1 when nothing usable was
  * measured, 1 when the time to first token failed (the rest is kept). */
-static int bench_model(const opts *o, const char *path, model_result *r) {
+static int bench_model(const opts *o, const bw_probe *probe, const char *path, model_result *r) {
     dl_error err = {0};
     memset(r, 0, sizeof *r);
     r->path = path;
@@ -802,11 +861,17 @@ static int bench_model(const opts *o, const char *path, model_result *r) {
         }
         double pp, tg;
         rc = run_once(c, toks, o, &pp, &tg, &err); /* warm-up: page in the weights */
-        for (int rep = 0; rep < o->reps && rc == 0; rep++)
+        for (int rep = 0; rep < o->reps && rc == 0; rep++) {
+            if (probe) { /* paired: the bandwidth of this moment, after the pool threads went quiet */
+                usleep(20000);
+                rr->bw[rep] = measure_bandwidth(probe->buf, probe->bytes, rr->threads, &probe->loop[ti], 1, 3).gbps;
+            }
             rc = run_once(c, toks, o, &rr->prefill[rep], &rr->decode[rep], &err);
+        }
         if (rc) fprintf(stderr, "bench_engine: %s: %s\n", path, err.msg);
         rr->pp = summarize(rr->prefill, o->reps);
         rr->tg = summarize(rr->decode, o->reps);
+        rr->bws = summarize(rr->bw, o->reps);
         if (!o->json && rc == 0)
             fprintf(stderr, "bench_engine: %s, %d thread(s): prefill %.1f t/s, decode %.1f t/s\n", path,
                     rr->threads, rr->pp.med, rr->tg.med);
@@ -816,17 +881,12 @@ static int bench_model(const opts *o, const char *path, model_result *r) {
     free(toks);
 
     r->seq_threads = max_threads(o);
-    for (int si = 0; si < o->n_seqs && rc == 0 && !o->no_seqs; si++) {
-        seq_result *sr = &r->seqs[si];
-        rc = run_seqs(m, o, r->seq_threads, o->seqs[si], sr, &err);
-        if (rc) {
-            fprintf(stderr, "bench_engine: %s: %d sequences: %s\n", path, o->seqs[si], err.msg);
-            break;
-        }
-        r->n_seq_results++;
-        if (!o->json)
+    if (rc == 0 && !o->no_seqs) {
+        rc = run_all_seqs(m, o, r->seq_threads, r, &err);
+        if (rc) fprintf(stderr, "bench_engine: %s: concurrent sequences: %s\n", path, err.msg);
+        for (int i = 0; i < r->n_seq_results && !o->json; i++)
             fprintf(stderr, "bench_engine: %s, %d thread(s), %d sequence(s): aggregate decode %.1f t/s\n", path,
-                    r->seq_threads, sr->n_seq, sr->agg.med);
+                    r->seq_threads, r->seqs[i].n_seq, r->seqs[i].agg.med);
     }
     dl_model_free(m); /* unmapped: the file can be evicted now */
 
@@ -862,7 +922,8 @@ static void print_table(const opts *o, const bw_result *bw, const bw_method *ms,
                         const model_result *res, int n_res) {
     printf("ISA: %s\n", dl_kernels_isa());
     if (!o->no_bw) {
-        printf("memory read bandwidth (%d MiB buffer, best read loop, best of 8 passes):\n", o->bw_mb);
+        printf("memory read bandwidth (%d MiB buffer, each thread its own part; best of 8 passes per loop):\n",
+               o->bw_mb);
         for (int i = 0; i < o->n_threads; i++) {
             printf("  %d thread(s): %.1f GB/s (%s)   all loops:", o->threads[i], bw[i].gbps,
                    bw[i].method ? bw[i].method : "-");
@@ -875,22 +936,24 @@ static void print_table(const opts *o, const bw_result *bw, const bw_method *ms,
                    bw[ri].gbps / REF_BANDWIDTH_GBS);
     }
     printf("prefill = %d-token batch, decode = %d single-token steps, both from an empty cache;\n"
-           "median [min-max] of %d runs; bw-limit = bandwidth / read-per-token; dec/lim = decode / bw-limit\n\n",
+           "median [min-max] of %d runs; bw = median read bandwidth probed just before each run (best loop\n"
+           "above, best of 3 passes); bw-limit = bw / read-per-token; dec/lim = decode / bw-limit\n\n",
            o->n_prompt, o->n_gen, o->reps);
-    printf("%-26s %-7s %8s %8s %3s %8s %-13s %7s %-13s %8s %7s %8s %8s\n", "model", "type", "weights",
-           "read/tok", "thr", "prefill", "  [min-max]", "decode", "  [min-max]", "bw-limit", "dec/lim",
+    printf("%-26s %-7s %8s %8s %3s %8s %-13s %7s %-13s %5s %8s %7s %8s %8s\n", "model", "type", "weights",
+           "read/tok", "thr", "prefill", "  [min-max]", "decode", "  [min-max]", "bw", "bw-limit", "dec/lim",
            "pp/llama", "tg/llama");
-    printf("%-26s %-7s %8s %8s %3s %8s %-13s %7s %-13s %8s %7s %8s %8s\n", "", "", "MB", "MB", "", "t/s", "",
-           "t/s", "", "t/s", "", "", "");
+    printf("%-26s %-7s %8s %8s %3s %8s %-13s %7s %-13s %5s %8s %7s %8s %8s\n", "", "", "MB", "MB", "", "t/s", "",
+           "t/s", "", "GB/s", "t/s", "", "", "");
     for (int i = 0; i < n_res; i++) {
         const model_result *r = &res[i];
         const char *base = strrchr(r->path, '/');
         base = base ? base + 1 : r->path;
         for (int ti = 0; ti < o->n_threads; ti++) {
             const run_result *rr = &r->runs[ti];
-            double b = o->no_bw ? 0 : bw[ti].gbps, limit = b > 0 ? b * 1e9 / (double)r->bytes_per_token : 0;
-            char lim[16] = "-", share[16] = "-", ppr[16] = "-", tgr[16] = "-";
+            double b = o->no_bw ? 0 : rr->bws.med, limit = b > 0 ? b * 1e9 / (double)r->bytes_per_token : 0;
+            char bws[16] = "-", lim[16] = "-", share[16] = "-", ppr[16] = "-", tgr[16] = "-";
             if (limit > 0) {
+                snprintf(bws, sizeof bws, "%.1f", b);
                 snprintf(lim, sizeof lim, "%.1f", limit);
                 snprintf(share, sizeof share, "%.0f%%", 100.0 * rr->tg.med / limit);
             }
@@ -905,8 +968,8 @@ static void print_table(const opts *o, const bw_result *bw, const bw_method *ms,
             }
             snprintf(pprange, sizeof pprange, "[%.0f-%.0f]", rr->pp.min, rr->pp.max);
             snprintf(tgrange, sizeof tgrange, "[%.1f-%.1f]", rr->tg.min, rr->tg.max);
-            printf("%-26.26s %-7s %8s %8s %3d %8.1f %-13s %7.1f %-13s %8s %7s %8s %8s\n", ti ? "" : base,
-                   ti ? "" : r->type, wmb, tmb, rr->threads, rr->pp.med, pprange, rr->tg.med, tgrange, lim,
+            printf("%-26.26s %-7s %8s %8s %3d %8.1f %-13s %7.1f %-13s %5s %8s %7s %8s %8s\n", ti ? "" : base,
+                   ti ? "" : r->type, wmb, tmb, rr->threads, rr->pp.med, pprange, rr->tg.med, tgrange, bws, lim,
                    share, ppr, tgr);
         }
     }
@@ -1052,9 +1115,10 @@ static void print_json(const opts *o, const bw_result *bw, const bw_method *ms, 
             }
             json_object_set_new(x, "prefill_runs", pr);
             json_object_set_new(x, "decode_runs", dr);
-            if (!o->no_bw && bw[ti].gbps > 0) {
-                double limit = bw[ti].gbps * 1e9 / (double)r->bytes_per_token;
-                json_object_set_new(x, "read_gbps", json_real(bw[ti].gbps));
+            if (!o->no_bw && rr->bws.med > 0) {
+                double limit = rr->bws.med * 1e9 / (double)r->bytes_per_token;
+                json_object_set_new(x, "read_gbps", json_real(rr->bws.med));
+                json_object_set_new(x, "read_gbps_paired", stats_json(&rr->bws, rr->bw, o->reps));
                 json_object_set_new(x, "bw_limit_tps", json_real(limit));
                 json_object_set_new(x, "decode_share_of_limit", json_real(rr->tg.med / limit));
             }
@@ -1132,11 +1196,13 @@ int main(int argc, char **argv) {
     bw_result bw[MAX_THREAD_SETTINGS] = {0};
     bw_method ms[MAX_BW_METHODS];
     int n_ms = bw_methods(ms);
+    bw_probe probe = {0};
+    char *buf = NULL;
     if (!o.no_bw) {
         /* 2 MiB-aligned so that transparent huge pages can back it: fewer TLB
          * misses, the best the machine can stream */
         size_t bytes = (size_t)o.bw_mb << 20;
-        char *buf = aligned_alloc((size_t)2 << 20, bytes);
+        buf = aligned_alloc((size_t)2 << 20, bytes);
         if (!buf) {
             fprintf(stderr, "bench_engine: cannot allocate %d MiB for the bandwidth test\n", o.bw_mb);
             return 1;
@@ -1148,19 +1214,22 @@ int main(int argc, char **argv) {
             if (!o.json)
                 fprintf(stderr, "bench_engine: read bandwidth, %d thread(s): %.1f GB/s (%s)\n", o.threads[i],
                         bw[i].gbps, bw[i].method);
+            probe.loop[i] = ms[bw[i].best];
         }
-        free(buf);
+        probe.buf = buf;
+        probe.bytes = bytes;
     }
 
     model_result *res = dl_xcalloc((size_t)o.n_models, sizeof *res);
     int n_res = 0, rc = 0;
     for (int i = 0; i < o.n_models; i++) {
-        int brc = bench_model(&o, o.models[i], &res[n_res]);
+        int brc = bench_model(&o, o.no_bw ? NULL : &probe, o.models[i], &res[n_res]);
         if (brc >= 0) n_res++;
         if (brc) rc = 1;
     }
     if (o.json) print_json(&o, bw, ms, n_ms, res, n_res);
     else print_table(&o, bw, ms, n_ms, res, n_res);
     free(res);
+    free(buf);
     return rc;
 }
