@@ -1006,18 +1006,21 @@ static void print_table(const opts *o, const bw_result *bw, const bw_method *ms,
         printf("\ntime to first token: model load + context (default n_ctx) + tokenize + prefill of a short\n"
                "prompt + first sampled token; cold = file evicted from the page cache first; warm = median of %d\n\n",
                TTFT_WARM_RUNS);
-        printf("%-26s %-7s %3s %6s %9s %9s %-40s %s\n", "model", "type", "thr", "prompt", "cold ms", "warm ms",
-               "cold parts: load/ctx/tok/prefill/sample ms", "eviction (resident before -> after)");
+        printf("%-26s %-7s %3s %6s %8s %-30s %8s %-30s %s\n", "model", "type", "thr", "prompt", "cold ms",
+               "  load/ctx/tok/prefill/sample", "warm ms", "  load/ctx/tok/prefill/sample",
+               "eviction (resident before -> after)");
         for (int i = 0; i < n_res; i++) {
             const ttft_result *t = &res[i].ttft;
             if (!t->done) continue;
             const char *base = strrchr(res[i].path, '/');
             base = base ? base + 1 : res[i].path;
-            char parts[96];
-            snprintf(parts, sizeof parts, "%.0f / %.0f / %.1f / %.0f / %.1f", t->cold.load, t->cold.context,
-                     t->cold.tokenize, t->cold.prefill, t->cold.sample);
-            printf("%-26.26s %-7s %3d %6d %9.0f %9.0f %-40s %s (%.0f%% -> %.0f%%)\n", base, res[i].type,
-                   t->threads, t->n_prompt, t->cold.total, t->warm.total, parts, t->eviction,
+            char cp[96], wp[96];
+            snprintf(cp, sizeof cp, "[%.0f/%.0f/%.1f/%.0f/%.1f]", t->cold.load, t->cold.context, t->cold.tokenize,
+                     t->cold.prefill, t->cold.sample);
+            snprintf(wp, sizeof wp, "[%.0f/%.0f/%.1f/%.0f/%.1f]", t->warm.load, t->warm.context, t->warm.tokenize,
+                     t->warm.prefill, t->warm.sample);
+            printf("%-26.26s %-7s %3d %6d %8.0f %-30s %8.0f %-30s %s (%.0f%% -> %.0f%%)\n", base, res[i].type,
+                   t->threads, t->n_prompt, t->cold.total, cp, t->warm.total, wp, t->eviction,
                    100.0 * t->resident_before, 100.0 * t->resident_after);
         }
     }
