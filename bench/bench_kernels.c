@@ -7,8 +7,8 @@
  * (q 2048x1024, k/v 1024x1024, o 1024x2048, gate/up 3072x1024, down
  * 1024x3072; 134 M weights, far larger than L3) plus the 151936x1024 output
  * matrix: weight GB/s streamed, and the matmul-only tokens/s of a 28-layer
- * model; the same layers with 4 tokens at once (batched decoding of 4
- * sequences): GB/s. Prefill: 128 tokens through one layer's matrices: GFLOP/s (2 flops
+ * model; the same layers with 4 and 8 tokens at once (batched decoding
+ * of 4 or 8 sequences): GB/s. Prefill: 128 tokens through one layer's matrices: GFLOP/s (2 flops
  * per multiply-add) and the matmul-only prompt tokens/s for 28 layers.
  * Weights are random data quantised with the reference quantisers. */
 #include <stdio.h>
@@ -85,18 +85,21 @@ static void bench_type(int type, const char *isa, int nth, void *layers[N_LAYER_
     }
     double gbs = (layer_bytes * N_LAYER_COPIES + out_bytes) / ((best_layers + best_out) * 1e6);
     double tok_ms = best_layers / N_LAYER_COPIES * N_MODEL_LAYERS + best_out;
-    /* batched decode: 4 tokens (sequences) per pass over the weights */
-    double best_b4 = 1e30;
-    for (int rep = 0; rep < 3; rep++) {
-        double t0 = dl_time_ms();
-        for (int l = 0; l < N_LAYER_COPIES; l++)
-            for (int m = 0; m < 7; m++)
-                must(dl_matmul(pool, &ws, type, layers[l][m], k_shapes[m][0], k_shapes[m][1], x, 4, y,
-                               k_shapes[m][0], &err), &err);
-        double t = dl_time_ms() - t0;
-        if (t < best_b4) best_b4 = t;
+    /* batched decode: 4 and 8 tokens (sequences) per pass over the weights */
+    double gbsb[2];
+    for (int k = 0; k < 2; k++) {
+        double best_b = 1e30;
+        for (int rep = 0; rep < 3; rep++) {
+            double t0 = dl_time_ms();
+            for (int l = 0; l < N_LAYER_COPIES; l++)
+                for (int m = 0; m < 7; m++)
+                    must(dl_matmul(pool, &ws, type, layers[l][m], k_shapes[m][0], k_shapes[m][1], x, 4 << k,
+                                   y, k_shapes[m][0], &err), &err);
+            double t = dl_time_ms() - t0;
+            if (t < best_b) best_b = t;
+        }
+        gbsb[k] = layer_bytes * N_LAYER_COPIES / (best_b * 1e6);
     }
-    double gbs4 = layer_bytes * N_LAYER_COPIES / (best_b4 * 1e6);
     /* prefill */
     double flops = 0, best_pf = 1e30;
     for (int m = 0; m < 7; m++) flops += 2.0 * (double)k_shapes[m][0] * k_shapes[m][1] * N_PREFILL;
@@ -109,8 +112,8 @@ static void bench_type(int type, const char *isa, int nth, void *layers[N_LAYER_
         if (t < best_pf) best_pf = t;
     }
     printf("%-5s %-7s %d thr | decode %6.1f GB/s  (layers %.2f ms/copy, output %.2f ms) -> %6.1f t/s"
-           " | 4 seq %6.1f GB/s | prefill %6.1f GFLOP/s -> %6.1f t/s\n",
-           dl_traits(type)->name, isa, nth, gbs, best_layers / N_LAYER_COPIES, best_out, 1000.0 / tok_ms, gbs4,
+           " | 4/8 seq %5.1f/%5.1f GB/s | prefill %6.1f GFLOP/s -> %6.1f t/s\n",
+           dl_traits(type)->name, isa, nth, gbs, best_layers / N_LAYER_COPIES, best_out, 1000.0 / tok_ms, gbsb[0], gbsb[1],
            flops / (best_pf * 1e6), N_PREFILL * 1000.0 / (best_pf * N_MODEL_LAYERS));
     fflush(stdout);
     dl_matmul_ws_free(&ws);

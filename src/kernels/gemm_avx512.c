@@ -125,6 +125,7 @@ DL_AI void load_w_q5_0(const char *row, int64_t s, bool two, __m512i *v, __m512 
 DL_AI void tile32(int type, int NR, int NT, int64_t n, const char *w, size_t ws, const void *ap,
                   float *y, int64_t ldy) {
     const act_step *tab = ap;
+    const bool pf = NT == 1 || dl_drive_stream; /* weights stream from memory */
     int64_t nb = n / DL_QK, nsteps = (nb + 1) / 2;
     __m512i idx = _mm512_loadu_si512(type == DL_TYPE_Q8_0 ? k_idx_nat : k_idx_lohi);
     __m512 acc[4][4];
@@ -135,7 +136,7 @@ DL_AI void tile32(int type, int NR, int NT, int64_t n, const char *w, size_t ws,
         __m512 wsc[4];
         DL_UNROLL for (int r = 0; r < NR; r++) {
             /* decoding streams the weights once: fetch ahead */
-            if ((NT == 1 || dl_drive_stream))
+            if (pf)
                 _mm_prefetch(w + (size_t)r * ws +
                                  (size_t)s * (type == DL_TYPE_Q8_0 ? 68 : type == DL_TYPE_Q5_0 ? 44 : 36) + DL_PREFETCH,
                              _MM_HINT_T0);
@@ -280,12 +281,14 @@ static _Thread_local unpacked_rows k_unpacked;
 #endif
 
 /* One NR x NT tile of a K-quant type over a whole row. */
-DL_AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, const void *ap,
+/* UNP: the weights come from k_unpacked (see drive_unpacked). */
+DL_AI void tileK(int type, int NR, int NT, bool UNP, int64_t n, const char *w, size_t ws, const void *ap,
                  size_t as, float *y, int64_t ldy) {
     int64_t nsb = n / DL_QK_K;
+    const bool pf = NT == 1 || dl_drive_stream; /* weights stream from memory */
     const uint8_t *wu = NULL;
     size_t wus = 0;
-    if (NT > 1 && k_unpacked.q) {
+    if (UNP) {
         wus = k_unpacked.ws;
         wu = k_unpacked.q + (size_t)((w - k_unpacked.w0) / (ptrdiff_t)ws) * wus;
     }
@@ -301,7 +304,7 @@ DL_AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, 
         __m512 dr[4], dmr[4];
         DL_UNROLL for (int r = 0; r < NR; r++) {
             const char *blk = w + (size_t)r * ws + (size_t)i * bsz;
-            if ((NT == 1 || dl_drive_stream))
+            if (pf)
                 for (size_t o = 0; o < bsz; o += 64) _mm_prefetch(blk + DL_PREFETCH + o, _MM_HINT_T0);
             if (type == DL_TYPE_Q4_K) {
                 const dl_block_q4_K *b = (const dl_block_q4_K *)blk;
@@ -327,7 +330,7 @@ DL_AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, 
             __m512i wv[4], scv[4];
             DL_UNROLL for (int r = 0; r < NR; r++) {
                 const char *blk = w + (size_t)r * ws + (size_t)i * bsz;
-                if (NT > 1 && wu) wv[r] = _mm512_load_si512(wu + (size_t)r * wus + (size_t)i * DL_QK_K + 64 * c);
+                if (UNP) wv[r] = _mm512_load_si512(wu + (size_t)r * wus + (size_t)i * DL_QK_K + 64 * c);
                 else wv[r] = type == DL_TYPE_Q4_K   ? q4k_weights((const dl_block_q4_K *)blk, c)
                         : type == DL_TYPE_Q5_K ? q5k_weights((const dl_block_q5_K *)blk, c)
                                                : q6k_weights((const dl_block_q6_K *)blk, c);
@@ -368,21 +371,28 @@ DL_AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, 
 #define DL_TILE(PREFIX, R, T)                                                                     \
     static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
                                    float *y, int64_t ldy) {                                       \
-        tileK(DL_TYPE_Q4_K, R, (R * T > DL_KU_ROWS * DL_KU_TOKS ? 1 : T), n, w, ws, a, as, y, ldy);                     \
+        tileK(DL_TYPE_Q4_K, R, (R * T > DL_KU_ROWS * DL_KU_TOKS ? 1 : T), false, n, w, ws, a, as, y, ldy);                     \
     }
 DL_TILES(q4_K)
 #undef DL_TILE
 #define DL_TILE(PREFIX, R, T)                                                                     \
     static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
                                    float *y, int64_t ldy) {                                       \
-        tileK(DL_TYPE_Q6_K, R, (R * T > DL_KU_ROWS * DL_KU_TOKS ? 1 : T), n, w, ws, a, as, y, ldy);                     \
+        tileK(DL_TYPE_Q6_K, R, (R * T > DL_KU_ROWS * DL_KU_TOKS ? 1 : T), false, n, w, ws, a, as, y, ldy);                     \
     }
 DL_TILES(q6_K)
 #undef DL_TILE
 #define DL_TILE(PREFIX, R, T)                                                                     \
     static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
                                    float *y, int64_t ldy) {                                       \
-        tileK(DL_TYPE_Q5_K, R, (R * T > DL_KU_ROWS * DL_KU_TOKS ? 1 : T), n, w, ws, a, as, y, ldy);                     \
+        tileK(DL_TYPE_Q6_K, R, (R * T > DL_KU_ROWS * DL_KU_TOKS ? 1 : T), true, n, w, ws, a, as, y, ldy); \
+    }
+DL_TILES(q6_Ku)
+#undef DL_TILE
+#define DL_TILE(PREFIX, R, T)                                                                     \
+    static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
+                                   float *y, int64_t ldy) {                                       \
+        tileK(DL_TYPE_Q5_K, R, (R * T > DL_KU_ROWS * DL_KU_TOKS ? 1 : T), false, n, w, ws, a, as, y, ldy);                     \
     }
 DL_TILES(q5_K)
 #undef DL_TILE
@@ -411,6 +421,9 @@ DL_AI void drive_unpacked(int type, int64_t n, const void *w, size_t ws, int64_t
     k_unpacked = (unpacked_rows){0};
 }
 
+/* Used for Q6_K only: for Q4_K (and Q5_K, untested) the unpacking did not pay
+ * (single-thread prefill, 128 tokens: Q6_K 200 -> 215-235 GFLOP/s, Q4_K
+ * unchanged within noise). */
 #ifndef DL_UNPACK_MIN_TOK
 #define DL_UNPACK_MIN_TOK 8 /* tokens from which unpacking the rows once pays */
 #endif
@@ -418,20 +431,18 @@ DL_AI void drive_unpacked(int type, int64_t n, const void *w, size_t ws, int64_t
 static void gemm_q5_K(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
     if (nt == 1) drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 1, q5_K_tiles, NULL);
-    else if (nt >= DL_UNPACK_MIN_TOK) drive_unpacked(DL_TYPE_Q5_K, n, w, ws, nr, a, as, nt, y, ldy, q5_K_tiles);
     else drive(n, w, ws, nr, a, as, nt, y, ldy, 2, 4, q5_K_tiles, NULL);
 }
 
 static void gemm_q4_K(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
     if (nt == 1) drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 1, q4_K_tiles, NULL);
-    else if (nt >= DL_UNPACK_MIN_TOK) drive_unpacked(DL_TYPE_Q4_K, n, w, ws, nr, a, as, nt, y, ldy, q4_K_tiles);
     else drive(n, w, ws, nr, a, as, nt, y, ldy, 2, 4, q4_K_tiles, NULL);
 }
 static void gemm_q6_K(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
     if (nt == 1) drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 1, q6_K_tiles, NULL);
-    else if (nt >= DL_UNPACK_MIN_TOK) drive_unpacked(DL_TYPE_Q6_K, n, w, ws, nr, a, as, nt, y, ldy, q6_K_tiles);
+    else if (nt >= DL_UNPACK_MIN_TOK) drive_unpacked(DL_TYPE_Q6_K, n, w, ws, nr, a, as, nt, y, ldy, q6_Ku_tiles);
     else drive(n, w, ws, nr, a, as, nt, y, ldy, 2, 4, q6_K_tiles, NULL);
 }
 
@@ -442,12 +453,13 @@ static void gemm_q6_K(int64_t n, const void *w, size_t ws, int64_t nr, const voi
 DL_AI void tileF(int type, int NR, int NT, int64_t n, const char *w, size_t ws, const void *ap,
                  size_t as, float *y, int64_t ldy) {
     const char *a = ap;
+    const bool pf = NT == 1 || dl_drive_stream; /* weights stream from memory */
     __m512 acc[4][4];
     DL_UNROLL for (int r = 0; r < NR; r++) DL_UNROLL for (int t = 0; t < NT; t++) acc[r][t] = _mm512_setzero_ps();
     int64_t step = type == DL_TYPE_BF16 ? 32 : 16, i = 0;
     size_t esz = type == DL_TYPE_F32 ? 4 : 2;
     for (; i + step <= n; i += step) {
-        if ((NT == 1 || dl_drive_stream) && (esz == 4 || (i & 31) == 0)) /* decoding: one prefetch per 64-byte line */
+        if (pf && (esz == 4 || (i & 31) == 0)) /* decoding: one prefetch per 64-byte line */
             DL_UNROLL for (int r = 0; r < NR; r++)
                 _mm_prefetch(w + (size_t)r * ws + (size_t)i * esz + DL_PREFETCH, _MM_HINT_T0);
 
