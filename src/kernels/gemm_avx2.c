@@ -29,6 +29,7 @@ AI uint16_t ld16(const void *p) {
 
 AI void tile32(int type, int NR, int NT, int64_t n, const char *w, size_t ws, const char *a, size_t as,
                float *y, int64_t ldy) {
+    const bool pf = NT == 1 || dl_drive_stream; /* weights stream from memory */
     int64_t nb = n / DL_QK;
     const __m256i ones = _mm256_set1_epi16(1), m4 = _mm256_set1_epi8(0x0F);
     const __m256i koff = _mm256_set1_epi8(type == DL_TYPE_Q5_0 ? 16 : 8);
@@ -42,7 +43,7 @@ AI void tile32(int type, int NR, int NT, int64_t n, const char *w, size_t ws, co
         __m256i wv[4];
         float dw[4];
         UNROLL for (int r = 0; r < NR; r++) {
-            if ((NT == 1 || dl_drive_stream) && (b & 1) == 0) /* decoding: fetch ahead in each weight row */
+            if (pf && (b & 1) == 0) /* decoding: fetch ahead in each weight row */
                 _mm_prefetch(w + (size_t)r * ws + (size_t)b * (type == DL_TYPE_Q8_0 ? 34 : type == DL_TYPE_Q5_0 ? 22 : 18) + DL_PREFETCH,
                              _MM_HINT_T0);
             if (type == DL_TYPE_Q8_0) {
@@ -102,6 +103,7 @@ AI void q4k_scales(const uint8_t *q, uint8_t sc[8], __m256i *mn16dup) {
 
 AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, const char *a, size_t as,
               float *y, int64_t ldy) {
+    const bool pf = NT == 1 || dl_drive_stream; /* weights stream from memory */
     int64_t nsb = n / DL_QK_K;
     size_t bsz = type == DL_TYPE_Q4_K   ? sizeof(dl_block_q4_K)
                  : type == DL_TYPE_Q5_K ? sizeof(dl_block_q5_K)
@@ -114,7 +116,7 @@ AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, con
         UNROLL for (int r = 0; r < NR; r++) UNROLL for (int t = 0; t < NT; t++) isum[r][t] = _mm256_setzero_si256();
         uint8_t sc4[4][8];
         int8_t sc6[4][16];
-        if ((NT == 1 || dl_drive_stream))
+        if (pf)
             UNROLL for (int r = 0; r < NR; r++) {
                 const char *blk = w + (size_t)r * ws + (size_t)i * bsz;
                 for (size_t o = 0; o < bsz; o += 64) _mm_prefetch(blk + DL_PREFETCH + o, _MM_HINT_T0);
@@ -213,12 +215,13 @@ AI __m256 load_bf16x8(const void *p) {
 
 AI void tileF(int type, int NR, int NT, int64_t n, const char *w, size_t ws, const char *a, size_t as,
               float *y, int64_t ldy) {
+    const bool pf = NT == 1 || dl_drive_stream; /* weights stream from memory */
     __m256 acc[4][4];
     UNROLL for (int r = 0; r < NR; r++) UNROLL for (int t = 0; t < NT; t++) acc[r][t] = _mm256_setzero_ps();
     int64_t i = 0;
     size_t esz = type == DL_TYPE_F32 ? 4 : 2;
     for (; i + 8 <= n; i += 8) {
-        if ((NT == 1 || dl_drive_stream) && (i & (esz == 4 ? 15 : 31)) == 0) /* decoding: one prefetch per 64-byte line */
+        if (pf && (i & (esz == 4 ? 15 : 31)) == 0) /* decoding: one prefetch per 64-byte line */
             UNROLL for (int r = 0; r < NR; r++)
                 _mm_prefetch(w + (size_t)r * ws + (size_t)i * esz + DL_PREFETCH, _MM_HINT_T0);
         __m256 wv[4];
