@@ -285,7 +285,7 @@ static _Thread_local unpacked_rows k_unpacked;
 DL_AI void tileK(int type, int NR, int NT, bool UNP, int64_t n, const char *w, size_t ws, const void *ap,
                  size_t as, float *y, int64_t ldy) {
     int64_t nsb = n / DL_QK_K;
-    const bool pf = NT == 1 || dl_drive_stream; /* weights stream from memory */
+    const bool pf = NT == 1 || (dl_drive_stream && !UNP); /* weights stream from memory */
     const uint8_t *wu = NULL;
     size_t wus = 0;
     if (UNP) {

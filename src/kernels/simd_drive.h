@@ -12,15 +12,16 @@ typedef void (*tile_fn)(int64_t n, const char *w, size_t ws, const void *a, size
 typedef void *(*prep_fn)(int64_t n, const char *a, size_t as, int nt, size_t *pstride);
 
 /* Set by drive() for the tiles of the current call: true when the token
- * tiles pass over the weight rows only once (nt <= the token tile), so the
- * weights stream from memory and the tiles prefetch ahead in each row, as
- * when decoding one token (batched decoding of a few sequences). */
+ * tiles pass over the weight rows at most twice (nt <= 2 token tiles), so
+ * the first pass streams the weights from memory and the tiles prefetch
+ * ahead in each row, as when decoding one token (batched decoding of a few
+ * sequences). */
 static _Thread_local bool dl_drive_stream;
 
 static inline void drive(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                   int64_t nt, float *y, int64_t ldy, int rt, int tt, tile_fn tiles[4][4],
                   prep_fn prep) {
-    dl_drive_stream = nt <= tt;
+    dl_drive_stream = nt <= 2 * tt;
     for (int64_t t0 = 0; t0 < nt; t0 += tt) {
         int ntt = (int)DL_MIN(tt, nt - t0);
         const char *at = (const char *)a + (size_t)t0 * as;
