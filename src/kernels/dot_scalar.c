@@ -224,4 +224,7 @@ const dl_isa_table dl_isa_scalar = {
     },
     .dot_f32 = dot_f32,
     .mad_f32 = mad_f32,
+    .dot_f16 = dl_scalar_dot_f16,
+    .mad_f16 = dl_scalar_mad_f16,
+    .cvt_f16 = dl_scalar_cvt_f16,
 };

@@ -137,6 +137,10 @@ typedef struct dl_isa_table {
     dl_quant_fn act_quant[DL_TYPE_COUNT];
     float (*dot_f32)(const float *a, const float *b, int64_t n);
     void (*mad_f32)(float *y, const float *x, float a, int64_t n);
+    /* fp16 vectors (F16 KV cache), see vec_f16.c */
+    float (*dot_f16)(const uint16_t *a, const float *b, int64_t n);
+    void (*mad_f16)(float *y, const uint16_t *x, float a, int64_t n);
+    void (*cvt_f16)(uint16_t *dst, const float *src, int64_t n);
 } dl_isa_table;
 
 extern const dl_isa_table dl_isa_scalar;
@@ -147,5 +151,14 @@ extern const dl_isa_table dl_isa_avx512;
 const dl_isa_table *dl_isa(void);
 /* gemm of `type` for the table in use (scalar fallback when the ISA lacks one). */
 dl_gemm_fn dl_gemm_for(const dl_isa_table *isa, int type);
+
+/* fp16 vector helpers: scalar (vec_f16.c) and F16C/AVX2 (vec_f16_avx2.c,
+ * used by the avx2 and avx512 tables). */
+float dl_scalar_dot_f16(const uint16_t *a, const float *b, int64_t n);
+void dl_scalar_mad_f16(float *y, const uint16_t *x, float a, int64_t n);
+void dl_scalar_cvt_f16(uint16_t *dst, const float *src, int64_t n);
+float dl_avx2_dot_f16(const uint16_t *a, const float *b, int64_t n);
+void dl_avx2_mad_f16(float *y, const uint16_t *x, float a, int64_t n);
+void dl_avx2_cvt_f16(uint16_t *dst, const float *src, int64_t n);
 
 #endif

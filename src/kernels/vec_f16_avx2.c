@@ -1,10 +1,9 @@
-/* AVX2 + FMA + F16C fp16 vector helpers (see vec_f16_int.h). */
+/* AVX2 + FMA + F16C fp16 vector helpers (see kernels_int.h). */
 #include <immintrin.h>
 
-#include "../base/base.h"
-#include "vec_f16_int.h"
+#include "kernels_int.h"
 
-float dl_vec_dot_f16_f32_avx2(const uint16_t *a, const float *b, int64_t n) {
+float dl_avx2_dot_f16(const uint16_t *a, const float *b, int64_t n) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -22,7 +21,7 @@ float dl_vec_dot_f16_f32_avx2(const uint16_t *a, const float *b, int64_t n) {
     return sum;
 }
 
-void dl_vec_mad_f16_avx2(float *y, const uint16_t *x, float a, int64_t n) {
+void dl_avx2_mad_f16(float *y, const uint16_t *x, float a, int64_t n) {
     __m256 va = _mm256_set1_ps(a);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -32,7 +31,7 @@ void dl_vec_mad_f16_avx2(float *y, const uint16_t *x, float a, int64_t n) {
     for (; i < n; i++) y[i] += a * dl_f16_to_f32(x[i]);
 }
 
-void dl_vec_f32_to_f16_avx2(uint16_t *dst, const float *src, int64_t n) {
+void dl_avx2_cvt_f16(uint16_t *dst, const float *src, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
         _mm_storeu_si128((__m128i *)(dst + i),
