@@ -30,11 +30,7 @@ void dl_avx512_quant_q8_K(const float *x, void *vy, int64_t n) {
             memset(&y[i], 0, sizeof y[i]);
             continue;
         }
-        for (int j = 0; j < DL_QK_K; j++)
-            if (x[j] == amax || x[j] == -amax) {
-                max = x[j];
-                break;
-            }
+        max = dl_first_with_magnitude(x, DL_QK_K, amax);
         float iscale = -127.f / max;
         __m512 vis = _mm512_set1_ps(iscale);
         for (int j = 0; j < DL_QK_K; j += 16) {

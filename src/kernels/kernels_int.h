@@ -152,6 +152,15 @@ const dl_isa_table *dl_isa(void);
 /* gemm of `type` for the table in use (scalar fallback when the ISA lacks one). */
 dl_gemm_fn dl_gemm_for(const dl_isa_table *isa, int type);
 
+/* Q8_K activation scale: the first of x[0..n) whose magnitude is amax (its
+ * sign matters: the reference scales by -127/max). The SIMD quantisers find
+ * amax with vector maxima, then call this. */
+static inline float dl_first_with_magnitude(const float *x, int n, float amax) {
+    for (int j = 0; j < n; j++)
+        if (x[j] == amax || x[j] == -amax) return x[j];
+    return 0.0f;
+}
+
 /* fp16 vector helpers: scalar (vec_f16.c) and F16C/AVX2 (vec_f16_avx2.c,
  * used by the avx2 and avx512 tables). */
 float dl_scalar_dot_f16(const uint16_t *a, const float *b, int64_t n);
