@@ -14,6 +14,9 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 CSTD    := -std=c17 -D_GNU_SOURCE
 PKG_CFLAGS := $(shell pkg-config --cflags jansson oniguruma libutf8proc 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs jansson oniguruma libutf8proc 2>/dev/null)
+# Line editing for `deliberate chat` (BSD libedit), only the CLI links it.
+EDIT_CFLAGS := $(shell pkg-config --cflags libedit 2>/dev/null)
+EDIT_LIBS   := $(shell pkg-config --libs libedit 2>/dev/null)
 
 ifeq ($(BUILD),release)
   OPT := -O2 -g -fno-math-errno
@@ -36,7 +39,7 @@ AVX512_FLAGS := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq \
                 -mavx512vnni -mavx512bf16
 
 # Modules in dependency order, highest first (a module may use those after it).
-MODULES := sample model kernels tokenizer gguf base
+MODULES := reason backend chat sample model kernels tokenizer gguf base
 LIBS    := $(foreach m,$(MODULES),$(O)/lib$(m).a)
 
 define module_rules
@@ -56,8 +59,11 @@ TEST_DEPS_tokenizer := tokenizer gguf base
 TEST_DEPS_kernels   := kernels gguf base
 TEST_DEPS_model     := model kernels tokenizer gguf base
 TEST_DEPS_sample    := sample base
+TEST_DEPS_chat      := chat base
+TEST_DEPS_backend   := backend chat sample model kernels tokenizer gguf base
+TEST_DEPS_reason    := reason backend chat sample model kernels tokenizer gguf base
 TEST_DEPS_cli       := $(MODULES)
-TEST_MODULES := $(foreach m,base gguf tokenizer kernels model sample cli,$(if $(wildcard tests/$(m)/test_*.c),$(m)))
+TEST_MODULES := $(foreach m,base gguf tokenizer kernels model sample chat backend reason cli,$(if $(wildcard tests/$(m)/test_*.c),$(m)))
 COMMON_TEST_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(wildcard tests/common/*.c))
 
 # Every tests/<m>/test_*.c is one binary, linked with tests/common and the
@@ -79,7 +85,7 @@ all: $(O)/deliberate $(TOOL_BINS) $(BENCH_BINS)
 	@ln -sf $(O)/deliberate deliberate
 
 $(O)/deliberate: $(CLI_OBJ) $(LIBS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(EDIT_LIBS)
 
 $(O)/%: $(O)/obj/tools/%.o $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -92,6 +98,9 @@ $(O)/obj/%_avx2.o: src/%_avx2.c
 $(O)/obj/%_avx512.o: src/%_avx512.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(AVX512_FLAGS) -MMD -MP -c -o $@ $<
+$(O)/obj/cli/%.o: src/cli/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(EDIT_CFLAGS) -MMD -MP -c -o $@ $<
 $(O)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages deliberate needs to build and test.
 set -euo pipefail
-PKGS="build-essential clang libclang-rt-14-dev pkg-config libjansson-dev libonig-dev libutf8proc-dev libcmocka-dev valgrind"
+PKGS="build-essential clang libclang-rt-14-dev pkg-config libjansson-dev libonig-dev libutf8proc-dev libcmocka-dev libedit-dev valgrind"
 missing=""
 for p in $PKGS; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
