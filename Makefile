@@ -39,6 +39,7 @@ AVX512_FLAGS := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq \
                 -mavx512vnni -mavx512bf16
 
 # Modules in dependency order, highest first (a module may use those after it).
+.DEFAULT_GOAL := all
 MODULES := reason backend chat sample model kernels tokenizer gguf base
 LIBS    := $(foreach m,$(MODULES),$(O)/lib$(m).a)
 

@@ -137,7 +137,7 @@ typedef struct dl_scripted_opts {
 } dl_scripted_opts;
 dl_backend *dl_backend_scripted_new(const dl_scripted_opts *o);
 /* Number of requests the scripted backend has served; the last request's
- * messages, rendered in ChatML, for assertions (owned by the backend). */
+ * prompt, rendered in the Qwen3 format, for assertions (owned by the backend). */
 size_t dl_backend_scripted_calls(const dl_backend *b);
 const char *dl_backend_scripted_last_prompt(const dl_backend *b);
 

@@ -1,0 +1,336 @@
+/* The local backend: a GGUF model run by the engine in this process, with
+ * the chat format recognised from its metadata.
+ *
+ * Prompt tokens: the rendered prompt is tokenised piece by piece — the
+ * format's own text with special tokens recognised, message text without
+ * (so a user cannot forge "<|im_start|>system" by typing it).
+ * KV reuse: the tokens in the cache are remembered; a request whose prompt
+ * starts with them (the next turn of a chat, the next of n samples) only
+ * decodes the rest. One request at a time per backend. */
+#include "backend_int.h"
+#include "../model/model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct local {
+    dl_backend base;
+    dl_model *model;
+    dl_context *ctx;
+    const dl_tokenizer *tok;
+    dl_chat_format fmt;
+    int32_t n_ctx;
+    int32_t n_vocab;
+    int32_t *cache;    /* tokens in the KV cache, in order */
+    int32_t n_cache;
+} local;
+
+/* One request's token source over the local model. */
+typedef struct lsrc {
+    local *L;
+    dl_sampler *smp;
+    dl_detok detok;
+    int32_t pending; /* sampled, not yet decoded; -1 = none */
+} lsrc;
+
+static bool has_token_cb(const char *text, void *ud)
+{
+    return dl_tokenizer_find((const dl_tokenizer *)ud, text) >= 0;
+}
+
+/* Appends tokens of text[0..len) to *ids. */
+static int tokenize_piece(local *L, const char *text, size_t len, bool special, int32_t **ids,
+                          size_t *n, size_t *cap, dl_error *err)
+{
+    if (len == 0) return 0;
+    int32_t *part = NULL;
+    size_t np = 0;
+    if (dl_tokenize(L->tok, text, len, false, special, &part, &np, err) != 0) return -1;
+    if (*n + np > *cap) {
+        *cap = (*n + np) * 2 + 16;
+        *ids = dl_xrealloc(*ids, *cap * sizeof(int32_t));
+    }
+    memcpy(*ids + *n, part, np * sizeof(int32_t));
+    *n += np;
+    free(part);
+    return 0;
+}
+
+static dl_chat_opts request_opts(const dl_chat_request *req)
+{
+    dl_chat_opts o = dl_chat_default_opts();
+    o.enable_thinking = req->gen.thinking;
+    o.reasoning_effort = req->gen.effort_hint;
+    return o;
+}
+
+/* Renders and tokenises the request's prompt. *ids malloc'd. */
+static int prompt_tokens(local *L, const dl_chat_request *req, int32_t **ids, size_t *n,
+                         dl_error *err)
+{
+    dl_chat_opts o = request_opts(req);
+    dl_chat_prompt p = {0};
+    if (dl_chat_render(&L->fmt, req->msgs, req->n_msgs, &o, &p, err) != 0) return -1;
+    size_t cap = p.len / 2 + 16;
+    *ids = dl_xmalloc(cap * sizeof(int32_t));
+    *n = 0;
+    size_t pos = 0;
+    int32_t bos = dl_tokenizer_bos(L->tok);
+    if (dl_tokenizer_add_bos(L->tok) && bos >= 0) {
+        (*ids)[(*n)++] = bos;
+        pos = p.bos_len; /* the tokenizer's BOS stands for the text's */
+    }
+    int rc = 0;
+    for (size_t i = 0; i < p.n_spans && rc == 0; i++) {
+        const dl_chat_span *sp = &p.spans[i];
+        if (sp->off + sp->len <= pos) continue;
+        size_t off = sp->off < pos ? pos : sp->off;
+        rc = tokenize_piece(L, p.text + pos, off - pos, true, ids, n, &cap, err);
+        if (rc == 0)
+            rc = tokenize_piece(L, p.text + off, sp->off + sp->len - off, false, ids, n, &cap, err);
+        pos = sp->off + sp->len;
+    }
+    if (rc == 0 && pos < p.len) rc = tokenize_piece(L, p.text + pos, p.len - pos, true, ids, n, &cap, err);
+    dl_chat_prompt_free(&p);
+    if (rc != 0) {
+        free(*ids);
+        *ids = NULL;
+    }
+    return rc;
+}
+
+/* Decodes ids[0..n) after the cache, recording them. */
+static int decode_more(local *L, const int32_t *ids, int32_t n, dl_error *err)
+{
+    if (n <= 0) return 0;
+    if (dl_context_decode(L->ctx, ids, n, false, err) != 0) return -1;
+    memcpy(L->cache + L->n_cache, ids, (size_t)n * sizeof(int32_t));
+    L->n_cache += n;
+    return 0;
+}
+
+static void truncate_cache(local *L, int32_t n)
+{
+    if (n < L->n_cache) {
+        L->n_cache = n;
+        dl_context_truncate(L->ctx, n);
+    }
+}
+
+/* Makes the logits of the last prompt token current, reusing the cache. */
+static int eval_prompt(local *L, const int32_t *ids, int32_t n, dl_error *err)
+{
+    if (n <= 0) return dl_error_set(err, 400, "the prompt is empty");
+    if (n >= L->n_ctx)
+        return dl_error_set(err, 400,
+                            "the prompt is %d tokens but the context holds %d (context overflow)",
+                            n, L->n_ctx);
+    int32_t common = 0;
+    while (common < n && common < L->n_cache && L->cache[common] == ids[common]) common++;
+    if (common == n) common = n - 1; /* the last token must be run again for its logits */
+    truncate_cache(L, common);
+    if (decode_more(L, ids + common, n - common, err) != 0) {
+        truncate_cache(L, 0);
+        return -1;
+    }
+    return 0;
+}
+
+static int flush_pending(lsrc *s, dl_error *err)
+{
+    if (s->pending < 0) return 0;
+    local *L = s->L;
+    if (L->n_cache + 1 > L->n_ctx) return dl_error_set(err, 400, "the context is full");
+    int32_t t = s->pending;
+    s->pending = -1;
+    return decode_more(L, &t, 1, err);
+}
+
+static dl_src_status lsrc_next(void *self, dl_buf *piece, double *logprob, dl_error *err)
+{
+    lsrc *s = self;
+    local *L = s->L;
+    if (s->pending >= 0 && L->n_cache + 1 > L->n_ctx) return DL_SRC_FULL;
+    if (flush_pending(s, err) != 0) return DL_SRC_ERROR;
+    const float *logits = dl_context_logits(L->ctx, 0);
+    int32_t t = dl_sampler_sample(s->smp, logits);
+    dl_sampler_accept(s->smp, t);
+    /* log p(t) under the model's own distribution (before sampling filters) */
+    float mx = -INFINITY;
+    for (int32_t i = 0; i < L->n_vocab; i++)
+        if (logits[i] > mx) mx = logits[i];
+    double sum = 0;
+    for (int32_t i = 0; i < L->n_vocab; i++) sum += exp((double)logits[i] - mx);
+    *logprob = (double)logits[t] - mx - log(sum);
+    if (dl_tokenizer_is_eog(L->tok, t)) return DL_SRC_EOG;
+    dl_detok_push(&s->detok, t, piece);
+    s->pending = t;
+    return DL_SRC_TOKEN;
+}
+
+static int lsrc_force(void *self, const char *text, size_t len, int32_t *n_tok, dl_error *err)
+{
+    lsrc *s = self;
+    local *L = s->L;
+    *n_tok = 0;
+    if (flush_pending(s, err) != 0) return -1;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if (dl_tokenize(L->tok, text, len, false, true, &ids, &n, err) != 0) return -1;
+    if ((size_t)L->n_cache + n > (size_t)L->n_ctx) {
+        free(ids);
+        return dl_error_set(err, 400, "the context is full");
+    }
+    int rc = decode_more(L, ids, (int32_t)n, err);
+    for (size_t i = 0; rc == 0 && i < n; i++) dl_sampler_accept(s->smp, ids[i]);
+    free(ids);
+    if (rc != 0) return -1;
+    *n_tok = (int32_t)n;
+    dl_detok_init(&s->detok, L->tok, true);
+    s->detok.first = false;
+    return 0;
+}
+
+static void lsrc_rollback(void *self, int32_t n)
+{
+    lsrc *s = self;
+    local *L = s->L;
+    if (n <= 0) return;
+    if (s->pending >= 0) {
+        s->pending = -1;
+        n--;
+    }
+    int32_t keep = L->n_cache - n;
+    if (keep < 1) keep = 1;
+    /* the last kept token is run again so that its logits are current */
+    s->pending = L->cache[keep - 1];
+    truncate_cache(L, keep - 1);
+    dl_detok_init(&s->detok, L->tok, true);
+    s->detok.first = false;
+}
+
+static int local_chat(dl_backend *b, const dl_chat_request *req, const dl_chat_sink *sink,
+                      dl_chat_result *res, dl_error *err)
+{
+    local *L = (local *)b;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if (prompt_tokens(L, req, &ids, &n, err) != 0) return -1;
+    int rc = eval_prompt(L, ids, (int32_t)n, err);
+    free(ids);
+    if (rc != 0) return -1;
+
+    lsrc s = {0};
+    s.L = L;
+    s.pending = -1;
+    s.smp = dl_sampler_new(&req->gen.sampling, L->n_vocab);
+    dl_detok_init(&s.detok, L->tok, true);
+    s.detok.first = false;
+    dl_token_source src = {&s, lsrc_next, lsrc_force, lsrc_rollback};
+    dl_chat_opts o = request_opts(req);
+    dl_chat_markers m = dl_chat_markers_for(&L->fmt, &o);
+    rc = dl_generate(&src, &m, &req->gen, sink, res, err);
+    /* the sampled-but-undecoded token is not in the cache: nothing to undo */
+    dl_sampler_free(s.smp);
+    if (rc != 0) {
+        dl_chat_result_free(res);
+        return -1;
+    }
+    res->usage.prompt_tokens = (int32_t)n;
+    return 0;
+}
+
+static int local_prompt(dl_backend *b, const dl_chat_request *req, char **text, dl_error *err)
+{
+    local *L = (local *)b;
+    dl_chat_opts o = request_opts(req);
+    dl_chat_prompt p = {0};
+    if (dl_chat_render(&L->fmt, req->msgs, req->n_msgs, &o, &p, err) != 0) return -1;
+    *text = p.text;
+    p.text = NULL;
+    dl_chat_prompt_free(&p);
+    return 0;
+}
+
+static int32_t local_budget_hint(const dl_backend *b, const char *level)
+{
+    const local *L = (const local *)b;
+    char key[96];
+    snprintf(key, sizeof(key), "deliberate.reasoning.budget.%s", level);
+    uint32_t v = 0;
+    if (dl_gguf_get_u32(dl_model_gguf(L->model), key, &v) && v <= INT32_MAX) return (int32_t)v;
+    return -1;
+}
+
+static void local_free(dl_backend *b)
+{
+    local *L = (local *)b;
+    dl_context_free(L->ctx);
+    dl_model_free(L->model);
+    free(L->cache);
+    free(L);
+}
+
+static const dl_backend_ops local_ops = {
+    "local", local_chat, local_prompt, local_budget_hint, local_free,
+};
+
+dl_backend *dl_backend_local_open(const char *path, const dl_local_opts *o, dl_error *err)
+{
+    dl_local_opts def = {0};
+    if (!o) o = &def;
+    dl_model *model = dl_model_load(path, o->progress, o->progress_ud, err);
+    if (!model) return NULL;
+    const dl_gguf *g = dl_model_gguf(model);
+    const dl_tokenizer *tok = dl_model_tokenizer(model);
+    dl_chat_format fmt = o->format;
+    if (fmt.id == DL_CHAT_UNKNOWN) {
+        const char *tmpl = dl_gguf_get_str(g, "tokenizer.chat_template");
+        if (tmpl) fmt = dl_chat_format_from_template(tmpl);
+        if (fmt.id == DL_CHAT_UNKNOWN)
+            fmt = dl_chat_format_guess(dl_model_hparams(model)->arch_name, has_token_cb,
+                                       (void *)tok);
+    }
+    if (fmt.id == DL_CHAT_UNKNOWN) {
+        dl_error_set(err, 400,
+                     "%s: cannot tell the model's chat format (%s); pass --chat-format "
+                     "(chatml, qwen3, qwq, deepseek-r1, llama3, gpt-oss, ...)",
+                     path,
+                     dl_gguf_get_str(g, "tokenizer.chat_template") ? "its chat template is not one "
+                                                                      "deliberate knows"
+                                                                    : "it has no chat template");
+        dl_model_free(model);
+        return NULL;
+    }
+    dl_context_params cp = {0};
+    cp.n_ctx = o->n_ctx;
+    cp.n_threads = o->n_threads;
+    cp.kv_type = o->kv_type;
+    dl_context *ctx = dl_context_create(model, &cp, err);
+    if (!ctx) {
+        dl_model_free(model);
+        return NULL;
+    }
+    local *L = dl_xcalloc(1, sizeof(*L));
+    const char *name = dl_gguf_get_str(g, "general.name");
+    if (!name) {
+        name = strrchr(path, '/');
+        name = name ? name + 1 : path;
+    }
+    dl_backend_init(&L->base, &local_ops, name);
+    L->model = model;
+    L->ctx = ctx;
+    L->tok = tok;
+    L->fmt = fmt;
+    L->n_ctx = dl_context_n_ctx(ctx);
+    L->n_vocab = dl_model_hparams(model)->n_vocab;
+    L->cache = dl_xmalloc((size_t)L->n_ctx * sizeof(int32_t));
+    return &L->base;
+}
+
+dl_chat_format dl_backend_local_format(const dl_backend *b)
+{
+    return ((const local *)b)->fmt;
+}
