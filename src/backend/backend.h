@@ -128,7 +128,7 @@ dl_chat_format dl_backend_local_format(const dl_backend *b);
  * "a", " b"). Budget forcing acts as in the local backend: at the budget the
  * reasoning is closed and the reply continues after its "</think>"; a cue
  * replaces an early "</think>" and the reply's reasoning continues from its
- * start. Token i's log-probability is logprobs[reply] (or -1 each). */
+ * start. With thinking off the reply starts after its "</think>". Token i's log-probability is logprobs[reply] (or -1 each). */
 typedef struct dl_scripted_opts {
     const char *const *replies;
     size_t n_replies;

@@ -7,7 +7,9 @@
  *
  * Token accounting (usage): every token that is part of the output counts in
  * completion_tokens — sampled tokens and forced text alike; a token counts as
- * reasoning when the parser was in the reasoning channel before or after it.
+ * reasoning when the parser was in the reasoning channel before it (so the
+ * closing marker counts, the opening one does not) and a continuation cue
+ * counts as reasoning.
  * The budget compares reasoning tokens with the budget before each step, so
  * reasoning_tokens never exceeds it (forced closing text is not reasoning).
  * Tokens taken back (a replaced closing marker) do not count. */
@@ -277,9 +279,7 @@ static int run(gen *s, dl_finish *finish, dl_error *err)
         for (size_t i = 0; i < s->n_events; i++)
             if (s->events[i].ev == DL_CHAN_REASONING_END) { end_ev = i; break; }
         bool closed = end_ev < s->n_events;
-        bool after = !closed && dl_chan_parser_channel(s->parser) == DL_CHANNEL_REASONING &&
-                     s->m->has_reasoning;
-        push_token(s, start, lp, true, before || after || closed);
+        push_token(s, start, lp, true, before);
 
         if (closed && g->continue_cue && g->continue_cue[0] &&
             s->n_continuations < g->max_continuations && s->n_reasoning < g->min_reasoning &&

@@ -128,6 +128,9 @@ static int scripted_chat(dl_backend *b, const dl_chat_request *req, const dl_cha
         if (strncmp(t, "<think>", 7) == 0 && s.reason_start == 0) s.reason_start = i + 1;
         if (strncmp(t, "</think>", 8) == 0 && s.close_idx == s.n_tok) s.close_idx = i;
     }
+    /* thinking off: the scripted "model" skips its reasoning, as a model does
+     * after the format's empty think block */
+    if (!req->gen.thinking && s.close_idx < s.n_tok) s.cursor = s.close_idx + 1;
     s.logprob = S->logprobs ? S->logprobs[r] : -1.0;
     dl_token_source src = {&s, ssrc_next, ssrc_force, ssrc_rollback};
     dl_chat_format f = {DL_CHAT_QWEN3, 0};

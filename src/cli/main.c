@@ -13,6 +13,9 @@ static void usage(FILE *f) {
           "  tokenize -m FILE [--json] [--special] TEXT\n"
           "                                token ids (and pieces) of TEXT\n"
           "  run -m FILE -p PROMPT [...]   raw completion of PROMPT\n"
+          "  chat -m FILE [-p PROMPT] [...]\n"
+          "                                chat with a reasoning model: hidden thinking, effort,\n"
+          "                                n-sample voting, reasoning summaries\n"
           "\n"
           "'deliberate <command> --help' describes each command.\n",
           f);
@@ -31,6 +34,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "info")) return cli_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "tokenize")) return cli_tokenize(argc - 1, argv + 1);
     if (!strcmp(cmd, "run")) return cli_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "chat")) return cli_chat(argc - 1, argv + 1);
     fprintf(stderr, "deliberate: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

@@ -17,7 +17,7 @@ dl_reason_params dl_reason_default_params(void)
     dl_reason_params p = {0};
     p.effort = DL_EFFORT_MEDIUM;
     p.budgets = dl_effort_default_budgets();
-    p.continue_cue = "Wait";
+    p.continue_cue = "\nWait";
     p.min_share = 0.25f;
     p.max_continuations = 2;
     p.n = 1;
@@ -178,6 +178,29 @@ static const char *effort_hint(dl_effort e)
     return e <= DL_EFFORT_LOW ? "low" : e == DL_EFFORT_MEDIUM ? "medium" : "high";
 }
 
+int dl_reason_apply(const dl_reason_params *p, dl_gen_params *g, dl_error *err)
+{
+    if ((unsigned)p->effort >= DL_EFFORT__COUNT)
+        return dl_error_set(err, 400, "unknown reasoning effort %d", (int)p->effort);
+    int32_t budget = p->budgets.budget[p->effort];
+    if (budget < 0)
+        return dl_error_set(err, 400, "negative thinking budget %d for effort %s", budget,
+                            dl_effort_name(p->effort));
+    g->thinking = p->effort != DL_EFFORT_NONE && budget != 0;
+    g->reasoning_budget = g->thinking ? budget : 0;
+    g->effort_hint = effort_hint(p->effort);
+    g->continue_cue = NULL;
+    g->min_reasoning = 0;
+    g->max_continuations = 0;
+    if (p->effort == DL_EFFORT_HIGH && p->continue_cue && p->continue_cue[0] &&
+        p->max_continuations > 0) {
+        g->continue_cue = p->continue_cue;
+        g->min_reasoning = (int32_t)(p->min_share * (float)budget);
+        g->max_continuations = p->max_continuations;
+    }
+    return 0;
+}
+
 int dl_reason_run(dl_backend *b, const dl_chat_msg *msgs, size_t n_msgs, const dl_gen_params *gen,
                   const dl_reason_params *p, const dl_reason_sink *sink, dl_reason_result *out,
                   dl_error *err)
@@ -187,22 +210,9 @@ int dl_reason_run(dl_backend *b, const dl_chat_msg *msgs, size_t n_msgs, const d
         return dl_error_set(err, 400, "unknown reasoning effort %d", (int)p->effort);
     if (p->n < 1 || p->n > MAX_SAMPLES)
         return dl_error_set(err, 400, "n must be between 1 and %d (got %d)", MAX_SAMPLES, p->n);
-    int32_t budget = p->budgets.budget[p->effort];
-    if (budget < -1) return dl_error_set(err, 400, "negative thinking budget %d", budget);
-
     dl_gen_params g = *gen;
-    g.thinking = p->effort != DL_EFFORT_NONE && budget != 0;
-    g.reasoning_budget = g.thinking ? budget : 0;
-    g.effort_hint = effort_hint(p->effort);
-    g.continue_cue = NULL;
-    g.min_reasoning = 0;
-    g.max_continuations = 0;
-    if (p->effort == DL_EFFORT_HIGH && p->continue_cue && p->continue_cue[0] && budget > 0) {
-        g.continue_cue = p->continue_cue;
-        g.min_reasoning = (int32_t)(p->min_share * (float)budget);
-        g.max_continuations = p->max_continuations;
-    }
-    out->budget = g.thinking ? budget : 0;
+    if (dl_reason_apply(p, &g, err) != 0) return -1;
+    out->budget = g.reasoning_budget;
 
     bool show_reasoning = p->want_reasoning && p->allow_reasoning;
     out->samples = dl_xcalloc((size_t)p->n, sizeof(dl_reason_sample));

@@ -95,7 +95,7 @@ typedef struct dl_reason_params {
     dl_effort_budgets budgets;   /* from dl_effort_budgets_for() or the caller */
     /* At high effort, a reasoning block closed before min_share of the budget
      * is reopened with continue_cue (at most max_continuations times).
-     * continue_cue NULL = never. Defaults: "Wait", 0.25, 2. */
+     * continue_cue NULL = never. Defaults: "\nWait", 0.25, 2. */
     const char *continue_cue;
     float min_share;
     int32_t max_continuations;
@@ -144,6 +144,11 @@ typedef struct dl_reason_sink {
     bool (*on_reasoning)(void *ud, const char *text, size_t len); /* only if allowed */
     void *ud;
 } dl_reason_sink;
+
+/* Sets the generation settings the reasoning parameters imply on *g:
+ * thinking on/off, the budget, the gpt-oss effort hint and (high effort) the
+ * continuation cue. 400 on an invalid effort or budget. */
+int dl_reason_apply(const dl_reason_params *p, dl_gen_params *g, dl_error *err);
 
 /* Runs the conversation msgs[0..n_msgs) with the reasoning settings p over
  * base sampling settings `gen` (sample i uses seed gen.sampling.seed + i).
