@@ -202,13 +202,14 @@ static void lsrc_rollback(void *self, int32_t n)
         s->pending = -1;
         n--;
     }
+    dl_detok_init(&s->detok, L->tok, true);
+    s->detok.first = false;
+    if (n == 0) return; /* the logits are still those of the last cached token */
     int32_t keep = L->n_cache - n;
     if (keep < 1) keep = 1;
     /* the last kept token is run again so that its logits are current */
     s->pending = L->cache[keep - 1];
     truncate_cache(L, keep - 1);
-    dl_detok_init(&s->detok, L->tok, true);
-    s->detok.first = false;
 }
 
 static int local_chat(dl_backend *b, const dl_chat_request *req, const dl_chat_sink *sink,
