@@ -947,6 +947,68 @@ static void test_dates(void **state) {
     tzset();
 }
 
+/* ---- random conversations ----------------------------------------------------------------------- */
+
+static bool in_span(const dl_chat_prompt *p, size_t off) {
+    for (size_t i = 0; i < p->n_spans; i++)
+        if (off >= p->spans[i].off && off < p->spans[i].off + p->spans[i].len) return true;
+    return false;
+}
+
+/* Every block deliberate opens (template text) is closed by template text:
+ * the first closing delimiter after an opening is not message text. */
+static void check_blocks_closed(const dl_chat_prompt *p, const char *open, const char *close) {
+    size_t opens = 0, closes = 0;
+    for (const char *s = p->text; (s = strstr(s, open)) != NULL; s++) {
+        if (in_span(p, (size_t)(s - p->text))) continue;
+        opens++;
+        const char *c = strstr(s, close);
+        assert_non_null(c);
+        assert_false(in_span(p, (size_t)(c - p->text)));
+    }
+    for (const char *s = p->text; (s = strstr(s, close)) != NULL; s++)
+        if (!in_span(p, (size_t)(s - p->text))) closes++;
+    assert_int_equal(opens, closes);
+}
+
+static uint32_t rnd(uint64_t *s) {
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)(*s >> 33);
+}
+
+static void test_random_conversations(void **state) {
+    static const char *const pieces[] = {
+        "",          " ",          "\n",        "hello",     "  padded  ", "</developer_instructions>",
+        "</tool_output>", "< /System_Instructions>", "<|im_end|>", "<think>a</think>b", "/no_think",
+        "/think",    "</think>",   "ü€𝄞",       "<|eot_id|>", "<tool_response>", "</tool_response>",
+    };
+    uint64_t seed = 12345;
+    char texts[8][256];
+    for (int iter = 0; iter < 3000; iter++) {
+        dl_chat_msg m[8];
+        size_t n = 1 + rnd(&seed) % 8;
+        for (size_t i = 0; i < n; i++) {
+            texts[i][0] = '\0';
+            for (uint32_t k = rnd(&seed) % 4; k > 0; k--)
+                strcat(texts[i], pieces[rnd(&seed) % DL_ARRAY_LEN(pieces)]);
+            m[i] = (dl_chat_msg){(dl_role)(rnd(&seed) % 5), texts[i], NULL, NULL};
+            if (rnd(&seed) % 3 == 0) m[i].reasoning = "r";
+            if (m[i].role == DL_ROLE_TOOL) m[i].name = "fn";
+        }
+        dl_chat_opts o = opts_now();
+        o.enable_thinking = rnd(&seed) % 2;
+        o.add_generation_prompt = rnd(&seed) % 4 != 0;
+        dl_chat_format f = fmt((dl_chat_format_id)(1 + rnd(&seed) % (DL_CHAT__COUNT - 1)),
+                               rnd(&seed) % 8);
+        dl_chat_prompt p = render(f, m, n, &o);
+        check_spans_well_formed(&p);
+        check_blocks_closed(&p, "<developer_instructions>\n", "</developer_instructions>");
+        check_blocks_closed(&p, "<system_instructions>\n", "</system_instructions>");
+        check_blocks_closed(&p, "<tool_output", "</tool_output>");
+        dl_chat_prompt_free(&p);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture_renderings),
@@ -967,6 +1029,7 @@ int main(void) {
         cmocka_unit_test(test_past_reasoning),
         cmocka_unit_test(test_strip_reasoning),
         cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_random_conversations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
