@@ -64,6 +64,9 @@ enum {
     DL_CHAT_F_THINK_SWITCH = 1u << 0,
     /* Llama 3.2: no built-in tools block. */
     DL_CHAT_F_LLAMA32 = 1u << 1,
+    /* ChatML: Qwen2.5's default system text when the conversation has none
+     * (without it, DL_CHAT_CHATML is plain ChatML). */
+    DL_CHAT_F_QWEN25 = 1u << 2,
 };
 
 typedef struct dl_chat_format {
