@@ -439,6 +439,59 @@ static void test_rewind(void **state)
     finish_and_check(p, &r, "f</think>g", "R3[de] R4[f] E5 A13[g]");
 }
 
+/* ---- random outputs ------------------------------------------------------------------- */
+
+static uint64_t lcg(uint64_t *x)
+{
+    *x = *x * 6364136223846793005ull + 1442695040888963407ull;
+    return *x >> 33;
+}
+
+/* Random outputs built from marker fragments, fed whole, one byte at a time
+ * and in random pieces: same events, every piece verbatim and whole UTF-8. */
+static void test_random_outputs(void **state)
+{
+    static const char *const frags[] = {
+        "<think>", "</think>", "<", "</", "/", "think", ">", "a", " ", "\n", "\xc3\xa9",
+        "\xe2\x88\x9a", "<|end|>", "<|start|>", "<|channel|>", "analysis", "final", "commentary",
+        "<|message|>", "<|", "|>", "<|return|>", "<|constrain|>", "<|call|>", "assistant", "x",
+    };
+    const dl_chat_markers *ms[] = {&QWEN3, &R1, &HARMONY, &PLAIN};
+    uint64_t seed = 12345;
+    char buf[512];
+    for (int iter = 0; iter < 1500; iter++) {
+        size_t len = 0;
+        int nf = (int)(lcg(&seed) % 24);
+        for (int k = 0; k < nf; k++) {
+            const char *f = frags[lcg(&seed) % DL_ARRAY_LEN(frags)];
+            size_t fl = strlen(f);
+            memcpy(buf + len, f, fl);
+            len += fl;
+        }
+        buf[len] = '\0';
+        const dl_chat_markers *m = ms[iter % 4];
+        int bad = 0;
+        char *want = run_cuts(m, buf, NULL, 0, &bad);
+        assert_int_equal(bad, 0);
+        char *got = run_bytes(m, buf, &bad);
+        assert_string_equal(got, want);
+        assert_int_equal(bad, 0);
+        free(got);
+        size_t cuts[8], nc = 0, at = 0;
+        while (nc < 8 && len > at) {
+            at += 1 + lcg(&seed) % 12;
+            if (at >= len) break;
+            cuts[nc++] = at;
+        }
+        got = run_cuts(m, buf, cuts, nc, &bad);
+        assert_string_equal(got, want);
+        assert_int_equal(bad, 0);
+        free(got);
+        free(want);
+        n_runs += 3;
+    }
+}
+
 static void test_report(void **state)
 {
     print_message("channel parser: %d feedings checked\n", n_runs);
@@ -460,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_channel_query),
         cmocka_unit_test(test_harmony),
         cmocka_unit_test(test_rewind),
+        cmocka_unit_test(test_random_outputs),
         cmocka_unit_test(test_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
