@@ -327,7 +327,15 @@ int dl_generate(dl_token_source *src, const dl_chat_markers *m, const dl_gen_par
         }
         if (s.cancelled) finish = DL_FINISH_CANCELLED;
         res->answer = dl_xstrndup(s.answer.data ? s.answer.data : "", s.answer.len);
-        res->reasoning = dl_xstrndup(s.reasoning.data ? s.reasoning.data : "", s.reasoning.len);
+        /* the reasoning without the whitespace around it (e.g. the newline
+         * before a forced "</think>"); the stream had it as written */
+        const char *rs = s.reasoning.data ? s.reasoning.data : "";
+        size_t rl = s.reasoning.len;
+        while (rl > 0 && (*rs == ' ' || *rs == '\n' || *rs == '\r' || *rs == '\t')) rs++, rl--;
+        while (rl > 0 && (rs[rl - 1] == ' ' || rs[rl - 1] == '\n' || rs[rl - 1] == '\r' ||
+                          rs[rl - 1] == '\t'))
+            rl--;
+        res->reasoning = dl_xstrndup(rs, rl);
         res->finish = finish;
         res->usage.reasoning_tokens = s.n_reasoning;
         res->usage.completion_tokens = s.n_completion;

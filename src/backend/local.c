@@ -152,8 +152,10 @@ static dl_src_status lsrc_next(void *self, dl_buf *piece, double *logprob, dl_er
 {
     lsrc *s = self;
     local *L = s->L;
-    if (s->pending >= 0 && L->n_cache + 1 > L->n_ctx) return DL_SRC_FULL;
     if (flush_pending(s, err) != 0) return DL_SRC_ERROR;
+    /* a token is only sampled when it fits in the context, so prompt +
+     * completion never exceed n_ctx */
+    if (L->n_cache >= L->n_ctx) return DL_SRC_FULL;
     const float *logits = dl_context_logits(L->ctx, 0);
     int32_t t = dl_sampler_sample(s->smp, logits);
     dl_sampler_accept(s->smp, t);

@@ -276,7 +276,7 @@ static bool on_answer(void *ud, const char *text, size_t len)
     live *l = ud;
     if (l->json) return true;
     clear_line(l);
-    if (l->reasoning_started && !l->answer_started) fputs("\033[0m\n", stderr);
+    if (l->reasoning_started && !l->answer_started) fprintf(stderr, "%s\n", l->tty ? "\033[0m" : "");
     l->answer_started = true;
     fwrite(text, 1, len, stdout);
     fflush(stdout);
@@ -296,6 +296,10 @@ static bool on_reasoning(void *ud, const char *text, size_t len)
 }
 
 /* ---- output ---- */
+
+/* Terminal styling, only when the stream is a terminal. */
+static const char *dim(FILE *f) { return isatty(fileno(f)) ? "\033[2m" : ""; }
+static const char *plain(FILE *f) { return isatty(fileno(f)) ? "\033[0m" : ""; }
 
 static json_t *usage_json(const dl_usage *u)
 {
@@ -362,13 +366,15 @@ static int turn(const chat_opts *o, dl_backend *b, convo *c, dl_reason_result *r
     if (!l.answer_started) fputs(r->answer, stdout); /* e.g. n > 1 without a streamed answer */
     fputc('\n', stdout);
     double secs = elapsed(&l.t0);
-    if (r->summary && r->summary[0]) printf("\n\033[2mSummary of the reasoning:\033[0m %s\n", r->summary);
-    fprintf(stderr, "\033[2m[%s · thought %d tokens (budget %d) · %d completion tokens · %.1fs",
-            dl_effort_name(o->rp.effort), r->usage.reasoning_tokens, r->budget,
+    if (r->summary && r->summary[0])
+        printf("\n%sSummary of the reasoning:%s %s\n", dim(stdout), plain(stdout), r->summary);
+    fflush(stdout);
+    fprintf(stderr, "%s[%s · thought %d tokens (budget %d) · %d completion tokens · %.1fs",
+            dim(stderr), dl_effort_name(o->rp.effort), r->usage.reasoning_tokens, r->budget,
             r->usage.completion_tokens, secs);
     if (r->n_samples > 1) fprintf(stderr, " · %d/%d samples agree", r->votes, r->n_samples);
     if (r->finish == DL_FINISH_LENGTH) fprintf(stderr, " · stopped at the token limit");
-    fputs("]\033[0m\n", stderr);
+    fprintf(stderr, "]%s\n", plain(stderr));
     return 0;
 }
 
@@ -437,7 +443,7 @@ static int interactive(chat_opts *o, dl_backend *b, convo *c)
     size_t keep = c->n;
     char hist_path[4096] = "";
     const char *home = getenv("HOME");
-    if (home) snprintf(hist_path, sizeof(hist_path), "%s/.deliberate_history", home);
+    if (home && isatty(fileno(stdin))) snprintf(hist_path, sizeof(hist_path), "%s/.deliberate_history", home);
     using_history();
     if (hist_path[0]) read_history(hist_path);
     fprintf(stderr, "deliberate chat — %s (%s format), effort %s. /help for commands.\n",

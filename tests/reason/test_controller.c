@@ -199,6 +199,8 @@ static void test_summary_flow(void **state)
     dl_reason_result_free(&r);
 
     /* raw reasoning only when asked for AND allowed */
+    dl_backend_free(b);
+    b = scripted(replies, 1, NULL);
     p.summary = DL_SUMMARY_OFF;
     p.want_reasoning = true;
     p.allow_reasoning = false;
