@@ -16,7 +16,17 @@
  *   AFTER      right after `close`: whitespace is dropped, then ANSWER.
  *   ANSWER     everything is answer text, markers included (a second block
  *              after the answer started is text the model wrote).
- * Harmony (gpt-oss): see harmony_token(). */
+ * Harmony (gpt-oss): text before any header is answer; header text (role,
+ * channel name, " to=...", <|constrain|>json) is never emitted; analysis and
+ * commentary bodies (commentary holds tool calls and preambles) are
+ * reasoning, final and any other channel are answer; markers are dropped.
+ * REASONING_END comes when an answer body starts after a reasoning body, with
+ * raw_off at the marker that ended the reasoning body (usually <|end|>).
+ * See harmony_token().
+ *
+ * REASONING_END events carry channel REASONING, text "" and len 0. Emitted
+ * text pieces are verbatim bytes of the raw output at raw_off, never empty,
+ * and never end inside a UTF-8 character (unless the output itself does). */
 #include "chat.h"
 
 #include <stdint.h>
