@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../gguf/gguf.h"
 #include "cli.h"
 
 int cli_fail(const char *fmt, ...) {
@@ -103,4 +104,53 @@ void cli_json_escape(FILE *f, const char *s, size_t n) {
             i += (size_t)len;
         }
     }
+}
+
+int cli_parse_engine_opt(const char *cmd, int argc, char **argv, int *i, cli_engine_opts *o) {
+    const char *a = argv[*i];
+    const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    static const char *const names[] = {"--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty",
+                                        "--frequency-penalty", "--presence-penalty", "--repeat-last-n",
+                                        "--seed", "-c", "--ctx-size", "-t", "--threads", "--kv-type"};
+    bool known = false;
+    for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) known |= !strcmp(a, names[k]);
+    if (!known) return 0;
+    if (!v) return cli_usage_error(cmd, "option %s needs a value", a);
+    (*i)++;
+#define BAD(what) return cli_usage_error(cmd, "%s: '%s' is not " what, a, v)
+    long n;
+    dl_sampler_params *sp = &o->sp;
+    if (!strcmp(a, "--temp")) {
+        if (!cli_parse_float(v, 0.0f, 100.0f, &sp->temperature)) BAD("a temperature from 0 to 100");
+    } else if (!strcmp(a, "--top-k")) {
+        if (!cli_parse_long(v, 0, 1 << 30, &n)) BAD("a count");
+        sp->top_k = (int32_t)n;
+    } else if (!strcmp(a, "--top-p")) {
+        if (!cli_parse_float(v, 0.0f, 1.0f, &sp->top_p)) BAD("a probability from 0 to 1");
+    } else if (!strcmp(a, "--min-p")) {
+        if (!cli_parse_float(v, 0.0f, 1.0f, &sp->min_p)) BAD("a probability from 0 to 1");
+    } else if (!strcmp(a, "--repeat-penalty")) {
+        if (!cli_parse_float(v, 0.0f, 100.0f, &sp->repeat_penalty)) BAD("a penalty from 0 to 100");
+    } else if (!strcmp(a, "--frequency-penalty")) {
+        if (!cli_parse_float(v, -100.0f, 100.0f, &sp->freq_penalty)) BAD("a number from -100 to 100");
+    } else if (!strcmp(a, "--presence-penalty")) {
+        if (!cli_parse_float(v, -100.0f, 100.0f, &sp->presence_penalty)) BAD("a number from -100 to 100");
+    } else if (!strcmp(a, "--repeat-last-n")) {
+        if (!cli_parse_long(v, 0, 65536, &n)) BAD("a count from 0 to 65536");
+        sp->penalty_last_n = (int32_t)n;
+    } else if (!strcmp(a, "--seed")) {
+        if (!cli_parse_u64(v, &sp->seed)) BAD("an unsigned integer");
+    } else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) {
+        if (!cli_parse_long(v, 0, 1 << 24, &o->n_ctx)) BAD("a context length");
+    } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
+        if (!cli_parse_long(v, 1, 256, &o->n_threads)) BAD("a thread count from 1 to 256");
+    } else if (!strcmp(v, "f32")) {
+        o->kv_type = DL_TYPE_F32;
+    } else if (!strcmp(v, "f16")) {
+        o->kv_type = DL_TYPE_F16;
+    } else {
+        BAD("a KV cache type (f32 or f16)");
+    }
+#undef BAD
+    return 1;
 }

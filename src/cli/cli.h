@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "../base/base.h"
+#include "../sample/sample.h"
 
 int cli_info(int argc, char **argv);
 int cli_tokenize(int argc, char **argv);
@@ -22,6 +23,17 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 bool cli_parse_long(const char *s, long lo, long hi, long *out);
 bool cli_parse_u64(const char *s, uint64_t *out);
 bool cli_parse_float(const char *s, float lo, float hi, float *out);
+/* Sampling and engine options shared by run and chat: --temp --top-k --top-p
+ * --min-p --repeat-penalty --frequency-penalty --presence-penalty
+ * --repeat-last-n --seed -c/--ctx-size -t/--threads --kv-type. */
+typedef struct cli_engine_opts {
+    dl_sampler_params sp;
+    long n_ctx, n_threads;
+    int kv_type;
+} cli_engine_opts;
+/* If argv[*i] is one of those options, parses it and its value (advancing
+ * *i) and returns 1; returns 0 if it is not one; 2 after a usage error. */
+int cli_parse_engine_opt(const char *cmd, int argc, char **argv, int *i, cli_engine_opts *o);
 /* A progress bar on stderr (only when stderr is a terminal). */
 void cli_progress(float done, void *label);
 /* Writes s[0..n) as a JSON string body with escapes; invalid UTF-8 bytes

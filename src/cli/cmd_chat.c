@@ -12,7 +12,6 @@
 #include <editline/readline.h>
 
 #include "../backend/backend.h"
-#include "../gguf/gguf.h"
 #include "../reason/reason.h"
 #include "cli.h"
 
@@ -55,7 +54,9 @@ static const char CHAT_HELP[] =
     "                          (and reasoning with --show-reasoning); with --dry-run:\n"
     "                          format and prompt\n"
     "  --temp T, --top-p P, --top-k K, --min-p P, --seed S   sampling (defaults 0.6, 0.95,\n"
-    "                          20, 0, 0)\n"
+    "                          20, 0, 0; sample i of -n uses seed S+i)\n"
+    "  --repeat-penalty R, --frequency-penalty F, --presence-penalty F, --repeat-last-n N\n"
+    "                          penalties, as for 'deliberate run'\n"
     "  -c, --ctx-size N        context length (default: min(model's, 4096))\n"
     "  -t, --threads N         threads (default: number of cores)\n"
     "  --kv-type T             KV cache type: f32 (default) or f16\n";
@@ -65,20 +66,19 @@ typedef struct chat_opts {
     const char *cue;
     bool cue_set;
     bool json, dry_run, best_of_n;
-    long n_ctx, n_threads, max_tokens;
-    int kv_type;
+    long max_tokens;
     dl_chat_format format;
     dl_reason_params rp;
-    dl_sampler_params sp;
+    cli_engine_opts e;
 } chat_opts;
 
 static int parse(int argc, char **argv, chat_opts *o)
 {
     o->rp = dl_reason_default_params();
-    o->sp = dl_sampler_default_params();
-    o->sp.temperature = 0.6f; /* what reasoning models' cards recommend */
-    o->sp.top_k = 20;
-    o->sp.min_p = 0.0f;
+    o->e.sp = dl_sampler_default_params();
+    o->e.sp.temperature = 0.6f; /* what reasoning models' cards recommend */
+    o->e.sp.top_k = 20;
+    o->e.sp.min_p = 0.0f;
     o->max_tokens = 4096;
     dl_error err = {0};
     for (int i = 1; i < argc; i++) {
@@ -90,6 +90,9 @@ static int parse(int argc, char **argv, chat_opts *o)
         i++;                                                                        \
     } while (0)
 #define BAD(what) return cli_usage_error("chat", "%s: '%s' is not " what, a, v)
+        int eo = cli_parse_engine_opt("chat", argc, argv, &i, &o->e);
+        if (eo == 2) return 2;
+        if (eo == 1) continue;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(CHAT_HELP, stdout);
             return 1;
@@ -147,34 +150,6 @@ static int parse(int argc, char **argv, chat_opts *o)
             o->dry_run = true;
         } else if (!strcmp(a, "--json")) {
             o->json = true;
-        } else if (!strcmp(a, "--temp")) {
-            NEED_VALUE();
-            if (!cli_parse_float(v, 0.0f, 100.0f, &o->sp.temperature)) BAD("a temperature from 0 to 100");
-        } else if (!strcmp(a, "--top-p")) {
-            NEED_VALUE();
-            if (!cli_parse_float(v, 0.0f, 1.0f, &o->sp.top_p)) BAD("a probability from 0 to 1");
-        } else if (!strcmp(a, "--min-p")) {
-            NEED_VALUE();
-            if (!cli_parse_float(v, 0.0f, 1.0f, &o->sp.min_p)) BAD("a probability from 0 to 1");
-        } else if (!strcmp(a, "--top-k")) {
-            NEED_VALUE();
-            long k;
-            if (!cli_parse_long(v, 0, 1 << 30, &k)) BAD("a count");
-            o->sp.top_k = (int32_t)k;
-        } else if (!strcmp(a, "--seed")) {
-            NEED_VALUE();
-            if (!cli_parse_u64(v, &o->sp.seed)) BAD("an unsigned integer");
-        } else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) {
-            NEED_VALUE();
-            if (!cli_parse_long(v, 0, 1 << 24, &o->n_ctx)) BAD("a context length");
-        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-            NEED_VALUE();
-            if (!cli_parse_long(v, 1, 256, &o->n_threads)) BAD("a thread count from 1 to 256");
-        } else if (!strcmp(a, "--kv-type")) {
-            NEED_VALUE();
-            if (!strcmp(v, "f32")) o->kv_type = DL_TYPE_F32;
-            else if (!strcmp(v, "f16")) o->kv_type = DL_TYPE_F16;
-            else BAD("a KV cache type (f32 or f16)");
         } else {
             return cli_usage_error("chat", "unknown argument '%s'", a);
         }
@@ -347,7 +322,7 @@ static void print_json(const chat_opts *o, const dl_backend *b, const dl_reason_
 static int turn(const chat_opts *o, dl_backend *b, convo *c, dl_reason_result *r)
 {
     dl_gen_params gen = dl_gen_default_params();
-    gen.sampling = o->sp;
+    gen.sampling = o->e.sp;
     gen.max_tokens = (int32_t)o->max_tokens;
     live l = {0};
     l.tty = isatty(fileno(stderr));
@@ -520,9 +495,9 @@ int cli_chat(int argc, char **argv)
 
     dl_error err = {0};
     dl_local_opts lo = {0};
-    lo.n_ctx = (int32_t)o.n_ctx;
-    lo.n_threads = (int)o.n_threads;
-    lo.kv_type = o.kv_type;
+    lo.n_ctx = (int32_t)o.e.n_ctx;
+    lo.n_threads = (int)o.e.n_threads;
+    lo.kv_type = o.e.kv_type;
     lo.format = o.format;
     lo.progress = o.json ? NULL : cli_progress;
     lo.progress_ud = (void *)"loading";

@@ -37,15 +37,14 @@ static const char RUN_HELP[] =
 
 typedef struct run_opts {
     const char *model, *prompt, *isa;
-    long n_predict, n_ctx, n_threads, top_logits;
+    long n_predict, top_logits;
     bool json, echo;
-    int kv_type;
-    dl_sampler_params sp;
+    cli_engine_opts e;
 } run_opts;
 
 static int parse(int argc, char **argv, run_opts *o) {
     o->n_predict = 128;
-    o->sp = dl_sampler_default_params();
+    o->e.sp = dl_sampler_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -55,6 +54,9 @@ static int parse(int argc, char **argv, run_opts *o) {
         i++;                                                                        \
     } while (0)
 #define BAD(what) return cli_usage_error("run", "%s: '%s' is not " what, a, v)
+        int eo = cli_parse_engine_opt("run", argc, argv, &i, &o->e);
+        if (eo == 2) return 2;
+        if (eo == 1) continue;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(RUN_HELP, stdout);
             return 1;
@@ -67,51 +69,9 @@ static int parse(int argc, char **argv, run_opts *o) {
         } else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) {
             NEED_VALUE();
             if (!cli_parse_long(v, 0, 1000000, &o->n_predict)) BAD("a count from 0 to 1000000");
-        } else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) {
-            NEED_VALUE();
-            if (!cli_parse_long(v, 0, 1 << 24, &o->n_ctx)) BAD("a context length");
-        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-            NEED_VALUE();
-            if (!cli_parse_long(v, 1, 256, &o->n_threads)) BAD("a thread count from 1 to 256");
-        } else if (!strcmp(a, "--temp")) {
-            NEED_VALUE();
-            if (!cli_parse_float(v, 0.0f, 100.0f, &o->sp.temperature)) BAD("a temperature from 0 to 100");
-        } else if (!strcmp(a, "--top-k")) {
-            NEED_VALUE();
-            long k;
-            if (!cli_parse_long(v, 0, 1 << 30, &k)) BAD("a count");
-            o->sp.top_k = (int32_t)k;
-        } else if (!strcmp(a, "--top-p")) {
-            NEED_VALUE();
-            if (!cli_parse_float(v, 0.0f, 1.0f, &o->sp.top_p)) BAD("a probability from 0 to 1");
-        } else if (!strcmp(a, "--min-p")) {
-            NEED_VALUE();
-            if (!cli_parse_float(v, 0.0f, 1.0f, &o->sp.min_p)) BAD("a probability from 0 to 1");
-        } else if (!strcmp(a, "--repeat-penalty")) {
-            NEED_VALUE();
-            if (!cli_parse_float(v, 0.0f, 100.0f, &o->sp.repeat_penalty)) BAD("a penalty from 0 to 100");
-        } else if (!strcmp(a, "--frequency-penalty")) {
-            NEED_VALUE();
-            if (!cli_parse_float(v, -100.0f, 100.0f, &o->sp.freq_penalty)) BAD("a number from -100 to 100");
-        } else if (!strcmp(a, "--presence-penalty")) {
-            NEED_VALUE();
-            if (!cli_parse_float(v, -100.0f, 100.0f, &o->sp.presence_penalty)) BAD("a number from -100 to 100");
-        } else if (!strcmp(a, "--repeat-last-n")) {
-            NEED_VALUE();
-            long k;
-            if (!cli_parse_long(v, 0, 65536, &k)) BAD("a count from 0 to 65536");
-            o->sp.penalty_last_n = (int32_t)k;
-        } else if (!strcmp(a, "--seed")) {
-            NEED_VALUE();
-            if (!cli_parse_u64(v, &o->sp.seed)) BAD("an unsigned integer");
         } else if (!strcmp(a, "--top-logits")) {
             NEED_VALUE();
             if (!cli_parse_long(v, 1, 1 << 24, &o->top_logits)) BAD("a count >= 1");
-        } else if (!strcmp(a, "--kv-type")) {
-            NEED_VALUE();
-            if (!strcmp(v, "f32")) o->kv_type = DL_TYPE_F32;
-            else if (!strcmp(v, "f16")) o->kv_type = DL_TYPE_F16;
-            else BAD("a KV cache type (f32 or f16)");
         } else if (!strcmp(a, "--isa")) {
             NEED_VALUE();
             o->isa = v;
@@ -165,7 +125,7 @@ int cli_run(int argc, char **argv) {
     double load_ms = dl_time_ms() - t0;
     const dl_hparams *hp = dl_model_hparams(m);
     const dl_tokenizer *tok = dl_model_tokenizer(m);
-    dl_context_params cp = {.n_ctx = (int32_t)o.n_ctx, .n_threads = (int)o.n_threads, .kv_type = o.kv_type};
+    dl_context_params cp = {.n_ctx = (int32_t)o.e.n_ctx, .n_threads = (int)o.e.n_threads, .kv_type = o.e.kv_type};
     c = dl_context_create(m, &cp, &err);
     if (!c) {
         cli_fail("%s", err.msg);
@@ -184,7 +144,7 @@ int cli_run(int argc, char **argv) {
                  dl_context_n_ctx(c));
         goto out;
     }
-    s = dl_sampler_new(&o.sp, hp->n_vocab);
+    s = dl_sampler_new(&o.e.sp, hp->n_vocab);
     for (size_t i = 0; i < n_prompt; i++) dl_sampler_accept(s, prompt_ids[i]);
 
     double tp = dl_time_ms();
