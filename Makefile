@@ -12,8 +12,9 @@ O       := build/$(BUILD)-$(notdir $(CC))
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-unused-parameter
 CSTD    := -std=c17 -D_GNU_SOURCE
-PKG_CFLAGS := $(shell pkg-config --cflags jansson oniguruma libutf8proc 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs jansson oniguruma libutf8proc 2>/dev/null)
+PKGS_USED  := jansson oniguruma libutf8proc sqlite3 libsodium libcurl libmicrohttpd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS_USED) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS_USED) 2>/dev/null)
 # Line editing for `deliberate chat` (BSD libedit), only the CLI links it.
 EDIT_CFLAGS := $(shell pkg-config --cflags libedit 2>/dev/null)
 EDIT_LIBS   := $(shell pkg-config --libs libedit 2>/dev/null)
@@ -40,7 +41,7 @@ AVX512_FLAGS := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq \
 
 # Modules in dependency order, highest first (a module may use those after it).
 .DEFAULT_GOAL := all
-MODULES := reason backend chat sample model kernels tokenizer gguf base
+MODULES := server store reason backend chat sample model kernels tokenizer gguf base
 LIBS    := $(foreach m,$(MODULES),$(O)/lib$(m).a)
 
 define module_rules
@@ -63,8 +64,10 @@ TEST_DEPS_sample    := sample base
 TEST_DEPS_chat      := chat base
 TEST_DEPS_backend   := backend chat sample model kernels tokenizer gguf base
 TEST_DEPS_reason    := reason backend chat sample model kernels tokenizer gguf base
+TEST_DEPS_store     := store base
+TEST_DEPS_server    := server store reason backend chat sample model kernels tokenizer gguf base
 TEST_DEPS_cli       := $(MODULES)
-TEST_MODULES := $(foreach m,base gguf tokenizer kernels model sample chat backend reason cli,$(if $(wildcard tests/$(m)/test_*.c),$(m)))
+TEST_MODULES := $(foreach m,base gguf tokenizer kernels model sample chat backend reason store server cli,$(if $(wildcard tests/$(m)/test_*.c),$(m)))
 COMMON_TEST_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(wildcard tests/common/*.c))
 
 # Every tests/<m>/test_*.c is one binary, linked with tests/common and the

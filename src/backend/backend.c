@@ -62,6 +62,12 @@ int32_t dl_backend_budget_hint(const dl_backend *b, const char *level)
     return b->ops->budget_hint ? b->ops->budget_hint(b, level) : -1;
 }
 
+void dl_backend_get_stats(const dl_backend *b, dl_backend_stats *st)
+{
+    *st = (dl_backend_stats){0};
+    if (b->ops->stats) b->ops->stats(b, st);
+}
+
 void dl_backend_free(dl_backend *b)
 {
     if (!b) return;

@@ -103,10 +103,26 @@ const char *dl_backend_name(const dl_backend *b);   /* model name as served */
 int32_t dl_backend_budget_hint(const dl_backend *b, const char *level);
 void dl_backend_free(dl_backend *b);
 
-/* ---- local: a GGUF in this process ---- */
+/* Load figures for /metrics. */
+typedef struct dl_backend_stats {
+    int active;               /* requests generating now */
+    int queued;               /* requests waiting for a free slot */
+    uint64_t tokens_generated;/* completion tokens since start */
+    uint64_t batches;         /* decode passes over the weights since start */
+} dl_backend_stats;
+void dl_backend_get_stats(const dl_backend *b, dl_backend_stats *st);
+
+/* ---- local: a GGUF in this process ----
+ * dl_backend_chat may be called from several threads at once. Up to
+ * n_parallel requests run together: each has its own sequence (KV cache) in
+ * one context, and every step decodes the next token of all of them in one
+ * pass over the weights (continuous batching, dl_context_decode_seqs); a
+ * request that finishes frees its slot for the next waiting one. Further
+ * calls wait for a slot (in arrival order). */
 
 typedef struct dl_local_opts {
-    int32_t n_ctx;     /* 0 = min(training context, 4096) */
+    int32_t n_parallel;/* sequences served at once; 0 = 1 */
+    int32_t n_ctx;     /* per sequence; 0 = min(training context, 4096) */
     int n_threads;     /* 0 = all cores */
     int kv_type;       /* DL_TYPE_F32 / DL_TYPE_F16 (0 = F32) */
     /* Prompt format; id DL_CHAT_UNKNOWN = recognise from the GGUF. */
@@ -119,6 +135,25 @@ typedef struct dl_local_opts {
  * chosen (the message says to pass --chat-format). */
 dl_backend *dl_backend_local_open(const char *path, const dl_local_opts *o, dl_error *err);
 dl_chat_format dl_backend_local_format(const dl_backend *b);
+
+/* ---- upstream: any OpenAI-compatible server (vLLM, llama.cpp, OpenAI) ----
+ * Requests go to POST <base_url>/chat/completions with stream=true over
+ * libcurl; deltas stream to the sink as they arrive (`reasoning_content` or
+ * `reasoning` fields -> reasoning channel; <think> tags inside `content` are
+ * split too). The budget mechanism cannot act inside a remote generation:
+ * reasoning_budget is sent as nothing, the effort as `reasoning_effort`
+ * (none/minimal -> "low"... see docs/server.md). Errors: the upstream's HTTP
+ * status and error message are passed on (status 502 when it cannot be
+ * reached or answers something that is not the API). Cancelling (the sink
+ * returns false) aborts the transfer. Safe to call from several threads. */
+typedef struct dl_upstream_opts {
+    const char *base_url;  /* e.g. "http://127.0.0.1:8080/v1" (no trailing slash needed) */
+    const char *api_key;   /* sent as "Authorization: Bearer"; NULL = none */
+    const char *model;     /* model name sent upstream */
+    const char *name;      /* name this backend is served as; NULL = model */
+    long timeout_ms;       /* whole request; 0 = 600000 */
+} dl_upstream_opts;
+dl_backend *dl_backend_upstream_new(const dl_upstream_opts *o, dl_error *err);
 
 /* ---- scripted: deterministic replies, for tests ---- */
 
@@ -135,7 +170,7 @@ typedef struct dl_scripted_opts {
     const double *logprobs; /* per reply mean log-probability; NULL = -1 */
     int32_t prompt_tokens;  /* reported usage.prompt_tokens (0 = length of the prompt / 4) */
 } dl_scripted_opts;
-dl_backend *dl_backend_scripted_new(const dl_scripted_opts *o);
+dl_backend *dl_backend_scripted_new(const dl_scripted_opts *o); /* thread-safe */
 /* Number of requests the scripted backend has served; the last request's
  * prompt, rendered in the Qwen3 format, for assertions (owned by the backend). */
 size_t dl_backend_scripted_calls(const dl_backend *b);

@@ -12,6 +12,7 @@ typedef struct dl_backend_ops {
                 dl_chat_result *res, dl_error *err);
     int (*prompt)(dl_backend *b, const dl_chat_request *req, char **text, dl_error *err);
     int32_t (*budget_hint)(const dl_backend *b, const char *level); /* may be NULL */
+    void (*stats)(const dl_backend *b, dl_backend_stats *st);       /* may be NULL */
     void (*free)(dl_backend *b);
 } dl_backend_ops;
 

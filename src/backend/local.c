@@ -277,7 +277,7 @@ static void local_free(dl_backend *b)
 }
 
 static const dl_backend_ops local_ops = {
-    "local", local_chat, local_prompt, local_budget_hint, local_free,
+    "local", local_chat, local_prompt, local_budget_hint, NULL, local_free,
 };
 
 dl_backend *dl_backend_local_open(const char *path, const dl_local_opts *o, dl_error *err)

@@ -157,7 +157,7 @@ static void scripted_free(dl_backend *b)
 }
 
 static const dl_backend_ops scripted_ops = {
-    "scripted", scripted_chat, scripted_prompt, NULL, scripted_free,
+    "scripted", scripted_chat, scripted_prompt, NULL, NULL, scripted_free,
 };
 
 dl_backend *dl_backend_scripted_new(const dl_scripted_opts *o)
