@@ -5,6 +5,7 @@
  * Prompts are rendered in the Qwen3 format (kept for assertions). */
 #include "backend_int.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@ typedef struct scripted {
     int32_t prompt_tokens;
     size_t calls;
     char *last_prompt;
+    pthread_mutex_t mu; /* guards calls and last_prompt */
 } scripted;
 
 /* Token boundaries of a reply: "<think>" and "</think>" are tokens of their
@@ -112,10 +114,16 @@ static int scripted_chat(dl_backend *b, const dl_chat_request *req, const dl_cha
     scripted *S = (scripted *)b;
     char *prompt = NULL;
     if (scripted_prompt(b, req, &prompt, err) != 0) return -1;
+    if (S->n_replies == 0) {
+        free(prompt);
+        return dl_error_set(err, 500, "the scripted backend has no replies");
+    }
+    size_t prompt_len = strlen(prompt);
+    pthread_mutex_lock(&S->mu);
     free(S->last_prompt);
     S->last_prompt = prompt;
-    if (S->n_replies == 0) return dl_error_set(err, 500, "the scripted backend has no replies");
     size_t r = S->calls++ % S->n_replies;
+    pthread_mutex_unlock(&S->mu);
 
     ssrc s = {0};
     s.text = S->replies[r];
@@ -142,7 +150,7 @@ static int scripted_chat(dl_backend *b, const dl_chat_request *req, const dl_cha
     free(s.hist);
     if (rc != 0) return -1;
     res->usage.prompt_tokens =
-        S->prompt_tokens > 0 ? S->prompt_tokens : (int32_t)(strlen(prompt) / 4);
+        S->prompt_tokens > 0 ? S->prompt_tokens : (int32_t)(prompt_len / 4);
     return 0;
 }
 
@@ -153,6 +161,7 @@ static void scripted_free(dl_backend *b)
     free(S->replies);
     free(S->logprobs);
     free(S->last_prompt);
+    pthread_mutex_destroy(&S->mu);
     free(S);
 }
 
@@ -172,6 +181,7 @@ dl_backend *dl_backend_scripted_new(const dl_scripted_opts *o)
         memcpy(S->logprobs, o->logprobs, o->n_replies * sizeof(double));
     }
     S->prompt_tokens = o->prompt_tokens;
+    pthread_mutex_init(&S->mu, NULL);
     return &S->base;
 }
 
