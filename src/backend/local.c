@@ -123,10 +123,12 @@ static void truncate_cache(local *L, int32_t n)
 static int eval_prompt(local *L, const int32_t *ids, int32_t n, dl_error *err)
 {
     if (n <= 0) return dl_error_set(err, 400, "the prompt is empty");
-    if (n >= L->n_ctx)
-        return dl_error_set(err, 400,
-                            "the prompt is %d tokens but the context holds %d (context overflow)",
-                            n, L->n_ctx);
+    if (n >= L->n_ctx) {
+        dl_error_set(err, 400, "the prompt is %d tokens but the context holds %d (context overflow)",
+                     n, L->n_ctx);
+        if (err) err->code = "context_length_exceeded";
+        return -1;
+    }
     int32_t common = 0;
     while (common < n && common < L->n_cache && L->cache[common] == ids[common]) common++;
     if (common == n) common = n - 1; /* the last token must be run again for its logits */

@@ -19,6 +19,7 @@
 typedef struct dl_error {
     int status;        /* 0 = no error */
     const char *type;  /* static string, e.g. "invalid_request_error" */
+    const char *code;  /* static OpenAI error code ("context_length_exceeded") or NULL */
     char msg[512];     /* one line, no trailing newline */
 } dl_error;
 

@@ -16,6 +16,7 @@ int dl_error_set(dl_error *err, int status, const char *fmt, ...) {
     if (!err) return -1;
     err->status = status ? status : 500;
     err->type = type_for_status(err->status);
+    err->code = NULL;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
@@ -30,6 +31,7 @@ void dl_error_clear(dl_error *err) {
     if (!err) return;
     err->status = 0;
     err->type = NULL;
+    err->code = NULL;
     err->msg[0] = '\0';
 }
 
