@@ -329,7 +329,7 @@ static int turn(const chat_opts *o, dl_backend *b, convo *c, dl_reason_result *r
     l.json = o->json;
     l.n_samples = o->rp.n;
     clock_gettime(CLOCK_MONOTONIC, &l.t0);
-    dl_reason_sink sink = {on_progress, on_answer, on_reasoning, &l};
+    dl_reason_sink sink = {on_progress, on_answer, on_reasoning, NULL, &l};
     dl_error err = {0};
     int rc = dl_reason_run(b, c->msgs, c->n, &gen, &o->rp, &sink, r, &err);
     clear_line(&l);

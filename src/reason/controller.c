@@ -114,10 +114,18 @@ static const char summary_system[] =
     "Describe the approach and the key steps in plain language. Do not quote the reasoning, "
     "do not add new facts, and do not include the final answer's full text.";
 
-/* Asks the model to summarise `reasoning`; *out malloc'd. */
+static bool on_summary_text(void *ud, dl_channel ch, const char *text, size_t len)
+{
+    const dl_reason_sink *up = ud;
+    if (ch != DL_CHANNEL_ANSWER || !up || !up->on_summary) return true;
+    return up->on_summary(up->ud, text, len);
+}
+
+/* Asks the model to summarise `reasoning`; *out malloc'd. The summary's text
+ * streams to sink->on_summary as written (untrimmed). */
 static int summarise(dl_backend *b, const dl_gen_params *base, dl_summary_mode mode,
-                     const char *reasoning, int32_t reasoning_tokens, char **out,
-                     dl_usage *usage, dl_error *err)
+                     const char *reasoning, int32_t reasoning_tokens, const dl_reason_sink *sink,
+                     char **out, dl_usage *usage, dl_error *err)
 {
     if (mode == DL_SUMMARY_AUTO)
         mode = reasoning_tokens < 256 ? DL_SUMMARY_CONCISE : DL_SUMMARY_DETAILED;
@@ -156,7 +164,8 @@ static int summarise(dl_backend *b, const dl_gen_params *base, dl_summary_mode m
     req.gen.stop = NULL;
     req.gen.n_stop = 0;
     dl_chat_result r = {0};
-    int rc = dl_backend_chat(b, &req, NULL, &r, err);
+    dl_chat_sink cs = {on_summary_text, NULL, (void *)sink};
+    int rc = dl_backend_chat(b, &req, &cs, &r, err);
     dl_buf_free(&user);
     if (rc != 0) return -1;
     /* trim surrounding whitespace */
@@ -259,8 +268,8 @@ int dl_reason_run(dl_backend *b, const dl_chat_msg *msgs, size_t n_msgs, const d
         const char *reasoning = reasonings[out->chosen];
         if (show_reasoning) out->reasoning = dl_xstrdup(reasoning);
         if (p->summary != DL_SUMMARY_OFF && reasoning[0] && c->finish != DL_FINISH_CANCELLED)
-            rc = summarise(b, gen, p->summary, reasoning, c->reasoning_tokens, &out->summary,
-                           &out->summary_usage, err);
+            rc = summarise(b, gen, p->summary, reasoning, c->reasoning_tokens, sink,
+                           &out->summary, &out->summary_usage, err);
     }
     for (int i = 0; i < p->n; i++) free(reasonings[i]);
     free(reasonings);

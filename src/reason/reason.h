@@ -142,6 +142,7 @@ typedef struct dl_reason_sink {
     bool (*on_progress)(void *ud, int sample, dl_channel ch, int32_t n_reasoning);
     bool (*on_answer)(void *ud, const char *text, size_t len);
     bool (*on_reasoning)(void *ud, const char *text, size_t len); /* only if allowed */
+    bool (*on_summary)(void *ud, const char *text, size_t len);   /* the summary as written */
     void *ud;
 } dl_reason_sink;
 

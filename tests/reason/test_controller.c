@@ -108,7 +108,7 @@ static void test_majority_vote(void **state)
     p.n = 5;
     p.summary = DL_SUMMARY_OFF;
     seen s = {0};
-    dl_reason_sink sink = {s_progress, s_answer, NULL, &s};
+    dl_reason_sink sink = {s_progress, s_answer, NULL, NULL, &s};
     dl_reason_result r;
     run_ok(b, &p, &sink, &r);
     assert_int_equal(r.n_samples, 5);
@@ -179,7 +179,7 @@ static void test_summary_flow(void **state)
     dl_reason_params p = dl_reason_default_params();
     p.summary = DL_SUMMARY_CONCISE;
     seen s = {0};
-    dl_reason_sink sink = {s_progress, s_answer, NULL, &s};
+    dl_reason_sink sink = {s_progress, s_answer, NULL, NULL, &s};
     dl_reason_result r;
     run_ok(b, &p, &sink, &r);
     assert_string_equal(r.answer, "4");
