@@ -6,7 +6,7 @@
 static void usage(FILE *f) {
     fputs("usage: deliberate <command> [options]\n"
           "\n"
-          "Runs GGUF language models on the CPU.\n"
+          "Runs GGUF reasoning models on the CPU and serves them over the OpenAI API.\n"
           "\n"
           "commands:\n"
           "  info FILE [--json]            metadata, architecture, sizes and tensor types of a GGUF file\n"
@@ -16,6 +16,7 @@ static void usage(FILE *f) {
           "  chat -m FILE [-p PROMPT] [...]\n"
           "                                chat with a reasoning model: hidden thinking, effort,\n"
           "                                n-sample voting, reasoning summaries\n"
+          "  serve [-m NAME=PATH] [...]    the OpenAI-compatible API server\n"
           "\n"
           "'deliberate <command> --help' describes each command.\n",
           f);
@@ -35,6 +36,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "tokenize")) return cli_tokenize(argc - 1, argv + 1);
     if (!strcmp(cmd, "run")) return cli_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "chat")) return cli_chat(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve")) return cli_serve(argc - 1, argv + 1);
     fprintf(stderr, "deliberate: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;
