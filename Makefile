@@ -123,8 +123,11 @@ bins: all $(TEST_BINS)
 
 # The test command of the README: runs every module's tests, then prints the
 # closing line "N passed, N failed, N skipped".
+# Test scripts (tests/<m>/test_*.sh) run after the binaries and report in
+# the same form.
+TEST_SCRIPTS := $(wildcard tests/*/test_*.sh)
 test: bins
-	@DELIBERATE=$(O)/deliberate BUILD_DIR=$(O) bash tests/run.sh $(TEST_BINS)
+	@DELIBERATE=$(O)/deliberate BUILD_DIR=$(O) bash tests/run.sh $(TEST_BINS) $(TEST_SCRIPTS)
 
 # libFuzzer target for the GGUF reader (clang only).
 FUZZ_O := build/fuzz
