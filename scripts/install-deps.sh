@@ -15,3 +15,9 @@ if [ -n "$missing" ]; then
     $SUDO apt-get update
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y $missing
 fi
+
+# The official openai package for the API tests (tests/server), from the npm
+# registry at the version pinned in package-lock.json.
+if [ -f tests/server/package-lock.json ] && [ ! -d tests/server/node_modules/openai ]; then
+    (cd tests/server && npm ci --no-audit --no-fund --loglevel=error)
+fi
