@@ -306,8 +306,9 @@ json_t *srv_parse_body(const srv_req *r, srv_err *e)
     json_error_t je;
     json_t *j = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &je);
     if (!j) {
-        srv_fail(e, 400, "invalid_json", NULL, "invalid JSON at line %d column %d: %s", je.line,
-                 je.column, je.text);
+        bool utf8 = strstr(je.text, "decode byte") || strstr(je.text, "UTF-8");
+        srv_fail(e, 400, "invalid_json", NULL, "invalid JSON at line %d column %d: %s%s", je.line,
+                 je.column, utf8 ? "the body is not valid UTF-8: " : "", je.text);
         return NULL;
     }
     if (!json_is_object(j)) {
