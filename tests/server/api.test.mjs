@@ -178,3 +178,47 @@ test('auth: a wrong key is refused', async () => {
   const bad = new OpenAI({ baseURL, apiKey: 'dlk-wrong', maxRetries: 0 });
   await assert.rejects(bad.models.list(), (e) => e.status === 401 && e.code === 'invalid_api_key');
 });
+
+test('reasoning: a model that thinks reports reasoning tokens, within the budget', async () => {
+  const r = await client.chat.completions.create({
+    model: 'tiny-think', messages: ask, reasoning_effort: 'minimal', max_completion_tokens: 100, temperature: 0,
+  });
+  const rt = r.usage.completion_tokens_details.reasoning_tokens;
+  assert.ok(rt > 0 && rt <= 64, `reasoning tokens ${rt} (minimal budget 64)`);
+  assert.ok(r.usage.completion_tokens <= 100);
+});
+
+test('responses: the reasoning summary streams before the answer', async () => {
+  const stream = await client.responses.create({
+    model: 'tiny-think', input: 'What is 2 + 2?', reasoning: { effort: 'minimal', summary: 'concise' },
+    max_output_tokens: 90, temperature: 0, stream: true,
+  });
+  const seen = [];
+  let summary = '';
+  let final = null;
+  for await (const ev of stream) {
+    seen.push(ev.type);
+    if (ev.type === 'response.reasoning_summary_text.delta') summary += ev.delta;
+    if (ev.type === 'response.completed' || ev.type === 'response.incomplete') final = ev.response;
+  }
+  for (const t of ['response.reasoning_summary_part.added', 'response.reasoning_summary_text.delta',
+    'response.reasoning_summary_text.done', 'response.reasoning_summary_part.done'])
+    assert.ok(seen.includes(t), `missing ${t}`);
+  assert.ok(seen.indexOf('response.reasoning_summary_text.done') < seen.lastIndexOf('response.output_item.added'));
+  const rs = final.output.find((o) => o.type === 'reasoning');
+  assert.ok(rs.summary[0].text.length > 0 && summary.includes(rs.summary[0].text));
+  assert.ok(final.usage.output_tokens_details.reasoning_tokens > 0);
+});
+
+test('upstream: a second server relays to this one, streaming passed through', async () => {
+  const relay = new OpenAI({ baseURL: process.env.DL_RELAY_URL, apiKey: 'unused', maxRetries: 0 });
+  const body = { messages: ask, max_completion_tokens: 16, seed: 11, temperature: 0, reasoning_effort: 'low' };
+  const direct = await client.chat.completions.create({ model: 'tiny', ...body });
+  const stream = await relay.chat.completions.create({ model: 'relay', ...body, stream: true });
+  let text = '';
+  for await (const c of stream) for (const ch of c.choices) text += ch.delta.content ?? '';
+  assert.equal(text, direct.choices[0].message.content);
+  const plain = await relay.chat.completions.create({ model: 'relay', ...body });
+  assert.equal(plain.choices[0].message.content, direct.choices[0].message.content);
+  assert.equal(plain.usage.completion_tokens, direct.usage.completion_tokens);
+});
