@@ -16,6 +16,7 @@ static void usage(FILE *f) {
           "  chat -m FILE [-p PROMPT] [...]\n"
           "                                chat with a reasoning model: hidden thinking, effort,\n"
           "                                n-sample voting, reasoning summaries\n"
+          "  keys create|list|revoke [...] API keys for the server (kept in an SQLite database)\n"
           "\n"
           "'deliberate <command> --help' describes each command.\n",
           f);
@@ -35,6 +36,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "tokenize")) return cli_tokenize(argc - 1, argv + 1);
     if (!strcmp(cmd, "run")) return cli_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "chat")) return cli_chat(argc - 1, argv + 1);
+    if (!strcmp(cmd, "keys")) return cli_keys(argc - 1, argv + 1);
     fprintf(stderr, "deliberate: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;
