@@ -11,7 +11,7 @@ NODE_PATH_DIR=tests/server/node_modules
 TMP=$(mktemp -d)
 trap 'kill -9 $PID 2>/dev/null; rm -rf "$TMP"' EXIT
 rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$PID/status"; }
-KEY=$("$DELIBERATE" keys create --project load --db "$TMP/db" --json | sed -n 's/.*"secret": *"\([^"]*\)".*/\1/p')
+KEY=$("$DELIBERATE" keys create --project load --db "$TMP/db" --json | sed -n 's/.*"key": *"\([^"]*\)".*/\1/p')
 "$DELIBERATE" serve -m "tiny=$MODEL" --db "$TMP/db" --port 0 --port-file "$TMP/port" \
     --parallel "${PARALLEL:-8}" -c 512 --max-concurrent 256 >"$TMP/log" 2>&1 &
 PID=$!

@@ -272,6 +272,17 @@ static int run(gen *s, dl_finish *finish, dl_error *err)
         if (st == DL_SRC_EOG) { *finish = DL_FINISH_STOP; break; }
         if (st == DL_SRC_FULL) { *finish = DL_FINISH_LENGTH; break; }
 
+        /* a NUL byte (a byte token the model may emit) would cut C strings
+         * short downstream: it becomes U+FFFD like any unprintable byte */
+        if (memchr(piece.data ? piece.data : "", 0, piece.len)) {
+            dl_buf clean = {0};
+            for (size_t i = 0; i < piece.len; i++) {
+                if (piece.data[i]) dl_buf_append(&clean, piece.data + i, 1);
+                else dl_buf_append(&clean, "\xEF\xBF\xBD", 3);
+            }
+            dl_buf_free(&piece);
+            piece = clean;
+        }
         bool before = in_reasoning(s);
         size_t start = s->raw.len;
         feed(s, piece.data ? piece.data : "", piece.len);

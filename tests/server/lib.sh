@@ -59,5 +59,5 @@ stop_server() {
 
 # new_key DB PROJECT: prints a fresh API key.
 new_key() {
-    "$DELIBERATE" keys create --project "$2" --db "$1" --json | sed -n 's/.*"secret": *"\([^"]*\)".*/\1/p'
+    "$DELIBERATE" keys create --project "$2" --db "$1" --json | sed -n 's/.*"key": *"\([^"]*\)".*/\1/p'
 }
