@@ -205,7 +205,13 @@ static void excerpt(const char *s, size_t n, char *out, size_t max)
  * a cancel nothing more is taken. */
 static void add_text(call *c, dl_channel ch, const char *t, size_t len)
 {
-    if (len == 0 || c->cancelled || c->failed) return;
+    if (c->cancelled || c->failed) return;
+    if (ch == DL_CHANNEL_ANSWER && c->answer.len == 0 && c->reasoning.len > 0) {
+        /* the whitespace between reasoning and answer (vLLM's "\n\n" after
+         * </think>) is dropped, as the channel parser does after a </think> */
+        while (len > 0 && (*t == ' ' || *t == '\n' || *t == '\r' || *t == '\t')) t++, len--;
+    }
+    if (len == 0) return;
     if (dl_buf_append(ch == DL_CHANNEL_REASONING ? &c->reasoning : &c->answer, t, len) != 0) {
         call_fail(c, 502, "the reply from the upstream %s is larger than %d MiB", c->U->shown,
                   TEXT_MAX >> 20);
@@ -454,11 +460,13 @@ static int finish_call(call *c, CURLcode rc, const char *curl_msg, dl_error *err
     }
     if (c->cancelled) return 0;
     if (rc == CURLE_OPERATION_TIMEDOUT)
-        return dl_error_set(err, 504, "the upstream %s did not answer within %ld ms", url,
-                            c->U->timeout_ms);
+        return dl_error_set(err, 504, "the upstream %s did not complete the request within %ld ms",
+                            url, c->U->timeout_ms);
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && c->done))
-        return dl_error_set(err, 502, "cannot reach the upstream %s: %s", url,
-                            curl_msg[0] ? curl_msg : curl_easy_strerror(rc));
+        return dl_error_set(err, 502, c->kind == BODY_UNKNOWN
+                                          ? "cannot reach the upstream %s: %s"
+                                          : "the connection to the upstream %s failed mid-reply: %s",
+                            url, curl_msg[0] ? curl_msg : curl_easy_strerror(rc));
     if (c->kind == BODY_UNKNOWN) curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &c->status);
     if (c->status < 200 || c->status >= 300) return status_error(c, err);
     char ex[EXCERPT_MAX + 1];
