@@ -188,17 +188,23 @@ static void call_fail(call *c, int status, const char *fmt, ...)
 }
 
 /* Copies at most max (<= EXCERPT_MAX) bytes of s into out (EXCERPT_MAX + 1
- * bytes) as one printable line, not cutting a UTF-8 character. */
+ * bytes) as one printable line of valid UTF-8: control characters become
+ * spaces, bytes that are not UTF-8 become '?', no character is cut. */
 static void excerpt(const char *s, size_t n, char *out, size_t max)
 {
     while (n > 0 && (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')) s++, n--;
-    if (n > max) {
-        n = max;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    size_t i = 0, o = 0;
+    while (i < n) {
+        uint32_t cp;
+        int k = dl_utf8_decode(s + i, n - i, &cp);
+        if (k <= 0) k = 1, cp = '?';
+        if (o + (size_t)k > max) break;
+        if (cp < 0x20 || cp == '?') out[o++] = cp < 0x20 ? ' ' : '?';
+        else memcpy(out + o, s + i, (size_t)k), o += (size_t)k;
+        i += (size_t)k;
     }
-    for (size_t i = 0; i < n; i++) out[i] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
-    while (n > 0 && out[n - 1] == ' ') n--;
-    out[n] = '\0';
+    while (o > 0 && out[o - 1] == ' ') o--;
+    out[o] = '\0';
 }
 
 /* Appends text of channel ch to the result and passes it to the sink. After

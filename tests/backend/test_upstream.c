@@ -80,7 +80,7 @@ static const char S_401[] =
     "{\"error\":{\"message\":\"Incorrect API key provided.\",\"type\":\"invalid_request_error\","
     "\"param\":null,\"code\":\"invalid_api_key\"}}";
 
-static const char S_500[] = "<html><body><h1>Internal Server Error</h1></body></html>\n";
+static const char S_500[] = "<html><body><h1>Internal Server Error</h1>\xff\x01</body></html>\n";
 
 static const char S_MALFORMED[] =
     "data: {\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}\n\n"
@@ -633,6 +633,8 @@ static void test_http_errors(void **state)
     assert_non_null(strstr(err.msg, "Internal Server Error"));
     assert_non_null(strstr(err.msg, base_url("e500")));
     assert_null(strchr(err.msg, '\n'));
+    assert_true(dl_utf8_valid(err.msg, strlen(err.msg), NULL)); /* the 0xff byte became '?' */
+    assert_non_null(strstr(err.msg, "</h1>? </body>"));
 
     /* an unknown route: the fake server's 404 with an error message */
     dl_error_clear(&err);
