@@ -188,24 +188,36 @@ static void call_fail(call *c, int status, const char *fmt, ...)
 }
 
 /* Copies at most max (<= EXCERPT_MAX) bytes of s into out (EXCERPT_MAX + 1
- * bytes) as one printable line, not cutting a UTF-8 character. */
+ * bytes) as one printable line of valid UTF-8: control characters become
+ * spaces, bytes that are not UTF-8 become '?', no character is cut. */
 static void excerpt(const char *s, size_t n, char *out, size_t max)
 {
     while (n > 0 && (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')) s++, n--;
-    if (n > max) {
-        n = max;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    size_t i = 0, o = 0;
+    while (i < n) {
+        uint32_t cp;
+        int k = dl_utf8_decode(s + i, n - i, &cp);
+        if (k <= 0) k = 1, cp = '?';
+        if (o + (size_t)k > max) break;
+        if (cp < 0x20 || cp == '?') out[o++] = cp < 0x20 ? ' ' : '?';
+        else memcpy(out + o, s + i, (size_t)k), o += (size_t)k;
+        i += (size_t)k;
     }
-    for (size_t i = 0; i < n; i++) out[i] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
-    while (n > 0 && out[n - 1] == ' ') n--;
-    out[n] = '\0';
+    while (o > 0 && out[o - 1] == ' ') o--;
+    out[o] = '\0';
 }
 
 /* Appends text of channel ch to the result and passes it to the sink. After
  * a cancel nothing more is taken. */
 static void add_text(call *c, dl_channel ch, const char *t, size_t len)
 {
-    if (len == 0 || c->cancelled || c->failed) return;
+    if (c->cancelled || c->failed) return;
+    if (ch == DL_CHANNEL_ANSWER && c->answer.len == 0 && c->reasoning.len > 0) {
+        /* the whitespace between reasoning and answer (vLLM's "\n\n" after
+         * </think>) is dropped, as the channel parser does after a </think> */
+        while (len > 0 && (*t == ' ' || *t == '\n' || *t == '\r' || *t == '\t')) t++, len--;
+    }
+    if (len == 0) return;
     if (dl_buf_append(ch == DL_CHANNEL_REASONING ? &c->reasoning : &c->answer, t, len) != 0) {
         call_fail(c, 502, "the reply from the upstream %s is larger than %d MiB", c->U->shown,
                   TEXT_MAX >> 20);
@@ -454,11 +466,13 @@ static int finish_call(call *c, CURLcode rc, const char *curl_msg, dl_error *err
     }
     if (c->cancelled) return 0;
     if (rc == CURLE_OPERATION_TIMEDOUT)
-        return dl_error_set(err, 504, "the upstream %s did not answer within %ld ms", url,
-                            c->U->timeout_ms);
+        return dl_error_set(err, 504, "the upstream %s did not complete the request within %ld ms",
+                            url, c->U->timeout_ms);
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && c->done))
-        return dl_error_set(err, 502, "cannot reach the upstream %s: %s", url,
-                            curl_msg[0] ? curl_msg : curl_easy_strerror(rc));
+        return dl_error_set(err, 502, c->kind == BODY_UNKNOWN
+                                          ? "cannot reach the upstream %s: %s"
+                                          : "the connection to the upstream %s failed mid-reply: %s",
+                            url, curl_msg[0] ? curl_msg : curl_easy_strerror(rc));
     if (c->kind == BODY_UNKNOWN) curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &c->status);
     if (c->status < 200 || c->status >= 300) return status_error(c, err);
     char ex[EXCERPT_MAX + 1];

@@ -26,8 +26,9 @@
 
 /* ---- canned replies ---------------------------------------------------------- */
 
-/* reasoning_content deltas, then content; a comment, an event name, CRLF
- * lines, an empty first delta, the usage chunk, [DONE]. */
+/* reasoning_content deltas, then content (starting with vLLM's "\n\n"); a
+ * comment, an event name, CRLF lines, an empty first delta, the usage chunk,
+ * [DONE]. */
 static const char S_REASON[] =
     ": keep-alive\n\n"
     "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
@@ -37,6 +38,8 @@ static const char S_REASON[] =
     "data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\" two is four.\"},"
     "\"finish_reason\":null}]}\n\n"
     "event: message\r\nid: 7\r\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\\n\\n\"},"
+    "\"finish_reason\":null}]}\n\n"
     "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"The answer\"},"
     "\"finish_reason\":null}]}\r\n\r\n"
     "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\" is 4 \\u00fc\"},"
@@ -77,7 +80,7 @@ static const char S_401[] =
     "{\"error\":{\"message\":\"Incorrect API key provided.\",\"type\":\"invalid_request_error\","
     "\"param\":null,\"code\":\"invalid_api_key\"}}";
 
-static const char S_500[] = "<html><body><h1>Internal Server Error</h1></body></html>\n";
+static const char S_500[] = "<html><body><h1>Internal Server Error</h1>\xff\x01</body></html>\n";
 
 static const char S_MALFORMED[] =
     "data: {\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}\n\n"
@@ -112,23 +115,25 @@ typedef struct scenario_t {
     size_t piece;       /* bytes per write (0: the whole body at once) */
     int piece_delay_us;
     int first_delay_ms; /* before the first byte */
+    bool cut;           /* close the connection instead of ending the reply */
 } scenario_t;
 
 static const scenario_t g_scenarios[] = {
-    {"reason", 200, "text/event-stream", S_REASON, 7, 100, 0},
-    {"think", 200, "text/event-stream", S_THINK, 3, 100, 0},
-    {"length", 200, "text/event-stream; charset=utf-8", S_LENGTH, 11, 100, 0},
-    {"nousage", 200, "text/event-stream", S_NOUSAGE, 5, 100, 0},
-    {"e401", 401, "application/json", S_401, 0, 0, 0},
-    {"e500", 500, "text/html", S_500, 0, 0, 0},
-    {"malformed", 200, "text/event-stream", S_MALFORMED, 9, 100, 0},
-    {"json", 200, "application/json", S_JSON, 0, 0, 0},
-    {"miderror", 200, "text/event-stream", S_MIDERROR, 0, 0, 0},
-    {"html200", 200, "text/html", S_HTML200, 0, 0, 0},
-    {"early", 200, "text/event-stream", S_EARLY, 0, 0, 0},
-    {"cancel", 200, "text/event-stream", g_cancel_stream, 16, 1000, 0},
-    {"slow", 200, "text/event-stream", S_LENGTH, 0, 0, 3000},
-    {"echo", 200, "text/event-stream", NULL, 6, 100, 0},
+    {"reason", 200, "text/event-stream", S_REASON, 7, 100, 0, false},
+    {"think", 200, "text/event-stream", S_THINK, 3, 100, 0, false},
+    {"length", 200, "text/event-stream; charset=utf-8", S_LENGTH, 11, 100, 0, false},
+    {"nousage", 200, "text/event-stream", S_NOUSAGE, 5, 100, 0, false},
+    {"e401", 401, "application/json", S_401, 0, 0, 0, false},
+    {"e500", 500, "text/html", S_500, 0, 0, 0, false},
+    {"malformed", 200, "text/event-stream", S_MALFORMED, 9, 100, 0, false},
+    {"json", 200, "application/json", S_JSON, 0, 0, 0, false},
+    {"miderror", 200, "text/event-stream", S_MIDERROR, 0, 0, 0, false},
+    {"html200", 200, "text/html", S_HTML200, 0, 0, 0, false},
+    {"early", 200, "text/event-stream", S_EARLY, 0, 0, 0, false},
+    {"cancel", 200, "text/event-stream", g_cancel_stream, 16, 1000, 0, false},
+    {"cut", 200, "text/event-stream", S_EARLY, 8, 100, 0, true},
+    {"slow", 200, "text/event-stream", S_LENGTH, 0, 0, 3000, false},
+    {"echo", 200, "text/event-stream", NULL, 6, 100, 0, false},
 };
 
 /* ---- the fake server ------------------------------------------------------------- */
@@ -174,7 +179,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         for (int t = 0; t < s->sc->first_delay_ms && !atomic_load(&g_release); t += 10)
             sleep_ms(10);
     }
-    if (pos >= s->len) return MHD_CONTENT_READER_END_OF_STREAM;
+    if (pos >= s->len)
+        return s->sc->cut ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
     size_t n = s->len - (size_t)pos;
     if (s->sc->piece && n > s->sc->piece) n = s->sc->piece;
     if (n > max) n = max;
@@ -455,8 +461,8 @@ static void test_reasoning_stream(void **state)
     assert_string_equal(text_of(&c.reasoning), "Two plus two is four.");
     assert_string_equal(text_of(&c.answer), "The answer is 4 \xc3\xbc");
     assert_int_equal(c.switches, 1);
-    assert_int_equal(c.tokens, 4); /* one per chunk with text */
-    assert_int_equal(c.last_n_completion, 4);
+    assert_int_equal(c.tokens, 5); /* one per chunk with text ("\n\n" too) */
+    assert_int_equal(c.last_n_completion, 5);
     assert_int_equal(c.last_n_reasoning, 2);
     assert_int_equal(r.usage.prompt_tokens, 12);
     assert_int_equal(r.usage.completion_tokens, 9);
@@ -627,6 +633,8 @@ static void test_http_errors(void **state)
     assert_non_null(strstr(err.msg, "Internal Server Error"));
     assert_non_null(strstr(err.msg, base_url("e500")));
     assert_null(strchr(err.msg, '\n'));
+    assert_true(dl_utf8_valid(err.msg, strlen(err.msg), NULL)); /* the 0xff byte became '?' */
+    assert_non_null(strstr(err.msg, "</h1>? </body>"));
 
     /* an unknown route: the fake server's 404 with an error message */
     dl_error_clear(&err);
@@ -648,6 +656,7 @@ static void test_bad_streams(void **state)
         {"miderror", "model overloaded"},
         {"html200", "did not send an event stream"},
         {"early", "ended early"},
+        {"cut", "failed mid-reply"},
     };
     for (size_t i = 0; i < DL_ARRAY_LEN(cases); i++) {
         capture c = {0};
