@@ -142,7 +142,7 @@ dl_chat_format dl_backend_local_format(const dl_backend *b);
  * `reasoning` fields -> reasoning channel; <think> tags inside `content` are
  * split too). The budget mechanism cannot act inside a remote generation:
  * reasoning_budget is sent as nothing, the effort as `reasoning_effort`
- * (none/minimal -> "low"... see docs/server.md). Errors: the upstream's HTTP
+ * (none/minimal -> "low", see docs/upstream.md). Errors: the upstream's HTTP
  * status and error message are passed on (status 502 when it cannot be
  * reached or answers something that is not the API). Cancelling (the sink
  * returns false) aborts the transfer. Safe to call from several threads. */
