@@ -3,6 +3,7 @@
  * (WAL + synchronous=FULL). Reads and deletes are scoped to the caller's
  * project, and another project's response looks exactly like a missing one. */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
