@@ -4,11 +4,13 @@
  * Prompt tokens: the rendered prompt is tokenised piece by piece — the
  * format's own text with special tokens recognised, message text without
  * (so a user cannot forge "<|im_start|>system" by typing it).
- * KV reuse: the tokens in the cache are remembered; a request whose prompt
- * starts with them (the next turn of a chat, the next of n samples) only
- * decodes the rest. One request at a time per backend. */
-#include "backend_int.h"
-#include "../model/model.h"
+ * Requests run in slots (local_batch.c): up to n_parallel at once, each on
+ * its own sequence of one context, all decoded together. Every request
+ * samples in its own thread from its own copy of its logits.
+ * KV reuse: each slot remembers the tokens in its cache; a request whose
+ * prompt starts with them (the next turn of a chat, the next of n samples)
+ * only decodes the rest, and gets the free slot that saves the most. */
+#include "local_int.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -18,20 +20,21 @@
 typedef struct local {
     dl_backend base;
     dl_model *model;
-    dl_context *ctx;
+    dl_context *ctx;  /* n_seq = n_parallel; used by the batcher only */
+    dl_batch *batch;
     const dl_tokenizer *tok;
     dl_chat_format fmt;
-    int32_t n_ctx;
+    int32_t n_ctx;    /* per sequence */
     int32_t n_vocab;
-    int32_t *cache;    /* tokens in the KV cache, in order */
-    int32_t n_cache;
 } local;
 
-/* One request's token source over the local model. */
+/* One request's token source over its slot. */
 typedef struct lsrc {
     local *L;
+    dl_slot *slot;
     dl_sampler *smp;
     dl_detok detok;
+    float *logits;   /* (n_vocab) of the last decoded token, this request's own copy */
     int32_t pending; /* sampled, not yet decoded; -1 = none */
 } lsrc;
 
@@ -101,64 +104,31 @@ static int prompt_tokens(local *L, const dl_chat_request *req, int32_t **ids, si
     return rc;
 }
 
-/* Decodes ids[0..n) after the cache, recording them. */
-static int decode_more(local *L, const int32_t *ids, int32_t n, dl_error *err)
+/* Makes prompt[0..n) the slot's sequence, reusing the longest common prefix
+ * of its cache, and fills s->logits with the last prompt token's logits. */
+static int eval_prompt(lsrc *s, const int32_t *ids, int32_t n, dl_error *err)
 {
-    if (n <= 0) return 0;
-    if (dl_context_decode(L->ctx, ids, n, false, err) != 0) return -1;
-    memcpy(L->cache + L->n_cache, ids, (size_t)n * sizeof(int32_t));
-    L->n_cache += n;
-    return 0;
-}
-
-static void truncate_cache(local *L, int32_t n)
-{
-    if (n < L->n_cache) {
-        L->n_cache = n;
-        dl_context_truncate(L->ctx, n);
-    }
-}
-
-/* Makes the logits of the last prompt token current, reusing the cache. */
-static int eval_prompt(local *L, const int32_t *ids, int32_t n, dl_error *err)
-{
-    if (n <= 0) return dl_error_set(err, 400, "the prompt is empty");
-    if (n >= L->n_ctx) {
-        dl_error_set(err, 400, "the prompt is %d tokens but the context holds %d (context overflow)",
-                     n, L->n_ctx);
-        if (err) err->code = "context_length_exceeded";
-        return -1;
-    }
+    dl_slot *slot = s->slot;
     int32_t common = 0;
-    while (common < n && common < L->n_cache && L->cache[common] == ids[common]) common++;
+    while (common < n && common < slot->n_tokens && slot->tokens[common] == ids[common]) common++;
     if (common == n) common = n - 1; /* the last token must be run again for its logits */
-    truncate_cache(L, common);
-    if (decode_more(L, ids + common, n - common, err) != 0) {
-        truncate_cache(L, 0);
-        return -1;
-    }
-    return 0;
-}
-
-static int flush_pending(lsrc *s, dl_error *err)
-{
-    if (s->pending < 0) return 0;
-    local *L = s->L;
-    if (L->n_cache + 1 > L->n_ctx) return dl_error_set(err, 400, "the context is full");
-    int32_t t = s->pending;
-    s->pending = -1;
-    return decode_more(L, &t, 1, err);
+    slot->n_tokens = common;
+    return dl_batch_decode(s->L->batch, slot, ids + common, n - common, s->logits, err);
 }
 
 static dl_src_status lsrc_next(void *self, dl_buf *piece, double *logprob, dl_error *err)
 {
     lsrc *s = self;
     local *L = s->L;
-    if (flush_pending(s, err) != 0) return DL_SRC_ERROR;
+    if (s->pending >= 0) {
+        int32_t t = s->pending;
+        s->pending = -1;
+        if (dl_batch_decode(L->batch, s->slot, &t, 1, s->logits, err) != 0) return DL_SRC_ERROR;
+    }
     /* a token is only sampled when it fits in the context, so prompt +
      * completion never exceed n_ctx */
-    if (L->n_cache >= L->n_ctx) return DL_SRC_FULL;
-    const float *logits = dl_context_logits(L->ctx, 0);
+    if (s->slot->n_tokens >= L->n_ctx) return DL_SRC_FULL;
+    const float *logits = s->logits;
     int32_t t = dl_sampler_sample(s->smp, logits);
     dl_sampler_accept(s->smp, t);
     /* log p(t) under the model's own distribution (before sampling filters) */
@@ -174,27 +144,35 @@ static dl_src_status lsrc_next(void *self, dl_buf *piece, double *logprob, dl_er
     return DL_SRC_TOKEN;
 }
 
+/* The pending token (if any) and the forced text's tokens go in one decode. */
 static int lsrc_force(void *self, const char *text, size_t len, int32_t *n_tok, dl_error *err)
 {
     lsrc *s = self;
     local *L = s->L;
     *n_tok = 0;
-    if (flush_pending(s, err) != 0) return -1;
     int32_t *ids = NULL;
     size_t n = 0;
     if (dl_tokenize(L->tok, text, len, false, true, &ids, &n, err) != 0) return -1;
-    if ((size_t)L->n_cache + n > (size_t)L->n_ctx) {
-        free(ids);
-        return dl_error_set(err, 400, "the context is full");
+    int32_t *run = dl_xmalloc((n + 1) * sizeof(int32_t));
+    size_t n_run = 0;
+    if (s->pending >= 0) run[n_run++] = s->pending;
+    if (n) memcpy(run + n_run, ids, n * sizeof(int32_t));
+    n_run += n;
+    int rc = 0;
+    if ((size_t)s->slot->n_tokens + n_run > (size_t)L->n_ctx)
+        rc = dl_error_set(err, 400, "the context is full");
+    else if (n_run > 0)
+        rc = dl_batch_decode(L->batch, s->slot, run, (int32_t)n_run, s->logits, err);
+    free(run);
+    if (rc == 0) {
+        s->pending = -1;
+        for (size_t i = 0; i < n; i++) dl_sampler_accept(s->smp, ids[i]);
+        *n_tok = (int32_t)n;
+        dl_detok_init(&s->detok, L->tok, true);
+        s->detok.first = false;
     }
-    int rc = decode_more(L, ids, (int32_t)n, err);
-    for (size_t i = 0; rc == 0 && i < n; i++) dl_sampler_accept(s->smp, ids[i]);
     free(ids);
-    if (rc != 0) return -1;
-    *n_tok = (int32_t)n;
-    dl_detok_init(&s->detok, L->tok, true);
-    s->detok.first = false;
-    return 0;
+    return rc;
 }
 
 static void lsrc_rollback(void *self, int32_t n)
@@ -209,11 +187,13 @@ static void lsrc_rollback(void *self, int32_t n)
     dl_detok_init(&s->detok, L->tok, true);
     s->detok.first = false;
     if (n == 0) return; /* the logits are still those of the last cached token */
-    int32_t keep = L->n_cache - n;
+    dl_slot *slot = s->slot;
+    int32_t keep = slot->n_tokens - n;
     if (keep < 1) keep = 1;
-    /* the last kept token is run again so that its logits are current */
-    s->pending = L->cache[keep - 1];
-    truncate_cache(L, keep - 1);
+    /* the last kept token is run again so that its logits are current; the
+     * sequence itself is cut by the next decode */
+    s->pending = slot->tokens[keep - 1];
+    slot->n_tokens = keep - 1;
 }
 
 static int local_chat(dl_backend *b, const dl_chat_request *req, const dl_chat_sink *sink,
@@ -223,26 +203,40 @@ static int local_chat(dl_backend *b, const dl_chat_request *req, const dl_chat_s
     int32_t *ids = NULL;
     size_t n = 0;
     if (prompt_tokens(L, req, &ids, &n, err) != 0) return -1;
-    int rc = eval_prompt(L, ids, (int32_t)n, err);
-    free(ids);
-    if (rc != 0) return -1;
+    if (n == 0) {
+        free(ids);
+        return dl_error_set(err, 400, "the prompt is empty");
+    }
+    if (n >= (size_t)L->n_ctx) {
+        free(ids);
+        dl_error_set(err, 400, "the prompt is %zu tokens but the context holds %d (context overflow)",
+                     n, L->n_ctx);
+        if (err) err->code = "context_length_exceeded";
+        return -1;
+    }
 
     lsrc s = {0};
     s.L = L;
     s.pending = -1;
-    s.smp = dl_sampler_new(&req->gen.sampling, L->n_vocab);
-    dl_detok_init(&s.detok, L->tok, true);
-    s.detok.first = false;
-    dl_token_source src = {&s, lsrc_next, lsrc_force, lsrc_rollback};
-    dl_chat_opts o = request_opts(req);
-    dl_chat_markers m = dl_chat_markers_for(&L->fmt, &o);
-    rc = dl_generate(&src, &m, &req->gen, sink, res, err);
-    /* the sampled-but-undecoded token is not in the cache: nothing to undo */
-    dl_sampler_free(s.smp);
-    if (rc != 0) {
-        dl_chat_result_free(res);
-        return -1;
+    s.logits = dl_xmalloc((size_t)L->n_vocab * sizeof(float));
+    s.slot = dl_batch_acquire(L->batch, ids, (int32_t)n);
+    int rc = eval_prompt(&s, ids, (int32_t)n, err);
+    free(ids);
+    if (rc == 0) {
+        s.smp = dl_sampler_new(&req->gen.sampling, L->n_vocab);
+        dl_detok_init(&s.detok, L->tok, true);
+        s.detok.first = false;
+        dl_token_source src = {&s, lsrc_next, lsrc_force, lsrc_rollback};
+        dl_chat_opts o = request_opts(req);
+        dl_chat_markers m = dl_chat_markers_for(&L->fmt, &o);
+        rc = dl_generate(&src, &m, &req->gen, sink, res, err);
+        /* the sampled-but-undecoded token is not in the cache: nothing to undo */
+        dl_sampler_free(s.smp);
+        if (rc != 0) dl_chat_result_free(res);
     }
+    dl_batch_release(L->batch, s.slot, rc == 0 ? res->usage.completion_tokens : 0);
+    free(s.logits);
+    if (rc != 0) return -1;
     res->usage.prompt_tokens = (int32_t)n;
     return 0;
 }
@@ -269,17 +263,22 @@ static int32_t local_budget_hint(const dl_backend *b, const char *level)
     return -1;
 }
 
+static void local_stats(const dl_backend *b, dl_backend_stats *st)
+{
+    dl_batch_stats(((const local *)b)->batch, st);
+}
+
 static void local_free(dl_backend *b)
 {
     local *L = (local *)b;
+    dl_batch_free(L->batch);
     dl_context_free(L->ctx);
     dl_model_free(L->model);
-    free(L->cache);
     free(L);
 }
 
 static const dl_backend_ops local_ops = {
-    "local", local_chat, local_prompt, local_budget_hint, NULL, local_free,
+    "local", local_chat, local_prompt, local_budget_hint, local_stats, local_free,
 };
 
 dl_backend *dl_backend_local_open(const char *path, const dl_local_opts *o, dl_error *err)
@@ -309,12 +308,26 @@ dl_backend *dl_backend_local_open(const char *path, const dl_local_opts *o, dl_e
         dl_model_free(model);
         return NULL;
     }
+    if (o->n_parallel < 0 || o->n_parallel > 256) {
+        dl_error_set(err, 400, "n_parallel must be between 1 and 256 (got %d)", o->n_parallel);
+        dl_model_free(model);
+        return NULL;
+    }
+    int32_t n_parallel = o->n_parallel ? o->n_parallel : 1;
     dl_context_params cp = {0};
     cp.n_ctx = o->n_ctx;
+    cp.n_seq = n_parallel;
     cp.n_threads = o->n_threads;
     cp.kv_type = o->kv_type;
     dl_context *ctx = dl_context_create(model, &cp, err);
     if (!ctx) {
+        dl_model_free(model);
+        return NULL;
+    }
+    int32_t n_vocab = dl_model_hparams(model)->n_vocab;
+    dl_batch *batch = dl_batch_new(ctx, n_parallel, n_vocab, err);
+    if (!batch) {
+        dl_context_free(ctx);
         dl_model_free(model);
         return NULL;
     }
@@ -327,11 +340,11 @@ dl_backend *dl_backend_local_open(const char *path, const dl_local_opts *o, dl_e
     dl_backend_init(&L->base, &local_ops, name);
     L->model = model;
     L->ctx = ctx;
+    L->batch = batch;
     L->tok = tok;
     L->fmt = fmt;
     L->n_ctx = dl_context_n_ctx(ctx);
-    L->n_vocab = dl_model_hparams(model)->n_vocab;
-    L->cache = dl_xmalloc((size_t)L->n_ctx * sizeof(int32_t));
+    L->n_vocab = n_vocab;
     return &L->base;
 }
 
