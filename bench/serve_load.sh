@@ -9,7 +9,7 @@ DELIBERATE=${DELIBERATE:-./deliberate}
 MODEL=${1:-${DL_SHARED:-../shared}/fixtures/models/tiny-qwen3-f32.gguf}
 NODE_PATH_DIR=tests/server/node_modules
 TMP=$(mktemp -d)
-trap 'kill -9 $PID 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'kill -9 $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$TMP"' EXIT
 rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$PID/status"; }
 KEY=$("$DELIBERATE" keys create --project load --db "$TMP/db" --json | sed -n 's/.*"key": *"\([^"]*\)".*/\1/p')
 "$DELIBERATE" serve -m "tiny=$MODEL" --db "$TMP/db" --port 0 --port-file "$TMP/port" \
