@@ -1,6 +1,6 @@
 /* Continuous batching for the local backend: slots and the batcher thread.
  *
- * Request threads never touch the context. They hand the batcher a
+ * With several slots, request threads never touch the context: they hand the batcher a
  * submission (tokens to append to their slot's sequence) and sleep on their
  * slot's condition variable. The batcher thread sleeps until a submission
  * arrives, waits a moment for the other active slots to submit too (until
