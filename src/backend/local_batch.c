@@ -1,6 +1,6 @@
 /* Continuous batching for the local backend: slots and the batcher thread.
  *
- * Request threads never touch the context. They hand the batcher a
+ * With several slots, request threads never touch the context: they hand the batcher a
  * submission (tokens to append to their slot's sequence) and sleep on their
  * slot's condition variable. The batcher thread sleeps until a submission
  * arrives, waits a moment for the other active slots to submit too (until
@@ -11,6 +11,9 @@
  * last logits row into the request's own buffer and wakes it. Submissions
  * go into a step in arrival order. A request that leaves lowers the active
  * count and wakes the batcher, so nobody waits for it.
+ *
+ * With one slot there is nobody to batch with: no thread is started and the
+ * slot's holder decodes in its own thread.
  *
  * Slots are handed out first come, first served (a ticket queue); see
  * local_int.h for which free slot a request gets. */
@@ -57,6 +60,7 @@ struct dl_batch {
     pthread_cond_t work_cv; /* batcher: a submission came, a request left, or stop */
     pthread_cond_t slot_cv; /* queued requests: a slot was freed or the queue moved */
     pthread_t thread;
+    bool has_thread; /* n_parallel > 1 */
     bool stop;
 
     uint64_t next_ticket, serve_ticket; /* the queue for slots */
@@ -137,6 +141,18 @@ int dl_batch_decode(dl_batch *b, dl_slot *s, const int32_t *tokens, int32_t n, f
 {
     if (n <= 0) return 0;
     if ((int64_t)s->n_tokens + n > b->n_ctx) return dl_error_set(err, 400, "the context is full");
+    if (b->n_parallel == 1) {
+        /* one slot: its holder is the context's only user, no hand-off */
+        dl_context_seq_truncate(b->ctx, s->seq, s->n_tokens);
+        if (dl_context_decode(b->ctx, tokens, n, false, err) != 0) return -1;
+        memcpy(logits, dl_context_logits(b->ctx, 0), (size_t)b->n_vocab * sizeof(float));
+        memcpy(s->tokens + s->n_tokens, tokens, (size_t)n * sizeof(int32_t));
+        s->n_tokens += n;
+        pthread_mutex_lock(&b->mu);
+        b->batches++;
+        pthread_mutex_unlock(&b->mu);
+        return 0;
+    }
     dl_batch_sub sub = {0};
     sub.tokens = tokens;
     sub.n = n;
@@ -193,10 +209,6 @@ static int32_t build_step(dl_batch *b)
     for (int32_t k = 0; k < ns; k++) {
         dl_batch_sub *sub = b->step_subs[k];
         int32_t left = sub->n - sub->done;
-        if (b->n_parallel == 1) { /* nobody to share with: all of it (single path below) */
-            sub->take = left;
-            continue;
-        }
         int32_t take = left < budget ? left : budget;
         if (take < 1) take = 1; /* every submission moves each step */
         budget -= take;
@@ -314,12 +326,15 @@ dl_batch *dl_batch_new(dl_context *ctx, int32_t n_parallel, int32_t n_vocab, dl_
     b->step_subs = dl_xmalloc((size_t)n_parallel * sizeof(*b->step_subs));
     b->step_tok = dl_xmalloc((size_t)(n_parallel + STEP_PREFILL) * sizeof(int32_t));
     b->step_seq = dl_xmalloc((size_t)(n_parallel + STEP_PREFILL) * sizeof(int32_t));
-    int rc = pthread_create(&b->thread, NULL, batcher_main, b);
-    if (rc != 0) {
-        dl_error_set(err, 500, "local backend: cannot start the batcher thread (%s)", strerror(rc));
-        b->stop = true; /* dl_batch_free: no thread to join */
-        dl_batch_free(b);
-        return NULL;
+    if (n_parallel > 1) {
+        int rc = pthread_create(&b->thread, NULL, batcher_main, b);
+        if (rc != 0) {
+            dl_error_set(err, 500, "local backend: cannot start the batcher thread (%s)",
+                         strerror(rc));
+            dl_batch_free(b);
+            return NULL;
+        }
+        b->has_thread = true;
     }
     return b;
 }
@@ -327,12 +342,13 @@ dl_batch *dl_batch_new(dl_context *ctx, int32_t n_parallel, int32_t n_vocab, dl_
 void dl_batch_free(dl_batch *b)
 {
     if (!b) return;
-    pthread_mutex_lock(&b->mu);
-    bool running = !b->stop;
-    b->stop = true;
-    pthread_cond_signal(&b->work_cv);
-    pthread_mutex_unlock(&b->mu);
-    if (running) pthread_join(b->thread, NULL);
+    if (b->has_thread) {
+        pthread_mutex_lock(&b->mu);
+        b->stop = true;
+        pthread_cond_signal(&b->work_cv);
+        pthread_mutex_unlock(&b->mu);
+        pthread_join(b->thread, NULL);
+    }
     for (int32_t i = 0; i < b->n_parallel; i++) {
         free(b->slots[i].tokens);
         pthread_cond_destroy(&b->slots[i].done_cv);

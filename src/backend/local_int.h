@@ -4,8 +4,9 @@
  * n_seq = n_parallel; slot i is sequence i. A request takes a slot
  * (dl_batch_acquire, waiting in arrival order while none is free), decodes
  * through it (dl_batch_decode: the call blocks while a batcher thread runs
- * the tokens of every waiting request in one dl_context_decode_seqs pass)
- * and gives it back (dl_batch_release). See docs/batching.md. */
+ * the tokens of every waiting request in one dl_context_decode_seqs pass;
+ * with one slot the caller decodes itself) and gives it back
+ * (dl_batch_release). See docs/batching.md. */
 #ifndef DL_LOCAL_INT_H
 #define DL_LOCAL_INT_H
 
@@ -34,7 +35,7 @@ typedef struct dl_slot {
 } dl_slot;
 
 /* n_parallel >= 1 slots over ctx (made with n_seq >= n_parallel); starts the
- * batcher thread. NULL + err (500) if the thread cannot start. ctx stays
+ * batcher thread when n_parallel > 1. NULL + err (500) if it cannot start. ctx stays
  * owned by the caller and must outlive the dl_batch. */
 dl_batch *dl_batch_new(dl_context *ctx, int32_t n_parallel, int32_t n_vocab, dl_error *err);
 /* Stops the batcher. No request may hold a slot. */
