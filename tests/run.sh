@@ -5,7 +5,7 @@ set -u
 passed=0 failed=0 skipped=0 crashed=0
 for bin in "$@"; do
     echo "=== $(basename "$bin")"
-    out=$("$bin" 2>&1)
+    out=$(timeout 600 "$bin" 2>&1) # a hung test fails instead of hanging CI
     rc=$?
     printf '%s\n' "$out"
     p=$(printf '%s\n' "$out" | sed -n 's/.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')

@@ -79,16 +79,27 @@ check "wrong method: 405" is_error 405 "" ""
 req GET /v1/responses/resp_doesnotexist
 check "unknown stored response: 404" is_error 404 "" ""
 
-# 429: one long request holds the only place (--max-concurrent 1)
-curl -s -o /dev/null -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
-    --data-binary '{"model":"tiny","messages":[{"role":"user","content":"hi"}],"n":16,"max_completion_tokens":110,"reasoning_effort":"none"}' \
-    "$BASE/v1/chat/completions" &
-LONG_PID=$!
-sleep 0.3
-req POST /v1/chat/completions "$CHAT"
-check "too many concurrent requests: 429 with Retry-After" \
-    eval 'is_error 429 "" "" && printf "%s" "$HEADERS" | grep -qi "^Retry-After: 1"'
-wait $LONG_PID
+# 429: twelve requests at once against --max-concurrent 1
+for k in $(seq 12); do
+    curl -s -o "$TMP/c$k.body" -D "$TMP/c$k.headers" -w '%{http_code}' -H "Authorization: Bearer $KEY" \
+        -H 'Content-Type: application/json' \
+        --data-binary '{"model":"tiny","messages":[{"role":"user","content":"hi"}],"n":4,"max_completion_tokens":100,"reasoning_effort":"none"}' \
+        "$BASE/v1/chat/completions" >"$TMP/c$k.status" &
+    PIDS="${PIDS:-} $!"
+done
+wait $PIDS
+n429=0 n200=0 retry=0
+for k in $(seq 12); do
+    case $(cat "$TMP/c$k.status") in
+    429) n429=$((n429 + 1))
+         grep -qi '^Retry-After: 1' "$TMP/c$k.headers" && grep -q '"code":"rate_limit_exceeded"' "$TMP/c$k.body" &&
+             retry=$((retry + 1)) ;;
+    200) n200=$((n200 + 1)) ;;
+    esac
+done
+echo "12 concurrent requests: $n200 served, $n429 refused with 429"
+check "too many concurrent requests: 429 with Retry-After, the others served" \
+    eval '[ $n429 -ge 1 ] && [ $retry -eq $n429 ] && [ $((n429 + n200)) -eq 12 ] && [ $n200 -ge 1 ]'
 
 # a client that goes away mid-stream cancels its generation: 16 choices of
 # up to 120 tokens would be 1920 tokens; the client leaves after 0.3 s
