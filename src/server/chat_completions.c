@@ -6,7 +6,6 @@
  * "include_reasoning": true and the deployment allows it (403 otherwise).
  * max_completion_tokens (or the older max_tokens) counts reasoning and
  * answer together. */
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -74,26 +73,11 @@ static int parse_messages(chat_job *j, json_t *msgs, srv_err *e)
 /* Reads the request into *j; -1 + e on bad input. */
 static int parse_chat(srv_req *r, json_t *req, chat_job *j, srv_err *e)
 {
-    const char *model = NULL;
-    if (srv_get_string(req, "model", &model, e) < 0) return -1;
-    if (!model) return srv_fail(e, 400, "missing_required_parameter", "model", "'model' is required");
-    j->model = srv_find_model(r->srv, model);
-    if (!j->model)
-        return srv_fail(e, 404, "model_not_found", "model", "the model '%s' does not exist%s", model,
-                        r->srv->n_models ? ""
-                                         : " (this server has no model configured: start it with "
-                                           "-m NAME=PATH)");
+    j->model = srv_request_model(r, req, e);
+    if (!j->model) return -1;
     if (parse_messages(j, json_object_get(req, "messages"), e) != 0) return -1;
 
-    j->gen = dl_gen_default_params();
-    j->gen.sampling.temperature = 1.0f;
-    j->gen.sampling.top_p = 1.0f;
-    j->gen.sampling.top_k = 0;
-    j->gen.sampling.min_p = 0.0f;
-    j->gen.sampling.seed = randombytes_random();
-    j->rp = dl_reason_default_params();
-    j->rp.budgets = j->model->budgets;
-    j->rp.summary = DL_SUMMARY_OFF;
+    srv_default_params(j->model, &j->gen, &j->rp);
     j->n = 1;
 
     const char *effort = NULL;

@@ -1,4 +1,5 @@
 /* Conversations parsed from requests, and the usage object. */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,4 +72,34 @@ json_t *srv_usage_json(const dl_usage *u)
                      u->prompt_tokens + u->completion_tokens, "completion_tokens_details",
                      "reasoning_tokens", u->reasoning_tokens, "prompt_tokens_details",
                      "cached_tokens", 0);
+}
+
+const srv_model *srv_request_model(srv_req *r, json_t *req, srv_err *e)
+{
+    const char *model = NULL;
+    if (srv_get_string(req, "model", &model, e) < 0) return NULL;
+    if (!model) {
+        srv_fail(e, 400, "missing_required_parameter", "model", "'model' is required");
+        return NULL;
+    }
+    const srv_model *m = srv_find_model(r->srv, model);
+    if (!m)
+        srv_fail(e, 404, "model_not_found", "model", "the model '%s' does not exist%s", model,
+                 r->srv->n_models ? ""
+                                  : " (this server has no model configured: start it with "
+                                    "-m NAME=PATH)");
+    return m;
+}
+
+void srv_default_params(const srv_model *m, dl_gen_params *gen, dl_reason_params *rp)
+{
+    *gen = dl_gen_default_params();
+    gen->sampling.temperature = 1.0f; /* OpenAI's defaults: plain sampling */
+    gen->sampling.top_p = 1.0f;
+    gen->sampling.top_k = 0;
+    gen->sampling.min_p = 0.0f;
+    gen->sampling.seed = randombytes_random();
+    *rp = dl_reason_default_params();
+    rp->budgets = m->budgets;
+    rp->summary = DL_SUMMARY_OFF;
 }

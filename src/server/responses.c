@@ -12,7 +12,6 @@
  * (it summarises the finished reasoning), so the summary deltas stream first
  * and the answer follows in one delta — the order of the output items stays
  * reasoning, then message. */
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -134,15 +133,8 @@ static int load_previous(srv_req *r, resp_job *j, srv_err *e)
 
 static int parse_responses(srv_req *r, json_t *req, resp_job *j, srv_err *e)
 {
-    const char *model = NULL;
-    if (srv_get_string(req, "model", &model, e) < 0) return -1;
-    if (!model) return srv_fail(e, 400, "missing_required_parameter", "model", "'model' is required");
-    j->model = srv_find_model(r->srv, model);
-    if (!j->model)
-        return srv_fail(e, 404, "model_not_found", "model", "the model '%s' does not exist%s", model,
-                        r->srv->n_models ? ""
-                                         : " (this server has no model configured: start it with "
-                                           "-m NAME=PATH)");
+    j->model = srv_request_model(r, req, e);
+    if (!j->model) return -1;
     j->project_id = r->project_id;
     j->store = true;
     if (srv_get_string(req, "instructions", &j->instructions, e) < 0) return -1;
@@ -168,15 +160,7 @@ static int parse_responses(srv_req *r, json_t *req, resp_job *j, srv_err *e)
     if (j->convo.n == j->first_item)
         return srv_fail(e, 400, "invalid_value", "input", "'input' holds no message");
 
-    j->gen = dl_gen_default_params();
-    j->gen.sampling.temperature = 1.0f;
-    j->gen.sampling.top_p = 1.0f;
-    j->gen.sampling.top_k = 0;
-    j->gen.sampling.min_p = 0.0f;
-    j->gen.sampling.seed = randombytes_random();
-    j->rp = dl_reason_default_params();
-    j->rp.budgets = j->model->budgets;
-    j->rp.summary = DL_SUMMARY_OFF;
+    srv_default_params(j->model, &j->gen, &j->rp);
     j->temperature = 1.0;
     j->top_p = 1.0;
 

@@ -142,6 +142,13 @@ void srv_convo_free(srv_convo *c);
 int srv_content_text(srv_convo *c, json_t *content, const char *const *types, const char *param,
                      const char **out, srv_err *e);
 
+/* The request's "model": the served model, or NULL + e (400 missing,
+ * 404 model_not_found). */
+const srv_model *srv_request_model(srv_req *r, json_t *req, srv_err *e);
+/* OpenAI's sampling defaults (temperature 1, top_p 1, a random seed), the
+ * model's budgets, effort medium, no summary. */
+void srv_default_params(const srv_model *m, dl_gen_params *gen, dl_reason_params *rp);
+
 /* Usage JSON in chat-completions shape. */
 json_t *srv_usage_json(const dl_usage *u);
 
