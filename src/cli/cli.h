@@ -14,6 +14,7 @@ int cli_tokenize(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_chat(int argc, char **argv);
 int cli_serve(int argc, char **argv);
+int cli_moderate(int argc, char **argv);
 int cli_keys(int argc, char **argv);
 
 /* Helpers shared by the subcommands (args.c). */

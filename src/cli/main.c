@@ -17,6 +17,7 @@ static void usage(FILE *f) {
           "                                chat with a reasoning model: hidden thinking, effort,\n"
           "                                n-sample voting, reasoning summaries\n"
           "  serve [-m NAME=PATH] [...]    the OpenAI-compatible API server\n"
+          "  moderate [--json] TEXT|-      the safety stack's verdict on a text\n"
           "  keys create|list|revoke [...] API keys for the server (kept in an SQLite database)\n"
           "\n"
           "'deliberate <command> --help' describes each command.\n",
@@ -38,6 +39,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "run")) return cli_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "chat")) return cli_chat(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve")) return cli_serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "moderate")) return cli_moderate(argc - 1, argv + 1);
     if (!strcmp(cmd, "keys")) return cli_keys(argc - 1, argv + 1);
     fprintf(stderr, "deliberate: unknown command '%s'\n", cmd);
     usage(stderr);

@@ -13,6 +13,7 @@
 
 #include "../backend/backend.h"
 #include "../base/base.h"
+#include "../safety/safety.h"
 #include "../store/store.h"
 
 typedef struct dl_server_model {
@@ -31,6 +32,11 @@ typedef struct dl_server_config {
     int max_concurrent;          /* requests in flight before 429; 0 = 64 */
     int idle_timeout_s;          /* 0 = 60: a client silent this long is dropped */
     bool allow_raw_reasoning;    /* requests may ask for reasoning_content */
+    /* The safety stack (borrowed). NULL: no checks, and /v1/moderations
+     * answers 501. Otherwise inputs are checked before generation, answers
+     * (released in checked chunks when streaming), summaries and secrets
+     * after, and the reasoning goes through the CoT monitor. */
+    dl_safety *safety;
 } dl_server_config;
 
 typedef struct dl_server dl_server;
