@@ -39,7 +39,12 @@ static const char SERVE_HELP[] =
     "  -t, --threads N           threads (default: number of cores)\n"
     "  --kv-type T               KV cache: f32 (default) or f16\n"
     "  --chat-format NAME        prompt format for local models instead of the recognised one\n"
-    "  --port-file FILE          write the port listened on to FILE once ready (for scripts)\n";
+    "  --port-file FILE          write the port listened on to FILE once ready (for scripts)\n"
+    "  --no-safety               no safety stack: no input/output checks, /v1/moderations 501\n"
+    "  --classifier FILE         stage-1 safety weights (default: models/safety/classifier.bin)\n"
+    "  --safety-policy FILE      a policy for the stage-2 reasoner (repeatable; needs\n"
+    "                            --safety-model)\n"
+    "  --safety-model NAME       the served model that reasons over the policies\n";
 
 typedef struct model_spec {
     char *name;
@@ -51,7 +56,10 @@ typedef struct model_spec {
 } model_spec;
 
 typedef struct serve_opts {
-    char *host, *db, *port_file;
+    char *host, *db, *port_file, *classifier, *safety_model;
+    char *policies[16];
+    size_t n_policies;
+    bool no_safety;
     long port, parallel, max_concurrent, max_body, idle_timeout, n_ctx, n_threads;
     int kv_type;
     bool no_auth, allow_raw;
@@ -246,6 +254,18 @@ static int parse(int argc, char **argv, serve_opts *o)
         } else if (!strcmp(a, "--port-file")) {
             NEED_VALUE();
             set_str(&o->port_file, v);
+        } else if (!strcmp(a, "--no-safety")) {
+            o->no_safety = true;
+        } else if (!strcmp(a, "--classifier")) {
+            NEED_VALUE();
+            set_str(&o->classifier, v);
+        } else if (!strcmp(a, "--safety-model")) {
+            NEED_VALUE();
+            set_str(&o->safety_model, v);
+        } else if (!strcmp(a, "--safety-policy")) {
+            NEED_VALUE();
+            if (o->n_policies == 16) return cli_usage_error("serve", "at most 16 --safety-policy files");
+            o->policies[o->n_policies++] = dl_xstrdup(v);
         } else if (!strcmp(a, "--no-auth")) {
             o->no_auth = true;
         } else if (!strcmp(a, "--allow-raw-reasoning")) {
@@ -284,6 +304,8 @@ static int parse(int argc, char **argv, serve_opts *o)
 #undef NEED_VALUE
 #undef BAD
     }
+    if (o->n_policies && !o->safety_model)
+        return cli_usage_error("serve", "--safety-policy needs --safety-model NAME (a served model)");
     if (!o->host) o->host = dl_xstrdup("127.0.0.1");
     if (!o->db) o->db = dl_xstrdup(getenv("DELIBERATE_DB") ? getenv("DELIBERATE_DB") : "deliberate.db");
     if (o->no_auth && !dl_server_host_is_loopback(o->host))
@@ -307,6 +329,9 @@ static void free_opts(serve_opts *o)
         free(m->key_env);
     }
     free(o->models);
+    for (size_t i = 0; i < o->n_policies; i++) free(o->policies[i]);
+    free(o->classifier);
+    free(o->safety_model);
     free(o->host);
     free(o->db);
     free(o->port_file);
@@ -325,6 +350,10 @@ int cli_serve(int argc, char **argv)
     size_t n_loaded = 0;
     dl_store *store = NULL;
     dl_server *srv = NULL;
+    dl_classifier *clf = NULL;
+    dl_safety *safety = NULL;
+    dl_policy policies[16];
+    size_t n_policies = 0;
     rc = 1;
     store = dl_store_open(o.db, &err);
     if (!store) {
@@ -362,7 +391,47 @@ int cli_serve(int argc, char **argv)
         }
         models[i] = (dl_server_model){m->name, b};
     }
+    /* the safety stack */
+    if (!o.no_safety) {
+        dl_error serr = {0};
+        clf = o.classifier ? dl_classifier_load(o.classifier, &serr) : dl_classifier_load_default(&serr);
+        if (!clf && o.classifier) {
+            cli_fail("%s", serr.msg);
+            goto out;
+        }
+        if (!clf) {
+            fprintf(stderr, "deliberate: warning: the safety stack is off (%s); /v1/moderations will "
+                            "answer 501. Pass --classifier FILE, or --no-safety to silence this.\n",
+                    serr.msg);
+        } else {
+            dl_safety_config sc = {0};
+            sc.classifier = clf;
+            sc.max_escalation_share = 0.1f;
+            for (; n_policies < o.n_policies; n_policies++) {
+                if (dl_policy_load(o.policies[n_policies], &policies[n_policies], &err) != 0) {
+                    cli_fail("%s", err.msg);
+                    goto out;
+                }
+            }
+            if (o.safety_model) {
+                for (size_t i = 0; i < o.n_models; i++)
+                    if (!strcmp(o.models[i].name, o.safety_model)) sc.reasoner = models[i].backend;
+                if (!sc.reasoner) {
+                    cli_fail("--safety-model %s is not one of the served models", o.safety_model);
+                    goto out;
+                }
+                sc.policies = policies;
+                sc.n_policies = n_policies;
+            }
+            safety = dl_safety_new(&sc, &err);
+            if (!safety) {
+                cli_fail("%s", err.msg);
+                goto out;
+            }
+        }
+    }
     dl_server_config cfg = {0};
+    cfg.safety = safety;
     cfg.host = o.host;
     cfg.port = (int)o.port;
     cfg.no_auth = o.no_auth;
@@ -387,8 +456,8 @@ int cli_serve(int argc, char **argv)
         goto out;
     }
     int port = dl_server_port(srv);
-    fprintf(stderr, "deliberate: serving on http://%s:%d (store %s%s)\n", o.host, port, o.db,
-            o.no_auth ? ", no authentication" : "");
+    fprintf(stderr, "deliberate: serving on http://%s:%d (store %s%s%s)\n", o.host, port, o.db,
+            o.no_auth ? ", no authentication" : "", safety ? ", safety stack on" : ", safety stack off");
     if (o.n_models == 0)
         fprintf(stderr, "deliberate: no model is configured: /v1/chat/completions and /v1/responses "
                         "need one (-m NAME=PATH or --upstream NAME=URL); /health, /metrics, "
@@ -409,6 +478,9 @@ int cli_serve(int argc, char **argv)
     rc = 0;
 out:
     dl_server_stop(srv);
+    dl_safety_free(safety);
+    for (size_t i = 0; i < n_policies; i++) dl_policy_free(&policies[i]);
+    dl_classifier_free(clf);
     for (size_t i = 0; i < n_loaded; i++) dl_backend_free(models[i].backend);
     free(models);
     dl_store_close(store);

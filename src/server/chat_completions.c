@@ -23,10 +23,13 @@ typedef struct chat_job {
     bool stream, include_usage, want_reasoning;
     char id[64];
     int64_t created;
+    srv_guard guard;        /* the safety checks around the generation */
+    char locale[32];
 } chat_job;
 
 static void job_free(chat_job *j)
 {
+    srv_guard_end(&j->guard);
     srv_convo_free(&j->convo);
     json_decref(j->req);
     free(j);
@@ -177,13 +180,22 @@ typedef struct stream_ctx {
     int index;
 } stream_ctx;
 
+/* Sends answer text the guard has checked. */
+static bool st_release(void *ud, const char *text, size_t len)
+{
+    stream_ctx *c = ud;
+    if (srv_stream_cancelled(c->st)) return false;
+    if (len == 0) return true;
+    json_t *delta = json_pack("{s:s%}", "content", text, len);
+    srv_stream_event(c->st, NULL, chunk(c->j, json_pack("[o]", delta_choice(c->index, delta, NULL))));
+    return true;
+}
+
 static bool st_answer(void *ud, const char *text, size_t len)
 {
     stream_ctx *c = ud;
     if (srv_stream_cancelled(c->st)) return false;
-    json_t *delta = json_pack("{s:s%}", "content", text, len);
-    srv_stream_event(c->st, NULL, chunk(c->j, json_pack("[o]", delta_choice(c->index, delta, NULL))));
-    return true;
+    return srv_guard_stream(&c->j->guard, text, len, st_release, c);
 }
 
 static bool st_reasoning(void *ud, const char *text, size_t len)
@@ -210,13 +222,19 @@ static void stream_job(srv_stream *st, void *arg)
         stream_ctx c = {j, st, i};
         json_t *first = json_pack("{s:s, s:s}", "role", "assistant", "content", "");
         srv_stream_event(st, NULL, chunk(j, json_pack("[o]", delta_choice(i, first, NULL))));
+        srv_guard_next_answer(&j->guard);
+        if (j->guard.refusal) { /* the input check answered */
+            st_release(&c, j->guard.refusal, strlen(j->guard.refusal));
+            srv_stream_event(st, NULL, chunk(j, json_pack("[o]", delta_choice(i, json_object(), "stop"))));
+            continue;
+        }
         dl_reason_sink sink = {st_progress, st_answer, j->want_reasoning ? st_reasoning : NULL, NULL, &c};
         dl_gen_params gen = j->gen;
         gen.sampling.seed = j->gen.sampling.seed + (uint64_t)i;
         dl_reason_result res;
         dl_error de = {0};
-        if (dl_reason_run(j->model->backend, j->convo.msgs, j->convo.n, &gen, &j->rp, &sink, &res,
-                          &de) != 0) {
+        if (dl_reason_run(j->model->backend, j->guard.msgs, j->guard.n_msgs, &gen, &j->rp, &sink,
+                          &res, &de) != 0) {
             srv_err e;
             srv_fail_dl(&e, &de, NULL);
             json_t *err = json_pack("{s:{s:s, s:s, s:o, s:o}}", "error", "message", e.msg, "type",
@@ -229,7 +247,12 @@ static void stream_job(srv_stream *st, void *arg)
         total.completion_tokens += res.usage.completion_tokens;
         total.reasoning_tokens += res.usage.reasoning_tokens;
         const char *fin = res.finish == DL_FINISH_LENGTH ? "length" : "stop";
-        bool cancelled = res.finish == DL_FINISH_CANCELLED;
+        bool withheld = j->guard.withheld;
+        if (!withheld) srv_guard_flush(&j->guard, st_release, &c);
+        withheld = j->guard.withheld;
+        srv_guard_reasoning(&j->guard, res.reasoning);
+        bool cancelled = res.finish == DL_FINISH_CANCELLED && !withheld;
+        if (withheld) fin = "content_filter";
         dl_reason_result_free(&res);
         if (cancelled) break;
         srv_stream_event(st, NULL, chunk(j, json_pack("[o]", delta_choice(i, json_object(), fin))));
@@ -263,22 +286,33 @@ static enum MHD_Result reply_plain(srv_req *r, chat_job *j)
         dl_reason_sink sink = {plain_progress, NULL, NULL, NULL, r->srv};
         dl_gen_params gen = j->gen;
         gen.sampling.seed = j->gen.sampling.seed + (uint64_t)i;
+        srv_guard_next_answer(&j->guard);
+        if (j->guard.refusal) { /* the input check answered */
+            json_t *msg = json_pack("{s:s, s:s, s:n}", "role", "assistant", "content",
+                                    j->guard.refusal, "refusal");
+            json_array_append_new(choices, json_pack("{s:i, s:o, s:n, s:s}", "index", i, "message",
+                                                     msg, "logprobs", "finish_reason", "stop"));
+            continue;
+        }
         dl_reason_result res;
         dl_error de = {0};
-        if (dl_reason_run(j->model->backend, j->convo.msgs, j->convo.n, &gen, &j->rp, &sink, &res,
-                          &de) != 0) {
+        if (dl_reason_run(j->model->backend, j->guard.msgs, j->guard.n_msgs, &gen, &j->rp, &sink,
+                          &res, &de) != 0) {
             json_decref(choices);
             srv_err e;
             srv_fail_dl(&e, &de, de.code && !strcmp(de.code, "context_length_exceeded") ? "messages" : NULL);
             return srv_reply_err(r, &e);
         }
-        json_t *msg = json_pack("{s:s, s:s, s:n}", "role", "assistant", "content", res.answer,
+        const char *answer = srv_guard_final_answer(&j->guard, res.answer);
+        srv_guard_reasoning(&j->guard, res.reasoning);
+        json_t *msg = json_pack("{s:s, s:s, s:n}", "role", "assistant", "content", answer,
                                 "refusal");
-        if (res.reasoning) json_object_set_new(msg, "reasoning_content", json_string(res.reasoning));
-        json_array_append_new(choices,
-                              json_pack("{s:i, s:o, s:n, s:s}", "index", i, "message", msg,
-                                        "logprobs", "finish_reason",
-                                        res.finish == DL_FINISH_LENGTH ? "length" : "stop"));
+        if (res.reasoning && j->want_reasoning)
+            json_object_set_new(msg, "reasoning_content", json_string(res.reasoning));
+        const char *fin = j->guard.withheld ? "content_filter"
+                          : res.finish == DL_FINISH_LENGTH ? "length" : "stop";
+        json_array_append_new(choices, json_pack("{s:i, s:o, s:n, s:s}", "index", i, "message", msg,
+                                                 "logprobs", "finish_reason", fin));
         total.prompt_tokens += res.usage.prompt_tokens;
         total.completion_tokens += res.usage.completion_tokens;
         total.reasoning_tokens += res.usage.reasoning_tokens;
@@ -308,6 +342,11 @@ enum MHD_Result srv_handle_chat(srv_req *r)
     if (!srv_admit(r, &ret)) {
         job_free(j);
         return ret;
+    }
+    srv_guard_begin(&j->guard, r->srv, j->convo.msgs, j->convo.n,
+                    srv_locale(r, j->locale, sizeof j->locale));
+    if (j->guard.on) { /* the CoT monitor reads the reasoning; it is returned only if asked */
+        j->rp.want_reasoning = j->rp.allow_reasoning = true;
     }
     if (j->stream) return srv_reply_stream(r, stream_job, j); /* the job frees j */
     ret = reply_plain(r, j);

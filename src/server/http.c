@@ -456,12 +456,7 @@ static enum MHD_Result route(srv_req *r)
             if (get || del) return srv_handle_response_get(r, q + 10, del);
         } else if (!strcmp(q, "moderations")) {
             r->endpoint = "moderations";
-            if (post) {
-                srv_fail(&e, 501, "not_implemented", NULL,
-                         "/v1/moderations is not available yet: it is served by the safety "
-                         "stack, which this build does not have");
-                return srv_reply_err(r, &e);
-            }
+            if (post) return srv_handle_moderations(r);
         } else {
             r->endpoint = "other";
             srv_fail(&e, 404, "unknown_url", NULL, "unknown request URL: %s %s", m, p);

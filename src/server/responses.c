@@ -37,10 +37,13 @@ typedef struct resp_job {
     int64_t created;
     dl_stored_response prev;  /* loaded previous response (owned strings) */
     json_t *prev_items;       /* its conversation */
+    srv_guard guard;          /* the safety checks around the generation */
+    char locale[32];
 } resp_job;
 
 static void job_free(resp_job *j)
 {
+    srv_guard_end(&j->guard);
     srv_convo_free(&j->convo);
     json_decref(j->req);
     json_decref(j->prev_items);
@@ -320,6 +323,38 @@ static int finish_response(resp_job *j, const dl_reason_result *res, json_t **ou
     return 0;
 }
 
+/* ---- the safety checks ---- */
+
+static void replace_str(char **dst, const char *v)
+{
+    if (*dst == v) return;
+    char *copy = v ? dl_xstrdup(v) : NULL;
+    free(*dst);
+    *dst = copy;
+}
+
+/* Runs the generation unless the input check answered; then applies the
+ * output, summary and CoT checks to *res. */
+static int run_guarded(resp_job *j, const dl_reason_sink *sink, dl_reason_result *res,
+                       dl_error *de)
+{
+    if (j->guard.refusal) {
+        memset(res, 0, sizeof(*res));
+        res->answer = dl_xstrdup(j->guard.refusal);
+        res->finish = DL_FINISH_STOP;
+        return 0;
+    }
+    if (dl_reason_run(j->model->backend, j->guard.msgs, j->guard.n_msgs, &j->gen, &j->rp, sink, res,
+                      de) != 0)
+        return -1;
+    srv_guard_reasoning(&j->guard, res->reasoning);
+    free(res->reasoning); /* never returned by this endpoint */
+    res->reasoning = NULL;
+    replace_str(&res->answer, srv_guard_final_answer(&j->guard, res->answer));
+    replace_str(&res->summary, srv_guard_summary(&j->guard, res->summary));
+    return 0;
+}
+
 /* ---- streaming ---- */
 
 typedef struct rstream {
@@ -382,7 +417,8 @@ static void send_answer(rstream *s)
     s->sent = s->answer.len;
 }
 
-static bool rs_answer(void *ud, const char *text, size_t len)
+/* Answer text the guard has checked. */
+static bool rs_release(void *ud, const char *text, size_t len)
 {
     rstream *s = ud;
     if (srv_stream_cancelled(s->st)) return false;
@@ -392,6 +428,13 @@ static bool rs_answer(void *ud, const char *text, size_t len)
         send_answer(s);
     }
     return true;
+}
+
+static bool rs_answer(void *ud, const char *text, size_t len)
+{
+    rstream *s = ud;
+    if (srv_stream_cancelled(s->st)) return false;
+    return srv_guard_stream(&s->j->guard, text, len, rs_release, s);
 }
 
 static bool rs_summary(void *ud, const char *text, size_t len)
@@ -432,7 +475,16 @@ static void stream_job(srv_stream *st, void *arg)
     dl_reason_result res;
     dl_error de = {0};
     double t0 = srv_now();
-    int rc = dl_reason_run(j->model->backend, j->convo.msgs, j->convo.n, &j->gen, &j->rp, &sink, &res, &de);
+    int rc = run_guarded(j, &sink, &res, &de);
+    if (rc == 0 && !j->guard.refusal) {
+        /* the answer is what went out: checked chunks, or the refusal */
+        srv_guard_flush(&j->guard, rs_release, &s);
+        free(res.answer);
+        res.answer = dl_xstrndup(s.answer.data ? s.answer.data : "", s.answer.len);
+        if (j->guard.withheld && res.finish == DL_FINISH_CANCELLED) res.finish = DL_FINISH_STOP;
+    } else if (rc == 0) {
+        rs_release(&s, res.answer, strlen(res.answer));
+    }
     if (rc == 0 && res.finish == DL_FINISH_CANCELLED) {
         dl_reason_result_free(&res);
         goto out;
@@ -499,12 +551,15 @@ enum MHD_Result srv_handle_responses(srv_req *r)
         job_free(j);
         return ret;
     }
+    srv_guard_begin(&j->guard, r->srv, j->convo.msgs, j->convo.n,
+                    srv_locale(r, j->locale, sizeof j->locale));
+    if (j->guard.on) j->rp.want_reasoning = j->rp.allow_reasoning = true; /* for the CoT monitor */
     if (j->stream) return srv_reply_stream(r, stream_job, j);
     dl_reason_sink sink = {plain_progress, NULL, NULL, NULL, r->srv};
     dl_reason_result res;
     dl_error de = {0};
     double t0 = srv_now();
-    if (dl_reason_run(j->model->backend, j->convo.msgs, j->convo.n, &j->gen, &j->rp, &sink, &res, &de) != 0) {
+    if (run_guarded(j, &sink, &res, &de) != 0) {
         job_free(j);
         srv_fail_dl(&e, &de, de.code && !strcmp(de.code, "context_length_exceeded") ? "input" : NULL);
         return srv_reply_err(r, &e);

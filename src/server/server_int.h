@@ -149,6 +149,49 @@ const srv_model *srv_request_model(srv_req *r, json_t *req, srv_err *e);
  * model's budgets, effort medium, no summary. */
 void srv_default_params(const srv_model *m, dl_gen_params *gen, dl_reason_params *rp);
 
+/* ---- the safety stack around a generation (guard.c) ---- */
+
+typedef bool (*srv_release_fn)(void *ud, const char *text, size_t len);
+typedef struct srv_guard {
+    dl_server *srv;
+    bool on;                  /* the server has a safety stack */
+    const char *locale;       /* for crisis resources */
+    const dl_chat_msg *msgs;  /* the conversation to run (may add a developer instruction) */
+    size_t n_msgs;
+    dl_chat_msg *own;
+    dl_secrets *secrets;
+    dl_verdict input;
+    bool input_checked;
+    char *refusal;            /* set: answer with this text, do not generate */
+    dl_buf answer;            /* answer so far (streaming) */
+    size_t released;          /* bytes of it sent */
+    bool withheld;            /* the output check stopped the answer */
+    char *replacement;
+    dl_action output_action;
+    dl_category output_category;
+    char why[160];
+    unsigned cot_flags;
+} srv_guard;
+void srv_guard_begin(srv_guard *g, dl_server *s, const dl_chat_msg *msgs, size_t n,
+                     const char *locale);
+dl_category srv_guard_top_category(const dl_verdict *v);
+char *srv_guard_output_refusal(srv_guard *g);
+/* Streaming: adds answer text; releases checked chunks through `release`.
+ * false = stop generating (withheld, or the client is gone). */
+bool srv_guard_stream(srv_guard *g, const char *text, size_t len, srv_release_fn release, void *ud);
+/* Checks and releases what is held back (end of a choice). */
+bool srv_guard_flush(srv_guard *g, srv_release_fn release, void *ud);
+/* Starts a new answer (the next of n choices). */
+void srv_guard_next_answer(srv_guard *g);
+/* The answer to return for a finished generation (the refusal if withheld). */
+const char *srv_guard_final_answer(srv_guard *g, const char *answer);
+const char *srv_guard_summary(srv_guard *g, const char *summary);
+void srv_guard_reasoning(srv_guard *g, const char *reasoning);
+void srv_guard_end(srv_guard *g);
+/* The request's first Accept-Language tag, or "en-US". */
+const char *srv_locale(srv_req *r, char *buf, size_t cap);
+enum MHD_Result srv_handle_moderations(srv_req *r);
+
 /* Usage JSON in chat-completions shape. */
 json_t *srv_usage_json(const dl_usage *u);
 

@@ -1,0 +1,311 @@
+/* The safety stack around one generation request, and /v1/moderations.
+ *
+ * Before generation: protected secrets are collected from the system and
+ * developer messages; the last user message is checked; tool output is
+ * scored for prompt injection (logged). A flagged input with a refusal style
+ * is answered with that style's text and no generation; a safe-completion
+ * style adds a developer instruction to answer at a high level only.
+ * During generation: the answer is released in checked chunks (a sentence,
+ * or 256 bytes): each chunk is released only after the answer so far passes
+ * the classifier and leaks no secret; otherwise generation stops and the
+ * refusal text is sent instead. After: the CoT monitor reads the reasoning
+ * (flags logged), and a summary that fails the classifier is withheld. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server_int.h"
+
+#define CHUNK_BYTES 256
+#define CHECK_WINDOW 4096 /* the classifier sees the last 4 KiB of the answer */
+
+static const char developer_safe_completion[] =
+    "Safety policy for this reply: the request touches a sensitive area. Help only at a "
+    "high level (concepts, history, safety information, where to get professional help). "
+    "Give no operational detail: no steps, quantities, recipes, code or procedures.";
+
+void srv_guard_begin(srv_guard *g, dl_server *s, const dl_chat_msg *msgs, size_t n,
+                     const char *locale)
+{
+    memset(g, 0, sizeof(*g));
+    g->srv = s;
+    g->locale = locale && *locale ? locale : "en-US";
+    g->msgs = msgs;
+    g->n_msgs = n;
+    if (!s->cfg.safety) return;
+    g->on = true;
+    g->secrets = dl_secrets_new();
+    const char *last_user = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const dl_chat_msg *m = &msgs[i];
+        if (!m->content) continue;
+        if (m->role == DL_ROLE_SYSTEM || m->role == DL_ROLE_DEVELOPER)
+            dl_secrets_scan_instructions(g->secrets, m->content);
+        if (m->role == DL_ROLE_USER) last_user = m->content;
+        if (m->role == DL_ROLE_TOOL) {
+            const char *why = NULL;
+            float sc = dl_injection_score(m->content, strlen(m->content), &why);
+            if (sc >= 0.5f)
+                dl_log(DL_LOG_WARN, "safety: tool output %zu looks like a prompt injection (%s, %.2f)",
+                       i, why ? why : "rules", sc);
+        }
+    }
+    if (!last_user) return;
+    dl_error err = {0};
+    if (dl_safety_check(s->cfg.safety, last_user, strlen(last_user), &g->input, &err) != 0) {
+        dl_log(DL_LOG_ERROR, "safety: input check failed: %s", err.msg);
+        return;
+    }
+    g->input_checked = true;
+    dl_action a = g->input.action;
+    if (a == DL_ACTION_SAFE_COMPLETE) {
+        /* the same conversation with the policy's instruction after the
+         * system/developer messages */
+        g->own = dl_xcalloc(n + 1, sizeof(dl_chat_msg));
+        size_t k = 0, at = 0;
+        while (at < n && (msgs[at].role == DL_ROLE_SYSTEM || msgs[at].role == DL_ROLE_DEVELOPER)) at++;
+        for (size_t i = 0; i < n; i++) {
+            if (i == at) g->own[k++] = (dl_chat_msg){DL_ROLE_DEVELOPER, developer_safe_completion, NULL, NULL};
+            g->own[k++] = msgs[i];
+        }
+        if (at == n) g->own[k++] = (dl_chat_msg){DL_ROLE_DEVELOPER, developer_safe_completion, NULL, NULL};
+        g->msgs = g->own;
+        g->n_msgs = k;
+    } else if (a != DL_ACTION_ALLOW) {
+        g->refusal = dl_style_response(a, srv_guard_top_category(&g->input), g->locale);
+    }
+}
+
+dl_category srv_guard_top_category(const dl_verdict *v)
+{
+    int top = 0;
+    for (int c = 1; c < DL_CAT__COUNT; c++) {
+        bool better = v->flagged[c] && !v->flagged[top];
+        if (better || (v->flagged[c] == v->flagged[top] && v->scores.p[c] > v->scores.p[top])) top = c;
+    }
+    return (dl_category)top;
+}
+
+/* True when text (the answer so far) may be shown. */
+static bool output_ok(srv_guard *g, const char *text, size_t len)
+{
+    if (!g->on) return true;
+    size_t which = 0;
+    if (dl_secrets_leaked(g->secrets, text, len, &which)) {
+        g->output_action = DL_ACTION_BLOCK;
+        snprintf(g->why, sizeof g->why, "the answer would reveal protected secret #%zu", which + 1);
+        return false;
+    }
+    const char *from = len > CHECK_WINDOW ? text + len - CHECK_WINDOW : text;
+    dl_verdict v;
+    dl_error err = {0};
+    if (dl_safety_check(g->srv->cfg.safety, from, (size_t)(text + len - from), &v, &err) != 0) {
+        dl_log(DL_LOG_ERROR, "safety: output check failed: %s", err.msg);
+        return true;
+    }
+    if (v.any_flagged && v.action != DL_ACTION_ALLOW && v.action != DL_ACTION_SAFE_COMPLETE) {
+        g->output_action = v.action;
+        g->output_category = srv_guard_top_category(&v);
+        snprintf(g->why, sizeof g->why, "the answer was flagged (%s)",
+                 dl_category_name(g->output_category));
+        return false;
+    }
+    return true;
+}
+
+char *srv_guard_output_refusal(srv_guard *g)
+{
+    if (g->output_action == DL_ACTION_BLOCK)
+        return dl_xstrdup("I'm sorry, but I can't share that.");
+    return dl_style_response(g->output_action, g->output_category, g->locale);
+}
+
+/* ---- streaming: release in checked chunks ---- */
+
+static bool chunk_ready(const dl_buf *pending)
+{
+    if (pending->len >= CHUNK_BYTES) return true;
+    char last = pending->len ? pending->data[pending->len - 1] : 0;
+    return last == '.' || last == '!' || last == '?' || last == '\n';
+}
+
+bool srv_guard_stream(srv_guard *g, const char *text, size_t len, srv_release_fn release, void *ud)
+{
+    if (g->withheld) return false;
+    dl_buf_append(&g->answer, text, len);
+    if (!g->on) {
+        g->released = g->answer.len;
+        return release(ud, text, len);
+    }
+    dl_buf view = {g->answer.data + g->released, g->answer.len - g->released, 0, 0};
+    if (!chunk_ready(&view)) return true;
+    return srv_guard_flush(g, release, ud);
+}
+
+bool srv_guard_flush(srv_guard *g, srv_release_fn release, void *ud)
+{
+    if (g->withheld) return false;
+    if (g->released == g->answer.len) return true;
+    if (!output_ok(g, g->answer.data, g->answer.len)) {
+        g->withheld = true;
+        dl_log(DL_LOG_WARN, "safety: %s; generation stopped", g->why);
+        char *r = srv_guard_output_refusal(g);
+        g->replacement = r;
+        release(ud, g->released ? "\n\n" : "", g->released ? 2 : 0);
+        release(ud, r, strlen(r));
+        return false;
+    }
+    size_t from = g->released;
+    g->released = g->answer.len;
+    return release(ud, g->answer.data + from, g->answer.len - from);
+}
+
+/* ---- after generation ---- */
+
+const char *srv_guard_final_answer(srv_guard *g, const char *answer)
+{
+    if (!g->on) return answer;
+    if (g->withheld) return g->replacement;
+    if (!output_ok(g, answer, strlen(answer))) {
+        g->withheld = true;
+        g->replacement = srv_guard_output_refusal(g);
+        dl_log(DL_LOG_WARN, "safety: %s; answer replaced", g->why);
+        return g->replacement;
+    }
+    return answer;
+}
+
+const char *srv_guard_summary(srv_guard *g, const char *summary)
+{
+    if (!g->on || !summary || !*summary) return summary;
+    dl_verdict v;
+    dl_error err = {0};
+    bool leak = dl_secrets_leaked(g->secrets, summary, strlen(summary), NULL);
+    if (leak || (dl_safety_check(g->srv->cfg.safety, summary, strlen(summary), &v, &err) == 0 &&
+                 v.any_flagged && v.action != DL_ACTION_ALLOW)) {
+        dl_log(DL_LOG_WARN, "safety: a reasoning summary was withheld");
+        return "[the summary was withheld by the safety checks]";
+    }
+    return summary;
+}
+
+void srv_guard_reasoning(srv_guard *g, const char *reasoning)
+{
+    if (!g->on || !reasoning || !*reasoning) return;
+    dl_cot_report rep;
+    dl_cot_monitor(g->srv->cfg.safety, reasoning, strlen(reasoning), &rep);
+    if (rep.flags) {
+        g->cot_flags = rep.flags;
+        dl_log(DL_LOG_WARN, "safety: CoT monitor flags 0x%x (%s)", rep.flags, rep.evidence);
+    }
+}
+
+void srv_guard_next_answer(srv_guard *g)
+{
+    g->answer.len = 0;
+    g->released = 0;
+    g->withheld = false;
+    free(g->replacement);
+    g->replacement = NULL;
+}
+
+const char *srv_locale(srv_req *r, char *buf, size_t cap)
+{
+    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Accept-Language");
+    size_t n = 0;
+    while (h && h[n] && h[n] != ',' && h[n] != ';' && h[n] != ' ' && n + 1 < cap) n++;
+    if (n == 0 || (n == 1 && h[0] == '*')) return "en-US";
+    memcpy(buf, h, n);
+    buf[n] = 0;
+    return buf;
+}
+
+void srv_guard_end(srv_guard *g)
+{
+    dl_secrets_free(g->secrets);
+    dl_buf_free(&g->answer);
+    free(g->refusal);
+    free(g->replacement);
+    free(g->own);
+    memset(g, 0, sizeof(*g));
+}
+
+/* ---- /v1/moderations ---- */
+
+static json_t *moderation_result(const dl_verdict *v)
+{
+    json_t *cats = json_object(), *scores = json_object(), *types = json_object();
+    for (int c = 0; c < DL_CAT__COUNT; c++) {
+        const char *name = dl_category_name((dl_category)c);
+        json_object_set_new(cats, name, json_boolean(v->flagged[c]));
+        json_object_set_new(scores, name, json_real(v->scores.p[c]));
+        json_object_set_new(types, name, v->flagged[c] ? json_pack("[s]", "text") : json_array());
+    }
+    return json_pack("{s:b, s:o, s:o, s:o}", "flagged", v->any_flagged, "categories", cats,
+                     "category_scores", scores, "category_applied_input_types", types);
+}
+
+enum MHD_Result srv_handle_moderations(srv_req *r)
+{
+    srv_err e;
+    if (!r->srv->cfg.safety) {
+        srv_fail(&e, 501, "not_implemented", NULL,
+                 "/v1/moderations is not available: this server runs without the safety stack "
+                 "(it was started with --no-safety or without classifier weights)");
+        return srv_reply_err(r, &e);
+    }
+    json_t *req = srv_parse_body(r, &e);
+    if (!req) return srv_reply_err(r, &e);
+    const char *model = "deliberate-moderation";
+    if (srv_get_string(req, "model", &model, &e) < 0) {
+        json_decref(req);
+        return srv_reply_err(r, &e);
+    }
+    json_t *input = json_object_get(req, "input");
+    json_t *texts = json_array();
+    if (json_is_string(input)) {
+        json_array_append(texts, input);
+    } else if (json_is_array(input) && json_array_size(input) > 0) {
+        size_t i;
+        json_t *it;
+        json_array_foreach(input, i, it) {
+            json_t *t = json_is_string(it) ? it : json_object_get(it, "text");
+            const char *type = json_string_value(json_object_get(it, "type"));
+            if (!json_is_string(t) || (!json_is_string(it) && (!type || strcmp(type, "text") != 0))) {
+                json_decref(texts);
+                json_decref(req);
+                srv_fail(&e, 400, "invalid_value", "input",
+                         "'input[%zu]' must be a string or a {\"type\": \"text\", \"text\": ...} part "
+                         "(images are not supported)", i);
+                return srv_reply_err(r, &e);
+            }
+            json_array_append(texts, t);
+        }
+    } else {
+        json_decref(texts);
+        json_decref(req);
+        srv_fail(&e, 400, input ? "invalid_type" : "missing_required_parameter", "input",
+                 "'input' must be a string or a non-empty array of strings");
+        return srv_reply_err(r, &e);
+    }
+    json_t *results = json_array();
+    size_t i;
+    json_t *t;
+    json_array_foreach(texts, i, t) {
+        dl_verdict v;
+        dl_error de = {0};
+        if (dl_safety_check(r->srv->cfg.safety, json_string_value(t), json_string_length(t), &v, &de) != 0) {
+            json_decref(results);
+            json_decref(texts);
+            json_decref(req);
+            srv_fail_dl(&e, &de, "input");
+            return srv_reply_err(r, &e);
+        }
+        json_array_append_new(results, moderation_result(&v));
+    }
+    char id[64];
+    srv_new_id("modr-", id, sizeof id);
+    json_t *body = json_pack("{s:s, s:s, s:o}", "id", id, "model", model, "results", results);
+    json_decref(texts);
+    json_decref(req);
+    return srv_reply_json(r, 200, body);
+}
