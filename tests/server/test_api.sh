@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/server/lib.sh
-N_TESTS=16
+N_TESTS=21
 [ -f "$MODEL" ] || skip_all $N_TESTS "$MODEL not found (set DL_SHARED)"
 command -v node >/dev/null || skip_all $N_TESTS "node is not installed"
 [ -d tests/server/node_modules/openai ] ||
@@ -15,10 +15,16 @@ export DL_KEY_A=$KEY
 # "tiny" in its recognised format (Qwen3: the random model rarely opens a
 # think block); "tiny-think" as QwQ, whose prompt opens it, so reasoning,
 # budgets and summaries are exercised
+# "canned": a fake upstream whose replies are chosen by the question, for the
+# safety stack's output checks
+node tests/server/fake_upstream.mjs >"$TMP/fake.port" 2>"$TMP/fake.log" &
+FAKE_PID=$!
+for _ in $(seq 100); do [ -s "$TMP/fake.port" ] && break; sleep 0.1; done
 cat >"$TMP/config.json" <<JSON
 {"db": "$TMP/db", "parallel": 2, "ctx_size": 1024,
  "models": [{"name": "tiny", "path": "$MODEL"},
-            {"name": "tiny-think", "path": "$MODEL", "chat_format": "qwq"}]}
+            {"name": "tiny-think", "path": "$MODEL", "chat_format": "qwq"},
+            {"name": "canned", "upstream": "http://127.0.0.1:$(cat "$TMP/fake.port")/v1"}]}
 JSON
 start_server --config "$TMP/config.json" || { bad "server starts"; summary; exit 1; }
 # a second server whose model "relay" is the first one through the upstream backend
@@ -35,6 +41,6 @@ PASS=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$TMP/tap.txt")
 FAIL=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$TMP/tap.txt")
 PASS=${PASS:-0}; FAIL=${FAIL:-0}
 [ $rc -ne 0 ] && [ "$FAIL" -eq 0 ] && { echo "node exited $rc"; FAIL=1; }
-kill -TERM "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null
+kill -TERM "$RELAY_PID" "$FAKE_PID" 2>/dev/null; wait "$RELAY_PID" "$FAKE_PID" 2>/dev/null
 stop_server
 summary
