@@ -17,6 +17,12 @@
 
 #define CHUNK_BYTES 256
 #define CHECK_WINDOW 4096 /* the classifier sees the last 4 KiB of the answer */
+#define CARE_MAX_TURNS 40 /* a break reminder every 40 user turns */
+
+static const char developer_reliance[] =
+    "Care policy for this reply: the user may be relying on this assistant emotionally. "
+    "Reply warmly and without judgement, acknowledge their feelings, encourage connection "
+    "with people in their life, and mention that professional support is available.";
 
 static const char developer_safe_completion[] =
     "Safety policy for this reply: the request touches a sensitive area. Help only at a "
@@ -57,17 +63,25 @@ void srv_guard_begin(srv_guard *g, dl_server *s, const dl_chat_msg *msgs, size_t
     }
     g->input_checked = true;
     dl_action a = g->input.action;
-    if (a == DL_ACTION_SAFE_COMPLETE) {
+    const char *instruction = NULL;
+    if (a == DL_ACTION_SAFE_COMPLETE) instruction = developer_safe_completion;
+    else if (a == DL_ACTION_ALLOW && dl_care_reliance(last_user, strlen(last_user)))
+        instruction = developer_reliance; /* emotional reliance: the soft style's care */
+    int user_turns = 0;
+    for (size_t i = 0; i < n; i++) user_turns += msgs[i].role == DL_ROLE_USER;
+    g->break_due = dl_care_break_due(user_turns, 0, CARE_MAX_TURNS, 0) &&
+                   user_turns % CARE_MAX_TURNS == 0; /* once per CARE_MAX_TURNS turns */
+    if (instruction) {
         /* the same conversation with the policy's instruction after the
          * system/developer messages */
         g->own = dl_xcalloc(n + 1, sizeof(dl_chat_msg));
         size_t k = 0, at = 0;
         while (at < n && (msgs[at].role == DL_ROLE_SYSTEM || msgs[at].role == DL_ROLE_DEVELOPER)) at++;
         for (size_t i = 0; i < n; i++) {
-            if (i == at) g->own[k++] = (dl_chat_msg){DL_ROLE_DEVELOPER, developer_safe_completion, NULL, NULL};
+            if (i == at) g->own[k++] = (dl_chat_msg){DL_ROLE_DEVELOPER, instruction, NULL, NULL};
             g->own[k++] = msgs[i];
         }
-        if (at == n) g->own[k++] = (dl_chat_msg){DL_ROLE_DEVELOPER, developer_safe_completion, NULL, NULL};
+        if (at == n) g->own[k++] = (dl_chat_msg){DL_ROLE_DEVELOPER, instruction, NULL, NULL};
         g->msgs = g->own;
         g->n_msgs = k;
     } else if (a != DL_ACTION_ALLOW) {
@@ -169,6 +183,13 @@ const char *srv_guard_final_answer(srv_guard *g, const char *answer)
         g->withheld = true;
         g->replacement = srv_guard_output_refusal(g);
         dl_log(DL_LOG_WARN, "safety: %s; answer replaced", g->why);
+        return g->replacement;
+    }
+    if (g->break_due) { /* a long conversation: a gentle break reminder */
+        dl_buf b = {0};
+        dl_buf_printf(&b, "%s\n\n%s", answer, dl_care_break_text());
+        free(g->replacement);
+        g->replacement = b.data;
         return g->replacement;
     }
     return answer;

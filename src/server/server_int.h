@@ -171,6 +171,7 @@ typedef struct srv_guard {
     dl_category output_category;
     char why[160];
     unsigned cot_flags;
+    bool break_due;           /* a long conversation: add a break reminder */
 } srv_guard;
 void srv_guard_begin(srv_guard *g, dl_server *s, const dl_chat_msg *msgs, size_t n,
                      const char *locale);
