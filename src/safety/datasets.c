@@ -325,10 +325,14 @@ typedef struct davidson_ctx {
 static void row_davidson(dl_dataset *d, char **f, const int *cols, void *ctx) {
     davidson_ctx *dc = ctx;
     const char *cls = f[cols[0]], *text = f[cols[1]];
-    if (cls[0] == '0') dl_dataset_add(d, "davidson:hate", text, B(DL_CAT_HATE) | B(DL_CAT_HARASSMENT));
+    /* threatening variants come from keywords */
+    uint32_t thr = dl_label_keywords(text) & (B(DL_CAT_HATE_THREATENING) | B(DL_CAT_HARASSMENT_THREATENING));
+    if (cls[0] == '0') dl_dataset_add(d, "davidson:hate", text, B(DL_CAT_HATE) | B(DL_CAT_HARASSMENT) | thr);
     else if (cls[0] == '1') {
         /* 19k offensive tweets would swamp everything: keep one in five */
-        if (dc->n_offensive++ % 5 == 0) dl_dataset_add(d, "davidson:offensive", text, B(DL_CAT_HARASSMENT));
+        if (dc->n_offensive++ % 5 == 0)
+            dl_dataset_add(d, "davidson:offensive", text,
+                           B(DL_CAT_HARASSMENT) | (thr & B(DL_CAT_HARASSMENT_THREATENING)));
     } else dl_dataset_add(d, "davidson:neither", text, 0);
 }
 
