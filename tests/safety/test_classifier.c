@@ -144,7 +144,8 @@ static void test_bad_files(void **state) {
     expect_400(p);
     /* foreign file */
     snprintf(p, sizeof p, "%s", tmp_path("clf_foreign.bin"));
-    write_bytes(p, "GGUF\3\0\0\0 not a classifier at all", 34);
+    static const char FOREIGN[] = "GGUF\3\0\0\0 not a classifier at all";
+    write_bytes(p, FOREIGN, sizeof FOREIGN - 1);
     expect_400(p);
     /* empty and missing */
     snprintf(p, sizeof p, "%s", tmp_path("clf_empty.bin"));
