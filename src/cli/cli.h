@@ -16,6 +16,7 @@ int cli_chat(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_moderate(int argc, char **argv);
 int cli_keys(int argc, char **argv);
+int cli_safety(int argc, char **argv);
 
 /* Helpers shared by the subcommands (args.c). */
 /* Prints "deliberate: <msg>" on stderr; returns 1. */

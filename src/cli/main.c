@@ -19,6 +19,7 @@ static void usage(FILE *f) {
           "  serve [-m NAME=PATH] [...]    the OpenAI-compatible API server\n"
           "  moderate [--json] TEXT|-      the safety stack's verdict on a text\n"
           "  keys create|list|revoke [...] API keys for the server (kept in an SQLite database)\n"
+          "  safety train|eval [...]       train and evaluate the stage-1 safety classifier\n"
           "\n"
           "'deliberate <command> --help' describes each command.\n",
           f);
@@ -38,6 +39,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "tokenize")) return cli_tokenize(argc - 1, argv + 1);
     if (!strcmp(cmd, "run")) return cli_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "chat")) return cli_chat(argc - 1, argv + 1);
+    if (!strcmp(cmd, "safety")) return cli_safety(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve")) return cli_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "moderate")) return cli_moderate(argc - 1, argv + 1);
     if (!strcmp(cmd, "keys")) return cli_keys(argc - 1, argv + 1);
