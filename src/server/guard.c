@@ -133,13 +133,36 @@ char *srv_guard_output_refusal(srv_guard *g)
     return dl_style_response(g->output_action, g->output_category, g->locale);
 }
 
-/* ---- streaming: release in checked chunks ---- */
+/* ---- release in checked chunks ----
+ * Chunk ends depend on the text only (after '.', '!', '?' or a newline, or
+ * 256 bytes after the previous end), never on how the text arrived, so a
+ * streamed answer and the same answer returned whole go through exactly the
+ * same checks and come out the same. */
 
-static bool chunk_ready(const dl_buf *pending)
+static size_t next_chunk_end(const srv_guard *g, size_t from)
 {
-    if (pending->len >= CHUNK_BYTES) return true;
-    char last = pending->len ? pending->data[pending->len - 1] : 0;
-    return last == '.' || last == '!' || last == '?' || last == '\n';
+    for (size_t p = from; p < g->answer.len; p++) {
+        char c = g->answer.data[p];
+        if (c == '.' || c == '!' || c == '?' || c == '\n' || p + 1 - from >= CHUNK_BYTES) return p + 1;
+    }
+    return 0; /* no complete chunk yet */
+}
+
+/* Checks the answer up to `end` and releases it; false when withheld. */
+static bool release_upto(srv_guard *g, size_t end, srv_release_fn release, void *ud)
+{
+    if (!output_ok(g, g->answer.data, end)) {
+        g->withheld = true;
+        dl_log(DL_LOG_WARN, "safety: %s; generation stopped", g->why);
+        free(g->replacement);
+        g->replacement = srv_guard_output_refusal(g);
+        if (g->released) release(ud, "\n\n", 2);
+        release(ud, g->replacement, strlen(g->replacement));
+        return false;
+    }
+    size_t from = g->released;
+    g->released = end;
+    return release(ud, g->answer.data + from, end - from);
 }
 
 bool srv_guard_stream(srv_guard *g, const char *text, size_t len, srv_release_fn release, void *ud)
@@ -150,49 +173,48 @@ bool srv_guard_stream(srv_guard *g, const char *text, size_t len, srv_release_fn
         g->released = g->answer.len;
         return release(ud, text, len);
     }
-    dl_buf view = {g->answer.data + g->released, g->answer.len - g->released, 0, 0};
-    if (!chunk_ready(&view)) return true;
-    return srv_guard_flush(g, release, ud);
+    for (size_t end; (end = next_chunk_end(g, g->released)) != 0;)
+        if (!release_upto(g, end, release, ud)) return false;
+    return true;
 }
 
 bool srv_guard_flush(srv_guard *g, srv_release_fn release, void *ud)
 {
     if (g->withheld) return false;
     if (g->released == g->answer.len) return true;
-    if (!output_ok(g, g->answer.data, g->answer.len)) {
-        g->withheld = true;
-        dl_log(DL_LOG_WARN, "safety: %s; generation stopped", g->why);
-        char *r = srv_guard_output_refusal(g);
-        g->replacement = r;
-        release(ud, g->released ? "\n\n" : "", g->released ? 2 : 0);
-        release(ud, r, strlen(r));
-        return false;
-    }
-    size_t from = g->released;
-    g->released = g->answer.len;
-    return release(ud, g->answer.data + from, g->answer.len - from);
+    return release_upto(g, g->answer.len, release, ud);
 }
 
 /* ---- after generation ---- */
 
+static bool collect(void *ud, const char *text, size_t len)
+{
+    dl_buf_append((dl_buf *)ud, text, len);
+    return true;
+}
+
 const char *srv_guard_final_answer(srv_guard *g, const char *answer)
 {
     if (!g->on) return answer;
-    if (g->withheld) return g->replacement;
-    if (!output_ok(g, answer, strlen(answer))) {
-        g->withheld = true;
-        g->replacement = srv_guard_output_refusal(g);
-        dl_log(DL_LOG_WARN, "safety: %s; answer replaced", g->why);
-        return g->replacement;
+    dl_buf out = {0};
+    if (!g->withheld && g->answer.len == 0) {
+        /* a whole answer: the same chunked checks as a streamed one */
+        if (srv_guard_stream(g, answer, strlen(answer), collect, &out))
+            srv_guard_flush(g, collect, &out);
+    } else if (!g->withheld) {
+        srv_guard_flush(g, collect, &out); /* streamed: only the tail is left */
+        dl_buf_free(&out);
+        dl_buf_append(&out, g->answer.data, g->released);
+    } else {
+        dl_buf_append(&out, g->answer.data, g->released);
+        if (g->released) dl_buf_append(&out, "\n\n", 2);
+        dl_buf_append(&out, g->replacement, strlen(g->replacement));
     }
-    if (g->break_due) { /* a long conversation: a gentle break reminder */
-        dl_buf b = {0};
-        dl_buf_printf(&b, "%s\n\n%s", answer, dl_care_break_text());
-        free(g->replacement);
-        g->replacement = b.data;
-        return g->replacement;
-    }
-    return answer;
+    if (!g->withheld && g->break_due) /* a long conversation: a gentle break reminder */
+        dl_buf_printf(&out, "\n\n%s", dl_care_break_text());
+    free(g->final);
+    g->final = out.data ? out.data : dl_xstrdup("");
+    return g->final;
 }
 
 const char *srv_guard_summary(srv_guard *g, const char *summary)
@@ -222,6 +244,8 @@ void srv_guard_reasoning(srv_guard *g, const char *reasoning)
 
 void srv_guard_next_answer(srv_guard *g)
 {
+    free(g->final);
+    g->final = NULL;
     g->answer.len = 0;
     g->released = 0;
     g->withheld = false;
@@ -246,6 +270,7 @@ void srv_guard_end(srv_guard *g)
     dl_buf_free(&g->answer);
     free(g->refusal);
     free(g->replacement);
+    free(g->final);
     free(g->own);
     memset(g, 0, sizeof(*g));
 }

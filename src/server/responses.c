@@ -336,7 +336,7 @@ static void replace_str(char **dst, const char *v)
 /* Runs the generation unless the input check answered; then applies the
  * output, summary and CoT checks to *res. */
 static int run_guarded(resp_job *j, const dl_reason_sink *sink, dl_reason_result *res,
-                       dl_error *de)
+                       bool streaming, dl_error *de)
 {
     if (j->guard.refusal) {
         memset(res, 0, sizeof(*res));
@@ -350,7 +350,8 @@ static int run_guarded(resp_job *j, const dl_reason_sink *sink, dl_reason_result
     srv_guard_reasoning(&j->guard, res->reasoning);
     free(res->reasoning); /* never returned by this endpoint */
     res->reasoning = NULL;
-    replace_str(&res->answer, srv_guard_final_answer(&j->guard, res->answer));
+    if (!streaming) /* streamed answers are checked chunk by chunk as they go out */
+        replace_str(&res->answer, srv_guard_final_answer(&j->guard, res->answer));
     replace_str(&res->summary, srv_guard_summary(&j->guard, res->summary));
     return 0;
 }
@@ -475,7 +476,7 @@ static void stream_job(srv_stream *st, void *arg)
     dl_reason_result res;
     dl_error de = {0};
     double t0 = srv_now();
-    int rc = run_guarded(j, &sink, &res, &de);
+    int rc = run_guarded(j, &sink, &res, true, &de);
     if (rc == 0 && !j->guard.refusal) {
         /* the answer is what went out: checked chunks, or the refusal */
         srv_guard_flush(&j->guard, rs_release, &s);
@@ -559,7 +560,7 @@ enum MHD_Result srv_handle_responses(srv_req *r)
     dl_reason_result res;
     dl_error de = {0};
     double t0 = srv_now();
-    if (run_guarded(j, &sink, &res, &de) != 0) {
+    if (run_guarded(j, &sink, &res, false, &de) != 0) {
         job_free(j);
         srv_fail_dl(&e, &de, de.code && !strcmp(de.code, "context_length_exceeded") ? "input" : NULL);
         return srv_reply_err(r, &e);

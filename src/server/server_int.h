@@ -167,6 +167,7 @@ typedef struct srv_guard {
     size_t released;          /* bytes of it sent */
     bool withheld;            /* the output check stopped the answer */
     char *replacement;
+    char *final;              /* the answer as returned (srv_guard_final_answer) */
     dl_action output_action;
     dl_category output_category;
     char why[160];
