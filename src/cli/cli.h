@@ -15,6 +15,7 @@ int cli_run(int argc, char **argv);
 int cli_chat(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_keys(int argc, char **argv);
+int cli_safety(int argc, char **argv);
 
 /* Helpers shared by the subcommands (args.c). */
 /* Prints "deliberate: <msg>" on stderr; returns 1. */

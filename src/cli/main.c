@@ -18,6 +18,7 @@ static void usage(FILE *f) {
           "                                n-sample voting, reasoning summaries\n"
           "  serve [-m NAME=PATH] [...]    the OpenAI-compatible API server\n"
           "  keys create|list|revoke [...] API keys for the server (kept in an SQLite database)\n"
+          "  safety train|eval [...]       train and evaluate the stage-1 safety classifier\n"
           "\n"
           "'deliberate <command> --help' describes each command.\n",
           f);
@@ -37,6 +38,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "tokenize")) return cli_tokenize(argc - 1, argv + 1);
     if (!strcmp(cmd, "run")) return cli_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "chat")) return cli_chat(argc - 1, argv + 1);
+    if (!strcmp(cmd, "safety")) return cli_safety(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve")) return cli_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "keys")) return cli_keys(argc - 1, argv + 1);
     fprintf(stderr, "deliberate: unknown command '%s'\n", cmd);
