@@ -306,7 +306,7 @@ int dl_policy_check(dl_backend *b, const dl_policy *p, const char *content, bool
         out->violation = fail_closed;
         out->category = p->category;
         snprintf(out->rationale, sizeof out->rationale,
-                 "policy '%s': malformed reasoner output (%s); fail %s", p->name ? p->name : "",
+                 "malformed reasoner output (%s); fail %s",
                  res.finish == DL_FINISH_LENGTH ? "cut off" : "not one JSON verdict",
                  fail_closed ? "closed" : "open");
     } else if (!out->violation) {

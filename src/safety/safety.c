@@ -190,7 +190,7 @@ static void run_stage2(dl_safety *s, const char *text, size_t len, stage2 *r, bo
             pr.malformed = true;
             pr.violation = s->fail_closed;
             pr.category = p->category;
-            snprintf(pr.rationale, sizeof pr.rationale, "reasoner failed (%s); fail %s", e.msg,
+            snprintf(pr.rationale, sizeof pr.rationale, "reasoner failed (%.400s); fail %s", e.msg,
                      s->fail_closed ? "closed" : "open");
         }
         r->tokens += pr.tokens;
@@ -198,7 +198,7 @@ static void run_stage2(dl_safety *s, const char *text, size_t len, stage2 *r, bo
         if (pr.violation || i + 1 == s->n_policies) {
             r->violation = pr.violation;
             r->category = pr.category;
-            snprintf(r->rationale, sizeof r->rationale, "policy '%s': %s", p->name, pr.rationale);
+            snprintf(r->rationale, sizeof r->rationale, "policy '%.80s': %.400s", p->name, pr.rationale);
             if (pr.violation) break;
         }
     }
