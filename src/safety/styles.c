@@ -84,7 +84,7 @@ int dl_styles_parse(const char *text, dl_styles *out, dl_error *err) {
                                 "soft_refuse, hard_refuse, block)",
                                 lineno, act);
         }
-        snprintf(r.cat, sizeof r.cat, "%s", cat);
+        memcpy(r.cat, cat, strlen(cat) + 1); /* length checked above */
         if (out->n == cap) {
             cap = cap ? 2 * cap : 8;
             out->rules = dl_xrealloc(out->rules, cap * sizeof *out->rules);
