@@ -2,6 +2,7 @@
  * src/safety/safety.c): policy files, the strict reply parser, the prompt
  * (content delimited as data), fail-closed fallback, stage-1 -> stage-2
  * escalation, its cap and the stage-2 cache, with the scripted backend. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,8 +364,8 @@ static void test_escalation_and_override(void **state) {
     (void)state;
     const char *replies[] = {
         "<think>x</think>{\"violation\": 0, \"category\": \"none\", \"rationale\": \"Benign.\"}",
-        "<think>x</think>{\"violation\": 1, \"category\": \"violence\", \"rationale\": "
-        "\"Threat.\"}",
+        ("<think>x</think>{\"violation\": 1, \"category\": \"violence\", \"rationale\": "
+         "\"Threat.\"}"),
         "<think>x</think>not json",
     };
     dl_backend *b = scripted(replies, 3);
@@ -469,11 +470,68 @@ static void test_escalation_cap(void **state) {
     dl_backend_free(b);
 }
 
+/* Four threads, 250 distinct in-band checks each, cap 0.1. */
+typedef struct cap_ctx {
+    dl_safety *s;
+    int id;
+    int escalated;
+} cap_ctx;
+
+static void *cap_worker(void *arg) {
+    cap_ctx *c = arg;
+    dl_scores sc = one_score(DL_CAT_SELF_HARM, 0.5f);
+    for (int i = 0; i < 250; i++) {
+        char text[48];
+        snprintf(text, sizeof text, "thread %d text %d", c->id, i);
+        dl_verdict v;
+        dl_error err = {0};
+        if (dl_safety_check_scores(c->s, text, strlen(text), &sc, &v, &err) == 0)
+            c->escalated += v.escalated;
+    }
+    return NULL;
+}
+
+static void test_escalation_cap_threads(void **state) {
+    (void)state;
+    const char *replies[] = {
+        "<think>x</think>{\"violation\": 0, \"category\": \"none\", \"rationale\": \"ok\"}"};
+    dl_backend *b = scripted(replies, 1);
+    dl_error err = {0};
+    dl_policy p;
+    assert_int_equal(dl_policy_parse("sh", GOOD_POLICY, &p, &err), 0);
+    dl_classifier *c = test_classifier();
+    dl_safety_config cfg = {.classifier = c, .reasoner = b, .policies = &p, .n_policies = 1,
+                            .max_escalation_share = 0.1f};
+    dl_safety *s = dl_safety_new(&cfg, &err);
+    pthread_t th[4];
+    cap_ctx ctx[4];
+    for (int i = 0; i < 4; i++) {
+        ctx[i] = (cap_ctx){.s = s, .id = i};
+        assert_int_equal(pthread_create(&th[i], NULL, cap_worker, &ctx[i]), 0);
+    }
+    int total = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        total += ctx[i].escalated;
+    }
+    uint64_t n, e;
+    dl_safety_counts(s, &n, &e);
+    assert_int_equal(n, 1000);
+    assert_true(e <= 100);
+    assert_true(e >= 90); /* the cap is reached again and again, whatever the interleaving */
+    assert_int_equal((uint64_t)total, e);
+    assert_int_equal(dl_backend_scripted_calls(b), e);
+    dl_safety_free(s);
+    dl_policy_free(&p);
+    dl_classifier_free(c);
+    dl_backend_free(b);
+}
+
 static void test_stage2_cache(void **state) {
     (void)state;
     const char *replies[] = {
-        "<think>x</think>{\"violation\": 1, \"category\": \"self-harm/intent\", \"rationale\": "
-        "\"Intent.\"}",
+        ("<think>x</think>{\"violation\": 1, \"category\": \"self-harm/intent\", "
+         "\"rationale\": \"Intent.\"}"),
         "<think>x</think>{\"violation\": 0, \"category\": \"none\", \"rationale\": \"ok\"}"};
     dl_backend *b = scripted(replies, 2);
     dl_error err = {0};
@@ -530,6 +588,7 @@ int main(void) {
         cmocka_unit_test(test_stage1_only),
         cmocka_unit_test(test_escalation_and_override),
         cmocka_unit_test(test_escalation_cap),
+        cmocka_unit_test(test_escalation_cap_threads),
         cmocka_unit_test(test_stage2_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
