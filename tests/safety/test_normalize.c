@@ -81,6 +81,9 @@ static void test_confusables(void **state) {
     /* real Russian and Greek words are kept */
     ASSERT_NORM("\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xd0\xbc\xd0\xb8\xd1\x80",
                 "\xd0\xbf\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xd0\xbc\xd0\xb8\xd1\x80");
+    /* "все" (all look-alikes) stays Russian next to real Russian words */
+    ASSERT_NORM("\xd0\x92\xd1\x81\xd0\xb5 \xd1\x85\xd0\xbe\xd1\x80\xd0\xbe\xd1\x88\xd0\xbe",
+                "\xd0\xb2\xd1\x81\xd0\xb5 \xd1\x85\xd0\xbe\xd1\x80\xd0\xbe\xd1\x88\xd0\xbe");
     ASSERT_NORM("\xce\xba\xce\xb1\xce\xbb\xce\xb7\xce\xbc\xce\xad\xcf\x81\xce\xb1",
                 "\xce\xba\xce\xb1\xce\xbb\xce\xb7\xce\xbc\xce\xad\xcf\x81\xce\xb1");
 }
@@ -116,6 +119,9 @@ static void test_leetspeak(void **state) {
     ASSERT_NORM("mail bob@example.com or see http://x.org/a1b3", "mail bob@example.com or see http://x.org/a1b3");
     ASSERT_NORM("call 555 1234 at 7pm, 2nd floor", "call 555 1234 at 7pm, 2nd floor");
     ASSERT_NORM("@user4 said hi", "@user4 said hi");
+    /* held-back words next to leet words are leet too */
+    ASSERT_NORM("y0u'r3 th3 0n3", "you're the one");
+    ASSERT_NORM("my mp3 player", "my mp3 player");
 }
 
 static void test_spaced_letters(void **state) {
