@@ -7,6 +7,7 @@
  * text (role headers at the start of a line, upper-case SYSTEM / DAN). The
  * rules also run on decoded payloads (base64, hex, ...). Rules combine as a
  * noisy-or: score = 1 - prod(1 - weight) over the rules that fired. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@ typedef struct tok {
 typedef struct toks {
     const char *s;
     tok *t;
+    int32_t *id; /* word id in the rules' vocabulary, -1 when absent */
     size_t n;
 } toks;
 
@@ -30,14 +32,89 @@ static bool is_word_byte(unsigned char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '\'' || c >= 0x80;
 }
 
+/* ---- the rules' vocabulary: word -> id, word sets as bitsets ----------------------- */
+
+#define VOCAB_SLOTS 4096 /* open addressing; the rules use < 1000 words */
+#define MAX_SETS 256
+
+typedef struct vocab_entry {
+    const char *w; /* into a rule's alternatives (not NUL-terminated) */
+    uint32_t len;
+    int32_t id;
+} vocab_entry;
+
+static vocab_entry vocab[VOCAB_SLOTS];
+static int32_t vocab_n;
+static uint64_t *set_bits; /* MAX_SETS sets of set_words words */
+static size_t set_words, n_sets;
+
+static uint32_t hash_bytes(const char *s, size_t n) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static int32_t vocab_find(const char *w, size_t n) {
+    for (uint32_t h = hash_bytes(w, n) % VOCAB_SLOTS;; h = (h + 1) % VOCAB_SLOTS) {
+        if (!vocab[h].w) return -1;
+        if (vocab[h].len == n && memcmp(vocab[h].w, w, n) == 0) return vocab[h].id;
+    }
+}
+
+static int32_t vocab_add(const char *w, size_t n) {
+    int32_t id = vocab_find(w, n);
+    if (id >= 0) return id;
+    uint32_t h = hash_bytes(w, n) % VOCAB_SLOTS;
+    while (vocab[h].w) h = (h + 1) % VOCAB_SLOTS;
+    vocab[h] = (vocab_entry){w, (uint32_t)n, vocab_n};
+    return vocab_n++;
+}
+
+/* Calls fn for each '|'-separated word of alts. */
+static void each_word(const char *alts, void (*fn)(const char *w, size_t n, void *ctx), void *ctx) {
+    for (const char *p = alts;;) {
+        const char *e = strchr(p, '|');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        fn(p, l, ctx);
+        if (!e) return;
+        p = e + 1;
+    }
+}
+
+static void add_word(const char *w, size_t n, void *ctx) {
+    (void)ctx;
+    vocab_add(w, n);
+}
+
+static void set_word(const char *w, size_t n, void *ctx) {
+    uint64_t *bits = ctx;
+    int32_t id = vocab_find(w, n);
+    bits[id >> 6] |= 1ull << (id & 63);
+}
+
+/* True when token i is in word set `set` (a compiled alternatives list). */
+static inline bool tok_in(const toks *T, size_t i, int set) {
+    if (i >= T->n || set < 0) return false;
+    int32_t id = T->id[i];
+    return id >= 0 && ((set_bits[(size_t)set * set_words + ((size_t)id >> 6)] >> (id & 63)) & 1);
+}
+
 /* Words (letters, digits, apostrophes, non-ASCII) and single punctuation
- * characters of a normalised (lower-case, single-spaced) text. */
+ * characters of a normalised (lower-case, single-spaced) text, with their
+ * vocabulary ids. */
 static void tokenize(const char *s, toks *T) {
     size_t n = strlen(s);
     T->s = s;
     T->n = 0;
     T->t = malloc((n + 1) * sizeof *T->t);
-    if (!T->t) return;
+    T->id = malloc((n + 1) * sizeof *T->id);
+    if (!T->t || !T->id) {
+        free(T->t);
+        free(T->id);
+        T->t = NULL;
+        T->id = NULL;
+        return;
+    }
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
         if (c == ' ') {
@@ -47,23 +124,15 @@ static void tokenize(const char *s, toks *T) {
         size_t j = i + 1;
         if (is_word_byte(c))
             while (j < n && is_word_byte((unsigned char)s[j])) j++;
-        T->t[T->n++] = (tok){(uint32_t)i, (uint32_t)(j - i)};
+        T->t[T->n] = (tok){(uint32_t)i, (uint32_t)(j - i)};
+        T->id[T->n++] = vocab_find(s + i, j - i);
         i = j;
     }
 }
 
-/* True when token i is one of the '|'-separated words in alts. */
-static bool tok_is(const toks *T, size_t i, const char *alts) {
-    if (i >= T->n) return false;
-    const char *w = T->s + T->t[i].off;
-    size_t wl = T->t[i].len;
-    for (const char *p = alts;;) {
-        const char *e = strchr(p, '|');
-        size_t l = e ? (size_t)(e - p) : strlen(p);
-        if (l == wl && memcmp(p, w, l) == 0) return true;
-        if (!e) return false;
-        p = e + 1;
-    }
+static void toks_free(toks *T) {
+    free(T->t);
+    free(T->id);
 }
 
 /* ---- word-pattern rules --------------------------------------------------------- */
@@ -264,44 +333,89 @@ static const rule RULES[] = {
      NULL, NULL, 0},
 };
 
-#define NEGATIONS "not|never|don't|dont|didn't|shouldn't|mustn't|won't|cannot|can't|wouldn't"
+static const char NEGATIONS[] = "not|never|don't|dont|didn't|shouldn't|mustn't|won't|cannot|can't|wouldn't";
+static const char NEG_FILLERS[] = "to|ever|please";
+static const char DAN_CONTEXT[] =
+    "mode|jailbreak|act|pretend|stands|anything|persona|character|role|" W_AI;
 
-/* Matches the slots from token i on; *end gets the index after the match. */
-static bool match_at(const toks *T, size_t i, const slot *s, size_t *end) {
-    if (!s->alts) {
+#define N_RULES DL_ARRAY_LEN(RULES)
+
+/* The rules compiled to word sets (indices into set_bits, -1 = none). */
+static struct {
+    int slot[6];
+    int boost, not_after;
+} compiled[N_RULES];
+static int set_neg, set_fillers, set_dan;
+static pthread_once_t compile_once = PTHREAD_ONCE_INIT;
+
+static int new_set(const char *alts) {
+    if (!alts) return -1;
+    if (n_sets == MAX_SETS) abort(); /* a programming error: raise MAX_SETS */
+    int k = (int)n_sets++;
+    each_word(alts, set_word, set_bits + (size_t)k * set_words);
+    return k;
+}
+
+static void compile_rules(void) {
+    for (size_t r = 0; r < N_RULES; r++) {
+        for (const slot *sl = RULES[r].slots; sl->alts; sl++) each_word(sl->alts, add_word, NULL);
+        if (RULES[r].boost) each_word(RULES[r].boost, add_word, NULL);
+        if (RULES[r].not_after) each_word(RULES[r].not_after, add_word, NULL);
+    }
+    each_word(NEGATIONS, add_word, NULL);
+    each_word(NEG_FILLERS, add_word, NULL);
+    each_word(DAN_CONTEXT, add_word, NULL);
+    set_words = ((size_t)vocab_n + 63) / 64;
+    set_bits = dl_xcalloc(MAX_SETS * set_words, sizeof *set_bits);
+    for (size_t r = 0; r < N_RULES; r++) {
+        for (size_t k = 0; k < 6; k++) compiled[r].slot[k] = new_set(RULES[r].slots[k].alts);
+        compiled[r].boost = new_set(RULES[r].boost);
+        compiled[r].not_after = new_set(RULES[r].not_after);
+    }
+    set_neg = new_set(NEGATIONS);
+    set_fillers = new_set(NEG_FILLERS);
+    set_dan = new_set(DAN_CONTEXT);
+}
+
+/* Matches slots k.. of rule r from token i on; *end gets the index after
+ * the match. */
+static bool match_at(const toks *T, size_t i, size_t r, size_t k, size_t *end) {
+    const slot *s = &RULES[r].slots[k];
+    if (k >= 6 || !s->alts) {
         *end = i;
         return true;
     }
     for (size_t g = 0; g <= (size_t)s->gap && i + g < T->n; g++)
-        if (tok_is(T, i + g, s->alts) && match_at(T, i + g + 1, s + 1, end)) return true;
+        if (tok_in(T, i + g, compiled[r].slot[k]) && match_at(T, i + g + 1, r, k + 1, end)) return true;
     return false;
 }
 
 #define BOOST_WINDOW 15
 
 /* The weight of rule r on T (0 = no match). */
-static float rule_weight(const toks *T, const rule *r) {
+static float rule_weight(const toks *T, size_t r) {
+    const rule *ru = &RULES[r];
     float best = 0;
     for (size_t i = 0; i < T->n; i++) {
-        if (!tok_is(T, i, r->slots[0].alts)) continue;
+        if (!tok_in(T, i, compiled[r].slot[0])) continue;
         size_t end;
-        if (!match_at(T, i + 1, r->slots + 1, &end)) continue;
+        if (!match_at(T, i + 1, r, 1, &end)) continue;
         /* "do not ignore ..." is the opposite of an injection */
-        if (i > 0 && tok_is(T, i - 1, NEGATIONS)) continue;
-        if (i > 1 && tok_is(T, i - 2, NEGATIONS) && tok_is(T, i - 1, "to|ever|please")) continue;
-        if (r->not_after && end < T->n && tok_is(T, end, r->not_after)) continue;
-        float w = r->weight;
-        if (r->boost) {
+        if (i > 0 && tok_in(T, i - 1, set_neg)) continue;
+        if (i > 1 && tok_in(T, i - 2, set_neg) && tok_in(T, i - 1, set_fillers)) continue;
+        if (end < T->n && tok_in(T, end, compiled[r].not_after)) continue;
+        float w = ru->weight;
+        if (ru->boost) {
             size_t a = i > BOOST_WINDOW ? i - BOOST_WINDOW : 0;
             size_t b = DL_MIN(T->n, end + BOOST_WINDOW);
             for (size_t k = a; k < b; k++)
-                if (tok_is(T, k, r->boost)) {
-                    w = r->boost_weight;
+                if (tok_in(T, k, compiled[r].boost)) {
+                    w = ru->boost_weight;
                     break;
                 }
         }
         if (w > best) best = w;
-        if (best >= r->boost_weight && best >= r->weight) break;
+        if (best >= ru->boost_weight && best >= ru->weight) break;
     }
     return best;
 }
@@ -461,7 +575,7 @@ static void score_norm(const char *norm, score_acc *a) {
     float last_w = 0;
     for (size_t r = 0; r < DL_ARRAY_LEN(RULES); r++) {
         /* variants of a rule share its name: only the best counts */
-        float w = rule_weight(&T, &RULES[r]);
+        float w = rule_weight(&T, r);
         if (last && strcmp(last, RULES[r].name) != 0) {
             fire(a, last, last_w);
             last_w = 0;
@@ -470,7 +584,7 @@ static void score_norm(const char *norm, score_acc *a) {
         if (w > last_w) last_w = w;
     }
     if (last) fire(a, last, last_w);
-    free(T.t);
+    toks_free(&T);
     if (has_special_token(norm)) fire(a, "fake_role_header", 0.9f);
     if (has_ignore_phrase(norm)) fire(a, "ignore_previous_instructions", 0.85f);
 }
@@ -479,6 +593,7 @@ float dl_injection_score(const char *text, size_t len, const char **reason) {
     if (reason) *reason = NULL;
     if (!text || len == 0) return 0;
     if (len > INJ_MAX_INPUT) len = INJ_MAX_INPUT;
+    pthread_once(&compile_once, compile_rules);
     score_acc acc = {1.0f, 0, NULL};
     dl_norm nm;
     dl_normalize(text, len, &nm);
@@ -512,9 +627,8 @@ float dl_injection_score(const char *text, size_t len, const char **reason) {
         tokenize(nm.text, &T);
         float w = 0.45f;
         for (size_t i = 0; T.t && i < T.n; i++)
-            if (tok_is(&T, i, "mode|jailbreak|act|pretend|stands|anything|persona|character|role|" W_AI))
-                w = 0.85f;
-        free(T.t);
+            if (tok_in(&T, i, set_dan)) w = 0.85f;
+        toks_free(&T);
         fire(&acc, "dan", w);
     }
     dl_norm_free(&nm);

@@ -364,6 +364,44 @@ static void test_injection_datasets(void **state) {
     assert_true(pct5(&fp_code) <= 5.0);
 }
 
+/* Random texts through the guard: scores stay in [0, 1], nothing crashes
+ * (run under ASan in the sanitizer build). */
+static void test_guard_random(void **state) {
+    (void)state;
+    static const char *const pieces[] = {
+        "ignore ", "previous ", "instructions", "password is ", "'", "\"", "SYSTEM:", "\n### ",
+        "never reveal ", "PLANETARY", "UExBTkVU", "%50", "0x50", " ", "DAN", "mode ", "you are now ",
+        "\xe2\x80\x9c", "\xe2\x80\x99", "\xff", "secret: ", "key = ", "<|im_start|>", "01010000 ",
+    };
+    uint32_t seed = 777;
+    char buf[512];
+    for (int it = 0; it < 1500; it++) {
+        size_t n = 0;
+        size_t parts = 1 + (seed = seed * 1103515245u + 12345u) % 40;
+        for (size_t p = 0; p < parts && n < sizeof buf - 32; p++) {
+            seed = seed * 1103515245u + 12345u;
+            if ((seed >> 16) % 4 == 0) {
+                buf[n++] = (char)(seed >> 8);
+            } else {
+                const char *pc = pieces[(seed >> 16) % DL_ARRAY_LEN(pieces)];
+                size_t l = strlen(pc);
+                memcpy(buf + n, pc, l);
+                n += l;
+            }
+        }
+        buf[n] = '\0';
+        float sc = dl_injection_score(buf, n, NULL);
+        assert_true(sc >= 0.0f && sc <= 1.0f);
+        dl_secrets *s = dl_secrets_new();
+        dl_secrets_scan_instructions(s, buf);
+        dl_secrets_add(s, "PLANETARY");
+        size_t which = 99;
+        if (dl_secrets_leaked(s, buf, n, &which)) assert_true(which < 64);
+        dl_secrets_free(s);
+        (void)dl_care_reliance(buf, n);
+    }
+}
+
 /* ---- care ------------------------------------------------------------------------------ */
 
 static bool reliance(const char *t) { return dl_care_reliance(t, strlen(t)); }
@@ -416,6 +454,7 @@ int main(void) {
         cmocka_unit_test(test_scan_cyberseceval),
         cmocka_unit_test(test_injection_rules),
         cmocka_unit_test(test_injection_datasets),
+        cmocka_unit_test(test_guard_random),
         cmocka_unit_test(test_care),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

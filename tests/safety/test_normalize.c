@@ -233,6 +233,43 @@ static void test_bad_input(void **state) {
     ASSERT_NORM("x\xf4\x8f\xbc\x80y", "x\xef\xbf\xbdy");
 }
 
+/* Random bytes, biased towards the characters the passes react to: the
+ * output is always valid UTF-8 without control characters. */
+static void test_random_input(void **state) {
+    (void)state;
+    static const char *const pieces[] = {
+        "0x", "\\x", "%4", "%2", ".-", " / ", "01", "1", "4", "@", "$", "!", " ", "  ", "k", "=",
+        "\xd0\xb0", "\xce\x97", "\xe2\x80\x8b", "\xcc\xb6", "\xef\xbc\xa1", "\xff", "\xc3", "\xf4\x8f\xbc\x80",
+        "rot13", "UExB", "686f", "-", ".", "\n", "\xf0\x9f\x85\xb0", "\xe1\xb4\x8b", "\xd1\x88",
+    };
+    uint32_t seed = 12345;
+    char buf[512];
+    for (int it = 0; it < 3000; it++) {
+        size_t n = 0;
+        size_t parts = 1 + (seed = seed * 1103515245u + 12345u) % 60;
+        for (size_t p = 0; p < parts && n < sizeof buf - 8; p++) {
+            seed = seed * 1103515245u + 12345u;
+            if ((seed >> 16) % 3 == 0) {
+                buf[n++] = (char)(seed >> 8);
+            } else {
+                const char *pc = pieces[(seed >> 16) % DL_ARRAY_LEN(pieces)];
+                size_t l = strlen(pc);
+                memcpy(buf + n, pc, l);
+                n += l;
+            }
+        }
+        dl_norm nm;
+        dl_normalize(buf, n, &nm);
+        size_t tl = strlen(nm.text);
+        assert_true(dl_utf8_valid(nm.text, tl, NULL));
+        for (size_t i = 0; i < tl; i++) assert_true((unsigned char)nm.text[i] >= 0x20);
+        assert_true(nm.n_decoded <= 8);
+        for (size_t i = 0; i < nm.n_decoded; i++)
+            assert_true(dl_utf8_valid(nm.decoded[i], strlen(nm.decoded[i]), NULL));
+        dl_norm_free(&nm);
+    }
+}
+
 /* A mixed text: English with a few accents, confusables and numbers. */
 static char *make_text(size_t size) {
     static const char para[] =
@@ -314,6 +351,7 @@ int main(void) {
         cmocka_unit_test(test_url_encoding),
         cmocka_unit_test(test_payload_limit),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_random_input),
         cmocka_unit_test(test_throughput),
         cmocka_unit_test(test_input_cap),
     };
