@@ -90,11 +90,36 @@ static void finish_word(int32_t *c, size_t a, size_t b, bool latin, bool foreign
     }
 }
 
+/* Word state of fold_pass. */
+typedef struct word_state {
+    size_t start;
+    bool latin;   /* holds a Latin letter */
+    bool foreign; /* holds a letter of another script without look-alike */
+    bool cond;    /* holds a look-alike of another script */
+} word_state;
+
+/* At the end of a word: a mixed word is mapped now, a foreign word keeps
+ * its letters, a word made only of look-alikes waits for the whole text
+ * (*pending). */
+static void end_word(int32_t *c, size_t w, word_state *ws, bool *pending) {
+    if (ws->cond) {
+        if (ws->latin || ws->foreign) finish_word(c, ws->start, w, ws->latin, ws->foreign);
+        else *pending = true;
+    }
+    ws->latin = ws->foreign = ws->cond = false;
+}
+
+/* Letters of Greek, Cyrillic and Armenian (the scripts with look-alikes). */
+static bool in_lookalike_script(int32_t x) { return x >= 0x0370 && x <= 0x058F; }
+
 /* In place over c[0..n): drops invisible characters, decorative marks and
- * controls, turns whitespace into ' ', maps accents and confusables. */
+ * controls, turns whitespace into ' ', maps accents and confusables. Words
+ * made only of look-alikes ("ѕех") are mapped unless the text also holds
+ * real words of those scripts (then "все" is Russian, not "bce"). */
 static size_t fold_pass(int32_t *c, size_t n) {
-    size_t w = 0, word = 0;
-    bool latin = false, foreign = false, cond = false;
+    size_t w = 0;
+    word_state ws = {0, false, false, false};
+    bool pending = false, script_text = false;
     for (size_t i = 0; i < n; i++) {
         int32_t x = c[i];
         if (x < 0x80) {
@@ -104,18 +129,17 @@ static size_t fold_pass(int32_t *c, size_t n) {
             }
             if (x >= 'A' && x <= 'Z') x += 32;
             if (x == ' ') {
-                if (cond) finish_word(c, word, w, latin, foreign);
-                latin = foreign = cond = false;
+                end_word(c, w, &ws, &pending);
                 c[w++] = ' ';
-                word = w;
+                ws.start = w;
                 continue;
             }
-            if (x >= 'a' && x <= 'z') latin = true;
+            if (x >= 'a' && x <= 'z') ws.latin = true;
             c[w++] = x;
             continue;
         }
         if (x >= MARK_BASE) {
-            cond = true;
+            ws.cond = true;
             c[w++] = x;
             continue;
         }
@@ -123,31 +147,58 @@ static size_t fold_pass(int32_t *c, size_t n) {
         utf8proc_category_t k = utf8proc_category(x);
         if (k == UTF8PROC_CATEGORY_ZS || k == UTF8PROC_CATEGORY_ZL || k == UTF8PROC_CATEGORY_ZP ||
             x == 0x85) {
-            if (cond) finish_word(c, word, w, latin, foreign);
-            latin = foreign = cond = false;
+            end_word(c, w, &ws, &pending);
             c[w++] = ' ';
-            word = w;
+            ws.start = w;
             continue;
         }
         if (k == UTF8PROC_CATEGORY_CC || k == UTF8PROC_CATEGORY_CF) continue;
         int32_t base = latin_base(x);
         if (base) {
-            latin = true;
+            ws.latin = true;
             c[w++] = base;
             continue;
         }
         bool cd;
         char a = dl_confusable_ascii((uint32_t)x, &cd);
         if (a && !cd) {
-            latin = true;
+            ws.latin = true;
             c[w++] = a;
             continue;
         }
-        if (a) cond = true;
-        else if (k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_LO) foreign = true;
+        if (a) {
+            ws.cond = true;
+        } else if (k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_LO) {
+            ws.foreign = true;
+            if (in_lookalike_script(x)) script_text = true;
+        }
         c[w++] = x;
     }
-    if (cond) finish_word(c, word, w, latin, foreign);
+    end_word(c, w, &ws, &pending);
+    if (pending) {
+        /* the all-look-alike words: mapped unless real words of their
+         * scripts are around; their markers restored otherwise */
+        for (size_t i = 0; i < w;) {
+            if (c[i] == ' ') {
+                i++;
+                continue;
+            }
+            size_t j = i;
+            bool latin = false, foreign = false, cond = false;
+            for (; j < w && c[j] != ' '; j++) {
+                int32_t x = c[j];
+                if (x >= 'a' && x <= 'z') latin = true;
+                else if (x >= MARK_BASE) cond = true;
+                else if (x >= 0x80) {
+                    bool cd;
+                    if (dl_confusable_ascii((uint32_t)x, &cd) && cd) cond = true;
+                    else if (is_letter_cat(x)) foreign = true;
+                }
+            }
+            if (cond && !latin && !foreign) finish_word(c, i, j, false, script_text);
+            i = j;
+        }
+    }
     return w;
 }
 
@@ -345,27 +396,31 @@ static bool is_unit_suffix(const int32_t *p, size_t m) {
     return false;
 }
 
+enum { LEET_NONE = 0, LEET_CHANGED = 1, LEET_HELD = 2 };
+
 /* Undoes leetspeak in one part of a token (letters, digits, @ $ !) when it
- * holds letters and leet characters and is not a number with a unit or a
- * name with a version ("10th", "4k", "mp3", "win10"). */
-static bool leet_part(int32_t *p, size_t m) {
+ * holds letters and leet characters. A number with a unit or a name with a
+ * version ("10th", "4k", "mp3", "win10") is held back (LEET_HELD) unless
+ * force: next to leet words it is leet too ("th3", "r3"). */
+static int leet_part(int32_t *p, size_t m, bool force) {
     size_t letters = 0, leets = 0;
     for (size_t i = 0; i < m; i++) {
         if (is_alpha(p[i])) letters++;
         else if (is_leet(p[i])) leets++;
     }
-    if (letters == 0 || leets == 0 || p[0] == '@') return false;
+    if (letters == 0 || leets == 0 || p[0] == '@') return LEET_NONE;
     size_t dp = 0, ds = 0;
     while (dp < m && is_digit(p[dp])) dp++;
     while (ds < m && is_digit(p[m - 1 - ds])) ds++;
     bool rest_alpha = true;
     for (size_t i = dp; i < m; i++)
         if (!is_alpha(p[i])) rest_alpha = false;
-    if (dp > 0 && rest_alpha && (dp >= 2 || is_unit_suffix(p + dp, m - dp))) return false;
+    bool held = dp > 0 && rest_alpha && (dp >= 2 || is_unit_suffix(p + dp, m - dp));
     bool head_alpha = true;
     for (size_t i = 0; i + ds < m; i++)
         if (!is_alpha(p[i])) head_alpha = false;
-    if (ds > 0 && head_alpha && (ds >= 2 || p[m - 1] != '0')) return false;
+    held = held || (ds > 0 && head_alpha && (ds >= 2 || p[m - 1] != '0'));
+    if (held && !force) return LEET_HELD;
     for (size_t i = 0; i < m; i++) {
         switch (p[i]) {
         case '0': p[i] = 'o'; break;
@@ -387,47 +442,58 @@ static bool leet_part(int32_t *p, size_t m) {
         default: break;
         }
     }
-    return true;
+    return LEET_CHANGED;
 }
 
 static bool is_part_char(int32_t x) { return is_alpha(x) || is_digit(x) || x == '@' || x == '$' || x == '!'; }
 
-/* Leetspeak in the token t[0..n) (no spaces). URLs, e-mail addresses,
- * paths and decimal numbers are left alone. Returns true when changed. */
-static bool leet_token(int32_t *t, size_t n) {
+/* Leetspeak in the token t[0..n) (no spaces): LEET_CHANGED, LEET_HELD (a
+ * part held back, nothing changed) or LEET_NONE. URLs, e-mail addresses,
+ * paths and decimal numbers are left alone. A lone "4" / "1" is held
+ * ("a" / "i" when forced). */
+static int leet_token(int32_t *t, size_t n, bool force) {
+    if (n == 1 && (t[0] == '4' || t[0] == '1')) {
+        if (!force) return LEET_HELD;
+        t[0] = t[0] == '4' ? 'a' : 'i';
+        return LEET_CHANGED;
+    }
     size_t a = 0, b = n;
     while (a < b && !(is_alpha(t[a]) || is_digit(t[a]) || t[a] == '$')) a++;
     while (b > a && !(is_alpha(t[b - 1]) || is_digit(t[b - 1]) || t[b - 1] == '$')) b--;
-    if (a == b) return false;
+    if (a == b) return LEET_NONE;
     for (size_t i = a; i < b; i++) {
         int32_t x = t[i];
         if (x >= 0x80 || x == '.' || x == '/' || x == ':' || x == '\\' || x == '=' || x == '&' ||
             x == '?' || x == '#' || x == '%' || x == ',')
-            return false;
+            return LEET_NONE;
     }
-    bool changed = false;
-    for (size_t i = a; i < b;) {
-        if (!is_part_char(t[i])) {
-            i++;
-            continue;
+    int result = LEET_NONE;
+    for (int pass = 0; pass < 2; pass++) {
+        bool changed = false, held = false;
+        for (size_t i = a; i < b;) {
+            if (!is_part_char(t[i])) {
+                i++;
+                continue;
+            }
+            size_t j = i;
+            while (j < b && is_part_char(t[j])) j++;
+            int r = leet_part(t + i, j - i, force || pass == 1);
+            changed |= r == LEET_CHANGED;
+            held |= r == LEET_HELD;
+            i = j;
         }
-        size_t j = i;
-        while (j < b && is_part_char(t[j])) j++;
-        if (leet_part(t + i, j - i)) changed = true;
-        i = j;
+        if (pass == 0) result = changed ? LEET_CHANGED : held ? LEET_HELD : LEET_NONE;
+        /* a held part next to a changed part of the same token ("y0u'r3") */
+        if (!(changed && held)) break;
     }
-    return changed;
+    return result;
 }
 
-/* A lone "4" or "1" next to a leet word is "a" / "i": "m4k3 4 b0mb". */
-static int32_t lone_leet(const int32_t *t, size_t n) {
-    if (n != 1) return 0;
-    return t[0] == '4' ? 'a' : t[0] == '1' ? 'i' : 0;
-}
-
+/* Tokens held back are converted when a neighbouring token changed:
+ * "h0w t0 m4k3 4 b0mb" -> "how to make a bomb", "th3 r3al" -> "the real". */
 static void leet_pass(int32_t *c, size_t n) {
     bool prev_changed = false;
-    size_t pending = SIZE_MAX; /* a lone leet digit waiting for its right neighbour */
+    size_t pend = SIZE_MAX, pend_n = 0; /* a held token waiting for its right neighbour */
     for (size_t i = 0; i < n;) {
         if (c[i] == ' ') {
             i++;
@@ -435,18 +501,12 @@ static void leet_pass(int32_t *c, size_t n) {
         }
         size_t j = i;
         while (j < n && c[j] != ' ') j++;
-        int32_t lone = lone_leet(c + i, j - i);
-        if (lone) {
-            /* converted next to a changed word (which keeps prev_changed
-             * for the word after it), or left pending for the next word */
-            if (prev_changed) c[i] = lone;
-            else pending = i;
-        } else {
-            bool ch = leet_token(c + i, j - i);
-            if (ch && pending != SIZE_MAX) c[pending] = lone_leet(c + pending, 1);
-            pending = SIZE_MAX;
-            prev_changed = ch;
-        }
+        int st = leet_token(c + i, j - i, false);
+        if (st == LEET_HELD && prev_changed) st = leet_token(c + i, j - i, true);
+        if (st == LEET_CHANGED && pend != SIZE_MAX) leet_token(c + pend, pend_n, true);
+        pend = st == LEET_HELD ? i : SIZE_MAX;
+        pend_n = j - i;
+        prev_changed = st == LEET_CHANGED;
         i = j;
     }
 }
@@ -582,10 +642,18 @@ static void scan_b64(const unsigned char *s, size_t n, size_t min_len, bool prin
         while (j < n && b64_value(s[j]) >= 0) j++;
         size_t run = j - i, pad = 0;
         while (j < n && s[j] == '=' && pad < 2) j++, pad++;
-        bool ok = run >= min_len && (pad ? (run + pad) % 4 == 0 : run % 4 != 1);
-        if (ok) {
-            size_t k = b64_decode(s + i, run, scratch);
-            if (!printable || looks_like_text(scratch, k)) fn(ctx, scratch, k);
+        if (printable) {
+            if (run >= min_len && (pad ? (run + pad) % 4 == 0 : run % 4 != 1)) {
+                size_t k = b64_decode(s + i, run, scratch);
+                if (looks_like_text(scratch, k)) fn(ctx, scratch, k);
+            }
+        } else {
+            /* lenient: any padding, and each of the 4 alignments (the run
+             * may begin with a word glued to the encoding: "key-UExB...") */
+            for (size_t off = 0; off < 4 && run >= off + min_len; off++) {
+                size_t k = b64_decode(s + i + off, run - off, scratch);
+                fn(ctx, scratch, k);
+            }
         }
         i = j > i ? j : i + 1;
     }
@@ -670,6 +738,102 @@ static void scan_url(const unsigned char *s, size_t n, size_t min_escapes, bool 
     if (!printable || looks_like_text(scratch, k)) fn(ctx, scratch, k);
 }
 
+/* Binary: >= 4 bytes written as groups of 8 binary digits separated by one
+ * space ("01001000 01101001 ..."), or >= 32 digits back to back (a whole
+ * number of bytes). */
+static void scan_binary(const unsigned char *s, size_t n, bool printable, unsigned char *scratch,
+                        dl_payload_fn fn, void *ctx) {
+    for (size_t i = 0; i < n;) {
+        if ((s[i] != '0' && s[i] != '1') || (i > 0 && is_alnum_byte(s[i - 1]))) {
+            i++;
+            continue;
+        }
+        size_t j = i, k = 0, bits = 0;
+        unsigned acc = 0;
+        bool spaced = false;
+        while (j < n) {
+            if (s[j] == '0' || s[j] == '1') {
+                acc = (acc << 1) | (unsigned)(s[j] - '0');
+                if (++bits == 8) {
+                    scratch[k++] = (unsigned char)acc;
+                    acc = 0;
+                    bits = 0;
+                }
+                j++;
+            } else if (s[j] == ' ' && bits == 0 && k > 0 && j + 1 < n && (s[j + 1] == '0' || s[j + 1] == '1')) {
+                spaced = true;
+                j++;
+            } else {
+                break;
+            }
+        }
+        bool whole = bits == 0 && (j >= n || !is_alnum_byte(s[j]));
+        if (whole && k >= 4 && (spaced || k * 8 >= 32) && (!printable || looks_like_text(scratch, k)))
+            fn(ctx, scratch, k);
+        i = j > i ? j : i + 1;
+    }
+}
+
+/* Morse code: letters and digits in International Morse. */
+static const struct {
+    const char *code;
+    char ch;
+} MORSE[] = {
+    {".-", 'a'},    {"-...", 'b'},  {"-.-.", 'c'},  {"-..", 'd'},   {".", 'e'},     {"..-.", 'f'},
+    {"--.", 'g'},   {"....", 'h'},  {"..", 'i'},    {".---", 'j'},  {"-.-", 'k'},   {".-..", 'l'},
+    {"--", 'm'},    {"-.", 'n'},    {"---", 'o'},   {".--.", 'p'},  {"--.-", 'q'},  {".-.", 'r'},
+    {"...", 's'},   {"-", 't'},     {"..-", 'u'},   {"...-", 'v'},  {".--", 'w'},   {"-..-", 'x'},
+    {"-.--", 'y'},  {"--..", 'z'},  {"-----", '0'}, {".----", '1'}, {"..---", '2'}, {"...--", '3'},
+    {"....-", '4'}, {".....", '5'}, {"-....", '6'}, {"--...", '7'}, {"---..", '8'}, {"----.", '9'},
+    {".-.-.-", '.'}, {"--..--", ','}, {"..--..", '?'},
+};
+
+static char morse_char(const unsigned char *s, size_t n) {
+    for (size_t i = 0; i < DL_ARRAY_LEN(MORSE); i++)
+        if (strlen(MORSE[i].code) == n && memcmp(MORSE[i].code, s, n) == 0) return MORSE[i].ch;
+    return 0;
+}
+
+/* A run of >= 8 Morse letters separated by single spaces, words by " / "
+ * or three spaces. */
+static void scan_morse(const unsigned char *s, size_t n, bool printable, unsigned char *scratch,
+                       dl_payload_fn fn, void *ctx) {
+    for (size_t i = 0; i < n;) {
+        bool start = (s[i] == '.' || s[i] == '-') && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\'' ||
+                                                      s[i - 1] == '"' || s[i - 1] == ':' || s[i - 1] == '\n');
+        if (!start) {
+            i++;
+            continue;
+        }
+        size_t j = i, k = 0, letters = 0;
+        while (j < n) {
+            size_t a = j;
+            while (j < n && (s[j] == '.' || s[j] == '-') && j - a < 7) j++;
+            char c = j > a ? morse_char(s + a, j - a) : 0;
+            if (!c || (j < n && s[j] != ' ' && s[j] != '/' && s[j] != '\'' && s[j] != '"' &&
+                       s[j] != '\n' && s[j] != '?')) {
+                j = a;
+                break;
+            }
+            scratch[k++] = (unsigned char)c;
+            letters++;
+            /* separators: " " letter, " / " or "   " word */
+            size_t sp = j;
+            while (sp < n && s[sp] == ' ') sp++;
+            bool slash = sp < n && s[sp] == '/';
+            if (slash) {
+                sp++;
+                while (sp < n && s[sp] == ' ') sp++;
+            }
+            if (sp >= n || (s[sp] != '.' && s[sp] != '-') || sp == j) break;
+            if (slash || sp - j >= 3) scratch[k++] = ' ';
+            j = sp;
+        }
+        if (letters >= 8 && (!printable || looks_like_text(scratch, k))) fn(ctx, scratch, k);
+        i = j > i ? j : i + 1;
+    }
+}
+
 void dl_scan_encoded(const char *s, size_t n, size_t min_b64, size_t min_hex, size_t min_url,
                      bool printable_only, dl_payload_fn fn, void *ctx) {
     if (!s || n == 0) return;
@@ -681,6 +845,8 @@ void dl_scan_encoded(const char *s, size_t n, size_t min_b64, size_t min_hex, si
     scan_b64(u, n, min_b64, printable_only, scratch, fn, ctx);
     scan_hex(u, n, min_hex, printable_only, scratch, fn, ctx);
     scan_url(u, n, min_url, printable_only, scratch, fn, ctx);
+    scan_binary(u, n, printable_only, scratch, fn, ctx);
+    scan_morse(u, n, printable_only, scratch, fn, ctx);
     free(scratch);
 }
 

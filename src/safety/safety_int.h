@@ -29,9 +29,12 @@ typedef void (*dl_payload_fn)(void *ctx, const unsigned char *data, size_t len);
 
 /* Finds encoded runs in s[0..n) and calls fn with each decoded run:
  * base64 runs of >= min_b64 characters, hex runs of >= min_hex digits,
- * and (when s holds >= min_url escapes) the URL-decoded span from the first
- * to the last %xx escape. With printable_only, a decoding is reported only
- * when it is valid UTF-8 made mostly of letters and spaces. */
+ * (when s holds >= min_url escapes) the URL-decoded span from the first
+ * to the last %xx escape, binary (>= 4 bytes as 8-digit groups) and Morse
+ * code (>= 8 letters). With printable_only, a decoding is reported only
+ * when it is valid UTF-8 made mostly of letters and spaces, and base64 runs
+ * need valid padding; without it, every decoding is reported and base64
+ * runs are also decoded from their 2nd, 3rd and 4th character. */
 void dl_scan_encoded(const char *s, size_t n, size_t min_b64, size_t min_hex, size_t min_url,
                      bool printable_only, dl_payload_fn fn, void *ctx);
 

@@ -81,6 +81,9 @@ static void test_confusables(void **state) {
     /* real Russian and Greek words are kept */
     ASSERT_NORM("\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xd0\xbc\xd0\xb8\xd1\x80",
                 "\xd0\xbf\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xd0\xbc\xd0\xb8\xd1\x80");
+    /* "все" (all look-alikes) stays Russian next to real Russian words */
+    ASSERT_NORM("\xd0\x92\xd1\x81\xd0\xb5 \xd1\x85\xd0\xbe\xd1\x80\xd0\xbe\xd1\x88\xd0\xbe",
+                "\xd0\xb2\xd1\x81\xd0\xb5 \xd1\x85\xd0\xbe\xd1\x80\xd0\xbe\xd1\x88\xd0\xbe");
     ASSERT_NORM("\xce\xba\xce\xb1\xce\xbb\xce\xb7\xce\xbc\xce\xad\xcf\x81\xce\xb1",
                 "\xce\xba\xce\xb1\xce\xbb\xce\xb7\xce\xbc\xce\xad\xcf\x81\xce\xb1");
 }
@@ -116,6 +119,9 @@ static void test_leetspeak(void **state) {
     ASSERT_NORM("mail bob@example.com or see http://x.org/a1b3", "mail bob@example.com or see http://x.org/a1b3");
     ASSERT_NORM("call 555 1234 at 7pm, 2nd floor", "call 555 1234 at 7pm, 2nd floor");
     ASSERT_NORM("@user4 said hi", "@user4 said hi");
+    /* held-back words next to leet words are leet too */
+    ASSERT_NORM("y0u'r3 th3 0n3", "you're the one");
+    ASSERT_NORM("my mp3 player", "my mp3 player");
 }
 
 static void test_spaced_letters(void **state) {
@@ -227,6 +233,43 @@ static void test_bad_input(void **state) {
     ASSERT_NORM("x\xf4\x8f\xbc\x80y", "x\xef\xbf\xbdy");
 }
 
+/* Random bytes, biased towards the characters the passes react to: the
+ * output is always valid UTF-8 without control characters. */
+static void test_random_input(void **state) {
+    (void)state;
+    static const char *const pieces[] = {
+        "0x", "\\x", "%4", "%2", ".-", " / ", "01", "1", "4", "@", "$", "!", " ", "  ", "k", "=",
+        "\xd0\xb0", "\xce\x97", "\xe2\x80\x8b", "\xcc\xb6", "\xef\xbc\xa1", "\xff", "\xc3", "\xf4\x8f\xbc\x80",
+        "rot13", "UExB", "686f", "-", ".", "\n", "\xf0\x9f\x85\xb0", "\xe1\xb4\x8b", "\xd1\x88",
+    };
+    uint32_t seed = 12345;
+    char buf[512];
+    for (int it = 0; it < 3000; it++) {
+        size_t n = 0;
+        size_t parts = 1 + (seed = seed * 1103515245u + 12345u) % 60;
+        for (size_t p = 0; p < parts && n < sizeof buf - 8; p++) {
+            seed = seed * 1103515245u + 12345u;
+            if ((seed >> 16) % 3 == 0) {
+                buf[n++] = (char)(seed >> 8);
+            } else {
+                const char *pc = pieces[(seed >> 16) % DL_ARRAY_LEN(pieces)];
+                size_t l = strlen(pc);
+                memcpy(buf + n, pc, l);
+                n += l;
+            }
+        }
+        dl_norm nm;
+        dl_normalize(buf, n, &nm);
+        size_t tl = strlen(nm.text);
+        assert_true(dl_utf8_valid(nm.text, tl, NULL));
+        for (size_t i = 0; i < tl; i++) assert_true((unsigned char)nm.text[i] >= 0x20);
+        assert_true(nm.n_decoded <= 8);
+        for (size_t i = 0; i < nm.n_decoded; i++)
+            assert_true(dl_utf8_valid(nm.decoded[i], strlen(nm.decoded[i]), NULL));
+        dl_norm_free(&nm);
+    }
+}
+
 /* A mixed text: English with a few accents, confusables and numbers. */
 static char *make_text(size_t size) {
     static const char para[] =
@@ -308,6 +351,7 @@ int main(void) {
         cmocka_unit_test(test_url_encoding),
         cmocka_unit_test(test_payload_limit),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_random_input),
         cmocka_unit_test(test_throughput),
         cmocka_unit_test(test_input_cap),
     };
