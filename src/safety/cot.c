@@ -1,7 +1,7 @@
 /* safety/cot: the chain-of-thought monitor — phrase rules for plans to
  * deceive, fabricate or sandbag, plus the layered check (classifier, and the
  * policy reasoner when configured) on the hidden reasoning.
- * docs/safety-policy.md lists the rules. */
+ * docs/safety.md lists the rules. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* safety/policy: stage 2 — a developer-written policy read by a reasoning
  * model (the gpt-oss-safeguard layout), the prompt that asks for one JSON
- * verdict, and the strict parser of that verdict. docs/safety-policy.md. */
+ * verdict, and the strict parser of that verdict. docs/safety.md. */
 #include <ctype.h>
 #include <jansson.h>
 #include <pthread.h>

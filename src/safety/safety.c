@@ -1,7 +1,7 @@
 /* safety/safety: the layered check — stage 1 (the fast classifier) for every
  * text, stage 2 (the policy reasoner) for the uncertain band under a cap on
  * the share of checks escalated, a cache of stage-2 results by content hash,
- * and the response style for what was flagged. docs/safety-policy.md. */
+ * and the response style for what was flagged. docs/safety.md. */
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -257,7 +257,17 @@ int dl_safety_check_scores(dl_safety *s, const char *text, size_t len, const dl_
     for (int c = 0; c < DL_CAT__COUNT; c++)
         if (out->flagged[c] && (best < 0 || p[c] > p[best])) best = c;
     out->any_flagged = best >= 0;
-    out->action = best >= 0 ? dl_style_for(s, (dl_category)best, p[best]) : DL_ACTION_ALLOW;
+    /* The strictest style among the flagged categories, except that a soft
+     * refusal (someone in distress) wins over the others. */
+    out->action = DL_ACTION_ALLOW;
+    bool soft = false;
+    for (int c = 0; c < DL_CAT__COUNT; c++) {
+        if (!out->flagged[c]) continue;
+        dl_action a = dl_style_for(s, (dl_category)c, p[c]);
+        if (a == DL_ACTION_SOFT_REFUSE) soft = true;
+        if (a > out->action) out->action = a;
+    }
+    if (soft) out->action = DL_ACTION_SOFT_REFUSE;
     if (!out->escalated) {
         if (best >= 0)
             snprintf(out->rationale, sizeof out->rationale, "classifier: %s %.2f >= %.2f%s",

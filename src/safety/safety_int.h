@@ -53,7 +53,7 @@ typedef struct dl_styles {
     size_t n;
 } dl_styles;
 
-/* Parses a styles file's text (see docs/safety-policy.md); 400 naming the line. */
+/* Parses a styles file's text (see docs/safety.md); 400 naming the line. */
 int dl_styles_parse(const char *text, dl_styles *out, dl_error *err);
 void dl_styles_free(dl_styles *st);
 /* The first rule matching (cat, score >= severity_min); the built-in

@@ -1,6 +1,6 @@
 /* safety/styles: which response style a flagged category gets (the styles
  * policy), the texts of the refusal styles, and the grader that checks a
- * response against a style's propositions. docs/safety-policy.md. */
+ * response against a style's propositions. docs/safety.md. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -116,6 +116,19 @@ static bool output_ok(srv_guard *g, const char *text, size_t len)
         dl_log(DL_LOG_ERROR, "safety: output check failed: %s", err.msg);
         return true;
     }
+    if (g->input_checked && g->input.action == DL_ACTION_SAFE_COMPLETE) {
+        /* a safe completion must stay at a high level: no operational detail */
+        dl_style_grade grade;
+        dl_style_grade_response(DL_ACTION_SAFE_COMPLETE, text, &grade);
+        if (grade.operational) {
+            g->output_action = DL_ACTION_HARD_REFUSE;
+            g->output_category = srv_guard_top_category(&g->input);
+            snprintf(g->why, sizeof g->why,
+                     "the answer to a sensitive request gave operational detail (%s)",
+                     dl_category_name(g->output_category));
+            return false;
+        }
+    }
     if (v.any_flagged && v.action != DL_ACTION_ALLOW && v.action != DL_ACTION_SAFE_COMPLETE) {
         g->output_action = v.action;
         g->output_category = srv_guard_top_category(&v);
