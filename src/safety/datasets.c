@@ -426,6 +426,90 @@ out:
     return rc;
 }
 
+/* Parses "hate,violence" (or "safe" / "") into a category mask; -1 and
+ * *bad = the unknown name. */
+static int parse_labels(const char *labels, uint32_t *mask, char *bad, size_t bad_cap) {
+    *mask = 0;
+    char *copy = dl_xstrdup(labels), *save = NULL;
+    int rc = 0;
+    for (char *lab = strtok_r(copy, ",;| ", &save); lab; lab = strtok_r(NULL, ",;| ", &save)) {
+        dl_category c;
+        if (!strcmp(lab, "safe") || !strcmp(lab, "none")) continue;
+        if (dl_category_parse(lab, &c) != 0) {
+            snprintf(bad, bad_cap, "%s", lab);
+            rc = -1;
+            break;
+        }
+        *mask |= B(c);
+    }
+    free(copy);
+    return rc;
+}
+
+typedef struct user_ctx {
+    const char *path;
+    int lineno;
+    dl_error *err; /* first bad row */
+    int failed;
+} user_ctx;
+
+static void user_row(dl_dataset *d, const char *text, const char *labels, user_ctx *u) {
+    u->lineno++;
+    if (u->failed) return;
+    uint32_t m;
+    char bad[64];
+    if (!text || !labels) {
+        u->failed = dl_error_set(u->err, 400, "%s: row %d: needs a string 'text' and 'labels'", u->path,
+                                 u->lineno);
+        return;
+    }
+    if (parse_labels(labels, &m, bad, sizeof bad) != 0) {
+        u->failed = dl_error_set(u->err, 400, "%s: row %d: unknown category '%s'", u->path, u->lineno, bad);
+        return;
+    }
+    dl_dataset_add(d, u->path, text, m);
+}
+
+static void user_csv_row(dl_dataset *d, char **f, const int *cols, void *ctx) {
+    user_row(d, f[cols[0]], f[cols[1]], ctx);
+}
+
+/* JSONL: {"text": "...", "labels": ["hate"] | "hate,violence" | []}. */
+static void user_json_row(dl_dataset *d, json_t *row, void *ctx) {
+    json_t *l = json_object_get(row, "labels");
+    if (!l) l = json_object_get(row, "label");
+    dl_buf b = {0};
+    if (json_is_array(l)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(l, i, x) {
+            if (json_is_string(x)) dl_buf_printf(&b, "%s%s", b.len ? "," : "", json_string_value(x));
+        }
+        dl_buf_append(&b, "", 0);
+    } else if (json_is_string(l)) {
+        dl_buf_printf(&b, "%s", json_string_value(l));
+    }
+    user_row(d, json_string_value(json_object_get(row, "text")), l ? (b.data ? b.data : "") : NULL, ctx);
+    dl_buf_free(&b);
+}
+
+/* A user's labelled file: .csv (columns text, labels), .jsonl (fields text,
+ * labels) or anything else as TSV (labels<TAB>text). */
+static int load_user_file(dl_dataset *d, const char *path, dl_error *err) {
+    size_t n = strlen(path);
+    user_ctx u = {path, 0, err, 0};
+    if (n > 4 && !strcmp(path + n - 4, ".csv")) {
+        static const char *const C[] = {"text", "labels", NULL};
+        if (load_csv(d, path, C, user_csv_row, &u, err) != 0) return -1;
+        return u.failed ? -1 : 0;
+    }
+    if (n > 6 && !strcmp(path + n - 6, ".jsonl")) {
+        if (load_jsonl(d, path, user_json_row, &u, err) != 0) return -1;
+        return u.failed ? -1 : 0;
+    }
+    return load_tsv(d, path, err);
+}
+
 static int load_one(dl_dataset *d, const char *spec, const char *root, dl_error *err) {
     char path[2048];
 #define P(rel) (snprintf(path, sizeof path, "%s/%s", root, rel), path)
@@ -465,8 +549,10 @@ static int load_one(dl_dataset *d, const char *spec, const char *root, dl_error 
         return 0;
     }
 #undef P
-    if (access(spec, R_OK) == 0) return load_tsv(d, spec, err);
-    return dl_error_set(err, 400, "unknown data spec '%s' (a dataset name, 'all' or a TSV file)", spec);
+    if (access(spec, R_OK) == 0) return load_user_file(d, spec, err);
+    return dl_error_set(err, 400,
+                        "unknown data spec '%s' (a dataset name, 'all', or a labelled .csv, .jsonl "
+                        "or .tsv file)", spec);
 }
 
 int dl_dataset_load(dl_dataset *d, const char *spec, const char *root, dl_error *err) {

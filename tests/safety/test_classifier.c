@@ -191,6 +191,41 @@ static void test_shipped_model(void **state) {
     dl_classifier_free(c);
 }
 
+/* A user's labelled CSV and JSONL files (text + labels) load; a bad label
+ * is an error naming the file, row and label. */
+static void test_user_files(void **state)
+{
+    char csv[512], jsonl[512], bad[512];
+    snprintf(csv, sizeof csv, "%s/user.csv", dl_test_tmpdir());
+    snprintf(jsonl, sizeof jsonl, "%s/user.jsonl", dl_test_tmpdir());
+    snprintf(bad, sizeof bad, "%s/bad.jsonl", dl_test_tmpdir());
+    FILE *f = fopen(csv, "w");
+    fputs("text,labels\n\"I hate them, all of them\",hate\nlovely day,safe\nnice,\n", f);
+    fclose(f);
+    f = fopen(jsonl, "w");
+    fputs("{\"text\":\"I will hurt you\",\"labels\":[\"harassment/threatening\",\"violence\"]}\n"
+          "{\"text\":\"hello\",\"labels\":\"\"}\n", f);
+    fclose(f);
+    f = fopen(bad, "w");
+    fputs("{\"text\":\"x\",\"labels\":[\"bogus\"]}\n", f);
+    fclose(f);
+    dl_dataset d = {0};
+    d.owns = true;
+    dl_error err = {0};
+    assert_int_equal(dl_dataset_load(&d, csv, ".", &err), 0);
+    assert_int_equal(dl_dataset_load(&d, jsonl, ".", &err), 0);
+    assert_int_equal(d.n, 5);
+    assert_true(d.v[0].mask & (1u << DL_CAT_HATE));
+    assert_int_equal(d.v[1].mask, 0);
+    assert_int_equal(d.v[2].mask, 0);
+    assert_true(d.v[3].mask & (1u << DL_CAT_HARASSMENT_THREATENING));
+    assert_true(d.v[3].mask & (1u << DL_CAT_VIOLENCE));
+    assert_int_equal(dl_dataset_load(&d, bad, ".", &err), -1);
+    assert_int_equal(err.status, 400);
+    assert_non_null(strstr(err.msg, "bogus"));
+    dl_dataset_free(&d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_learns),
@@ -198,6 +233,7 @@ int main(void) {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_shipped_model),
+        cmocka_unit_test(test_user_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
