@@ -85,23 +85,6 @@ static const cot_rule RULES[] = {
     {DL_COT_SANDBAGGING, "appear less capable", NULL},
 };
 
-/* Lowercased copy of s[0..n) (ASCII), typographic apostrophes made plain. */
-static char *lower_copy(const char *s, size_t n) {
-    char *o = dl_xmalloc(n + 1), *w = o;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == 0xE2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
-            ((unsigned char)s[i + 2] == 0x98 || (unsigned char)s[i + 2] == 0x99)) {
-            *w++ = '\'';
-            i += 2;
-        } else {
-            *w++ = c ? (char)tolower(c) : ' ';
-        }
-    }
-    *w = 0;
-    return o;
-}
-
 static bool is_word(char c) { return isalnum((unsigned char)c) || c == '_'; }
 
 /* Occurrence of phrase at a word start (the end may continue: "sandbag"
@@ -144,7 +127,7 @@ static void set_evidence(dl_cot_report *out, const char *at, size_t n) {
 void dl_cot_monitor(dl_safety *s, const char *reasoning, size_t len, dl_cot_report *out) {
     memset(out, 0, sizeof *out);
     if (!reasoning || !len) return;
-    char *t = lower_copy(reasoning, len);
+    char *t = dl_safety_lower(reasoning, len);
     for (size_t i = 0; i < DL_ARRAY_LEN(RULES); i++) {
         const cot_rule *r = &RULES[i];
         if (out->flags & r->flag) continue;

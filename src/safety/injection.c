@@ -465,20 +465,6 @@ static bool has_special_token(const char *norm) {
 
 static bool ascii_alpha(unsigned char c) { return (c | 32) >= 'a' && (c | 32) <= 'z'; }
 
-static bool word_in_ci(const char *w, size_t n, const char *alts) {
-    for (const char *p = alts;;) {
-        const char *e = strchr(p, '|');
-        size_t l = e ? (size_t)(e - p) : strlen(p);
-        if (l == n) {
-            size_t i = 0;
-            while (i < n && (char)(w[i] | 32) == p[i]) i++;
-            if (i == n) return true;
-        }
-        if (!e) return false;
-        p = e + 1;
-    }
-}
-
 /* A role header at the start of a line: "SYSTEM:", "### System", "[system]",
  * "Developer note:", "### Instruction:". Returns its weight (0 = none). */
 static float line_header(const char *s, size_t n) {
@@ -493,11 +479,11 @@ static float line_header(const char *s, size_t n) {
     if (wl == 0 || (i < n && ascii_alpha((unsigned char)s[i]))) return 0;
     const char *w = s + a;
     float weight = 0;
-    if (word_in_ci(w, wl, "system|developer|admin|administrator|root|sysadmin|operator"))
+    if (dl_safety_word_in(w, wl, "system|developer|admin|administrator|root|sysadmin|operator"))
         weight = 0.85f;
-    else if (word_in_ci(w, wl, "assistant|chatgpt|ai|bot"))
+    else if (dl_safety_word_in(w, wl, "assistant|chatgpt|ai|bot"))
         weight = 0.5f;
-    else if (markup && word_in_ci(w, wl, "instruction|instructions|response|input|prompt"))
+    else if (markup && dl_safety_word_in(w, wl, "instruction|instructions|response|input|prompt"))
         weight = 0.7f;
     else
         return 0;
@@ -505,7 +491,7 @@ static float line_header(const char *s, size_t n) {
     while (i < n && s[i] == ' ') i++;
     size_t b = i;
     while (i < n && ascii_alpha((unsigned char)s[i]) && i - b < 16) i++;
-    if (i > b && !word_in_ci(s + b, i - b, "message|prompt|note|override|instruction|instructions|"
+    if (i > b && !dl_safety_word_in(s + b, i - b, "message|prompt|note|override|instruction|instructions|"
                                             "update|mode|notice|alert|command|directive"))
         i = b;
     while (i < n && strchr("]*)>}_`#", s[i])) i++;

@@ -67,4 +67,11 @@ dl_action dl_styles_lookup(const dl_styles *st, dl_category cat, float score);
 int dl_safety_check_scores(dl_safety *s, const char *text, size_t len, const dl_scores *given,
                            dl_verdict *out, dl_error *err);
 
+/* ASCII-lowercased copy of s[0..n) (malloc'd), typographic apostrophes made
+ * plain, NUL bytes made spaces (text_util.c). */
+char *dl_safety_lower(const char *s, size_t n);
+/* Whether the n-byte word w equals one of the '|'-separated lowercase
+ * alternatives in alts, ignoring ASCII case. */
+bool dl_safety_word_in(const char *w, size_t n, const char *alts);
+
 #endif

@@ -262,20 +262,6 @@ static size_t read_quoted(const char *s, size_t n, size_t i, size_t *a, size_t *
     return 0;
 }
 
-static bool word_in(const char *w, size_t n, const char *alts) {
-    for (const char *p = alts;;) {
-        const char *e = strchr(p, '|');
-        size_t l = e ? (size_t)(e - p) : strlen(p);
-        if (l == n) {
-            size_t i = 0;
-            while (i < n && (char)(w[i] | 32) == p[i]) i++;
-            if (i == n) return true;
-        }
-        if (!e) return false;
-        p = e + 1;
-    }
-}
-
 /* Words that follow "password is" without being one. */
 #define NOT_SECRET                                                                             \
     "a|an|the|not|never|secret|confidential|hidden|private|below|above|provided|stored|in|to|"  \
@@ -342,7 +328,7 @@ static void value_after(dl_secrets *s, const char *t, size_t n, size_t p, bool s
             size_t a = i;
             while (i < n && (is_alpha_b((unsigned char)t[i]) || t[i] == '\'')) i++;
             if (i == a) return;
-            if (word_in(t + a, i - a, "is|are|was|equals|reads|be|becomes")) {
+            if (dl_safety_word_in(t + a, i - a, "is|are|was|equals|reads|be|becomes")) {
                 at_value = true;
                 while (i < n && t[i] == ' ') i++;
                 if (i < n && (t[i] == ':' || t[i] == '=')) i++;
@@ -381,7 +367,7 @@ static void value_after(dl_secrets *s, const char *t, size_t n, size_t p, bool s
     while (b > a && is_trailing_punct(t[b - 1])) b--;
     while (a < b && strchr("([{<*", t[a])) a++;
     if (a == b) return;
-    if (word_in(t + a, b - a, NOT_SECRET)) return;
+    if (dl_safety_word_in(t + a, b - a, NOT_SECRET)) return;
     bool caps = all_caps(t + a, b - a);
     if (digits) {
         bool d = false;
@@ -435,7 +421,7 @@ static void protected_after(dl_secrets *s, const char *t, size_t n, size_t p) {
             size_t j = i;
             while (j < end && (is_alnum_b((unsigned char)t[j]) || t[j] == '-' || t[j] == '_')) j++;
             if (j - i >= 4 && all_caps(t + i, j - i) &&
-                !word_in(t + i, j - i, "never|not|reveal|secret|password|important|note|under|"
+                !dl_safety_word_in(t + i, j - i, "never|not|reveal|secret|password|important|note|under|"
                                        "any|circumstances|system|user|json|html|http|https|only")) {
                 char *v = dl_xstrndup(t + i, j - i);
                 dl_secrets_add(s, v);
@@ -468,14 +454,14 @@ void dl_secrets_scan_instructions(dl_secrets *s, const char *text) {
         size_t a = i;
         size_t j = i;
         while (j < n && (is_alpha_b((unsigned char)text[j]) || text[j] == '\'')) j++;
-        if (word_in(text + a, j - a, "never|not|don't|dont|n't|cannot|mustn't")) {
+        if (dl_safety_word_in(text + a, j - a, "never|not|don't|dont|n't|cannot|mustn't")) {
             size_t k = j;
             for (int w = 0; w < 3 && k < n; w++) {
                 while (k < n && text[k] == ' ') k++;
                 size_t c = k;
                 while (k < n && is_alpha_b((unsigned char)text[k])) k++;
                 if (k == c) break;
-                if (word_in(text + c, k - c, "reveal|disclose|share|say|mention|repeat|tell|divulge|"
+                if (dl_safety_word_in(text + c, k - c, "reveal|disclose|share|say|mention|repeat|tell|divulge|"
                                              "expose|leak")) {
                     protected_after(s, text, n, k);
                     break;

@@ -167,24 +167,6 @@ char *dl_style_response(dl_action style, dl_category cat, const char *locale) {
 
 /* ---- the grader ------------------------------------------------------------------------ */
 
-/* ASCII-lowercased copy with typographic apostrophes made plain. */
-static char *lower_copy(const char *s) {
-    size_t n = strlen(s);
-    char *o = dl_xmalloc(n + 1), *w = o;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == 0xE2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
-            ((unsigned char)s[i + 2] == 0x98 || (unsigned char)s[i + 2] == 0x99)) {
-            *w++ = '\'';
-            i += 2;
-        } else {
-            *w++ = (char)tolower(c);
-        }
-    }
-    *w = 0;
-    return o;
-}
-
 static bool is_word(char c) { return isalnum((unsigned char)c) || c == '_'; }
 
 /* First occurrence of phrase in text with word boundaries at its alphanumeric
@@ -323,7 +305,7 @@ static size_t count_words(const char *t) {
 
 void dl_style_grade_response(dl_action style, const char *response, dl_style_grade *out) {
     memset(out, 0, sizeof *out);
-    char *t = lower_copy(response ? response : "");
+    char *t = dl_safety_lower(response ? response : "", strlen(response ? response : ""));
     out->apology = ANY(t, APOLOGY);
     out->judgemental = ANY(t, JUDGEMENTAL);
     out->resources = ANY(t, RESOURCES);
