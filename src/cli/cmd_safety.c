@@ -26,7 +26,7 @@ static const char SAFETY_HELP[] =
     "       harmbench_behaviors, jbb_behaviors, simplesafetytests and multijail\n"
     "       (never used for training). -m defaults to models/safety/classifier.bin.\n"
     "\n"
-    "The datasets folder is $DL_DATASETS, ../shared/datasets or /work/shared/datasets.\n";
+    "The datasets folder is $DL_DATASETS, ../shared/datasets or $DL_SHARED/datasets.\n";
 
 #define FRAC_TEST 0.2f
 #define FRAC_CALIB 0.1f
