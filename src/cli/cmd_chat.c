@@ -13,6 +13,7 @@
 
 #include "../backend/backend.h"
 #include "../reason/reason.h"
+#include "../safety/safety.h"
 #include "cli.h"
 
 static const char CHAT_HELP[] =
@@ -50,6 +51,11 @@ static const char CHAT_HELP[] =
     "  --dry-run               print the exact prompt text and exit without running a model\n"
     "  --chat-template FILE    with --dry-run instead of -m: a chat template (Jinja text as\n"
     "                          found in a GGUF); prints the format it selects and the prompt\n"
+    "  --safety                run the safety stack: the question is checked before the model\n"
+    "                          runs (refusal styles answer instead), the answer and summary\n"
+    "                          after (withheld if flagged or if they reveal a password or\n"
+    "                          secret from the system/developer text), the reasoning goes\n"
+    "                          through the CoT monitor; the answer is then shown at once\n"
     "  --json                  print one JSON object: answer, summary, usage, samples\n"
     "                          (and reasoning with --show-reasoning); with --dry-run:\n"
     "                          format and prompt\n"
@@ -65,7 +71,11 @@ typedef struct chat_opts {
     const char *model, *prompt, *system, *developer, *template_file, *budget_spec;
     const char *cue;
     bool cue_set;
-    bool json, dry_run, best_of_n;
+    bool json, dry_run, best_of_n, safety;
+    dl_safety *guard;       /* with --safety */
+    dl_classifier *clf;
+    dl_secrets *secrets;
+    char locale[32];
     long max_tokens;
     dl_chat_format format;
     dl_reason_params rp;
@@ -148,6 +158,8 @@ static int parse(int argc, char **argv, chat_opts *o)
             o->template_file = v;
         } else if (!strcmp(a, "--dry-run")) {
             o->dry_run = true;
+        } else if (!strcmp(a, "--safety")) {
+            o->safety = true;
         } else if (!strcmp(a, "--json")) {
             o->json = true;
         } else {
@@ -209,6 +221,7 @@ typedef struct live {
     bool line_drawn;
     bool answer_started;
     bool reasoning_started;
+    bool hold;        /* --safety: the answer is shown after its check */
     struct timespec t0;
     int32_t n_reasoning;
     int n_samples;
@@ -249,7 +262,7 @@ static bool on_progress(void *ud, int sample, dl_channel ch, int32_t n_reasoning
 static bool on_answer(void *ud, const char *text, size_t len)
 {
     live *l = ud;
-    if (l->json) return true;
+    if (l->json || l->hold) return true;
     clear_line(l);
     if (l->reasoning_started && !l->answer_started) fprintf(stderr, "%s\n", l->tty ? "\033[0m" : "");
     l->answer_started = true;
@@ -318,9 +331,50 @@ static void print_json(const chat_opts *o, const dl_backend *b, const dl_reason_
     json_decref(root);
 }
 
+/* --safety: true when text must not be shown (flagged with a refusal style,
+ * or revealing a protected secret); *style gets the style to answer with. */
+static bool withheld(const chat_opts *o, const char *text, dl_action *style, dl_category *cat)
+{
+    if (dl_secrets_leaked(o->secrets, text, strlen(text), NULL)) {
+        *style = DL_ACTION_BLOCK;
+        return true;
+    }
+    dl_verdict v;
+    dl_error err = {0};
+    if (dl_safety_check(o->guard, text, strlen(text), &v, &err) != 0 || !v.any_flagged ||
+        v.action == DL_ACTION_ALLOW || v.action == DL_ACTION_SAFE_COMPLETE)
+        return false;
+    *style = v.action;
+    *cat = DL_CAT_HARASSMENT;
+    for (int k = 0; k < DL_CAT__COUNT; k++)
+        if (v.flagged[k] && (!v.flagged[*cat] || v.scores.p[k] > v.scores.p[*cat])) *cat = (dl_category)k;
+    return true;
+}
+
+static char *refusal_text(const chat_opts *o, dl_action style, dl_category cat)
+{
+    return style == DL_ACTION_BLOCK ? dl_xstrdup("I'm sorry, but I can't share that.")
+                                    : dl_style_response(style, cat, o->locale);
+}
+
 /* One turn: runs the conversation, prints answer and summary. */
 static int turn(const chat_opts *o, dl_backend *b, convo *c, dl_reason_result *r)
 {
+    dl_action style;
+    dl_category cat = DL_CAT_HARASSMENT;
+    if (o->guard && c->n && c->msgs[c->n - 1].role == DL_ROLE_USER &&
+        withheld(o, c->msgs[c->n - 1].content, &style, &cat) && style != DL_ACTION_BLOCK) {
+        memset(r, 0, sizeof(*r)); /* the input check answers; the model does not run */
+        r->answer = refusal_text(o, style, cat);
+        r->samples = dl_xcalloc(1, sizeof(dl_reason_sample));
+        r->samples[0].answer_text = dl_xstrdup(r->answer);
+        r->n_samples = 1;
+        if (o->json) print_json(o, b, r);
+        else printf("%s\n", r->answer);
+        fprintf(stderr, "%s[safety: the question was flagged (%s); the model did not run]%s\n",
+                dim(stderr), dl_action_name(style), plain(stderr));
+        return 0;
+    }
     dl_gen_params gen = dl_gen_default_params();
     gen.sampling = o->e.sp;
     gen.max_tokens = (int32_t)o->max_tokens;
@@ -328,12 +382,40 @@ static int turn(const chat_opts *o, dl_backend *b, convo *c, dl_reason_result *r
     l.tty = isatty(fileno(stderr));
     l.json = o->json;
     l.n_samples = o->rp.n;
+    l.hold = o->guard != NULL;
     clock_gettime(CLOCK_MONOTONIC, &l.t0);
-    dl_reason_sink sink = {on_progress, on_answer, on_reasoning, NULL, &l};
+    dl_reason_sink sink = {on_progress, on_answer, o->rp.want_reasoning ? on_reasoning : NULL, NULL, &l};
+    dl_reason_params rp = o->rp;
+    if (o->guard) rp.want_reasoning = true; /* the CoT monitor reads it; shown only if asked */
     dl_error err = {0};
-    int rc = dl_reason_run(b, c->msgs, c->n, &gen, &o->rp, &sink, r, &err);
+    int rc = dl_reason_run(b, c->msgs, c->n, &gen, &rp, &sink, r, &err);
     clear_line(&l);
     if (rc != 0) return cli_fail("%s", err.msg);
+    unsigned cot_flags = 0;
+    if (o->guard) {
+        if (withheld(o, r->answer, &style, &cat)) {
+            free(r->answer);
+            r->answer = refusal_text(o, style, cat);
+            fprintf(stderr, "%s[safety: the answer was withheld (%s)]%s\n", dim(stderr),
+                    dl_action_name(style), plain(stderr));
+        }
+        if (r->summary && withheld(o, r->summary, &style, &cat)) {
+            free(r->summary);
+            r->summary = dl_xstrdup("[the summary was withheld by the safety checks]");
+        }
+        const char *reasoning = r->reasoning ? r->reasoning : "";
+        dl_cot_report rep;
+        dl_cot_monitor(o->guard, reasoning, strlen(reasoning), &rep);
+        cot_flags = rep.flags;
+        if (rep.flags)
+            fprintf(stderr, "%s[safety: CoT monitor flags 0x%x: %s]%s\n", dim(stderr), rep.flags,
+                    rep.evidence, plain(stderr));
+        if (!o->rp.want_reasoning) { /* read for the monitor only */
+            free(r->reasoning);
+            r->reasoning = NULL;
+        }
+    }
+    (void)cot_flags;
     if (o->json) {
         print_json(o, b, r);
         return 0;
@@ -506,6 +588,29 @@ int cli_chat(int argc, char **argv)
         convo_free(&c);
         return cli_fail("%s", err.msg);
     }
+    if (o.safety) {
+        o.clf = dl_classifier_load_default(&err);
+        dl_safety_config sc = {0};
+        sc.classifier = o.clf;
+        if (!o.clf || !(o.guard = dl_safety_new(&sc, &err))) {
+            dl_classifier_free(o.clf);
+            dl_backend_free(b);
+            convo_free(&c);
+            return cli_fail("--safety: %s", err.msg);
+        }
+        o.secrets = dl_secrets_new();
+        if (o.system) dl_secrets_scan_instructions(o.secrets, o.system);
+        if (o.developer) dl_secrets_scan_instructions(o.secrets, o.developer);
+        o.rp.allow_reasoning = true;
+        const char *lang = getenv("LANG");
+        size_t n = 0;
+        while (lang && lang[n] && lang[n] != '.' && lang[n] != '@' && n + 1 < sizeof o.locale) {
+            o.locale[n] = lang[n] == '_' ? '-' : lang[n];
+            n++;
+        }
+        o.locale[n] = 0;
+        if (n < 2 || !strcmp(o.locale, "C") || !strcmp(o.locale, "POSIX")) strcpy(o.locale, "en-US");
+    }
     o.rp.budgets = dl_effort_budgets_for(b);
     if (o.budget_spec && dl_effort_budgets_parse(&o.rp.budgets, o.budget_spec, &err) != 0) {
         dl_backend_free(b);
@@ -521,6 +626,9 @@ int cli_chat(int argc, char **argv)
         rc = interactive(&o, b, &c);
     }
     dl_backend_free(b);
+    dl_safety_free(o.guard);
+    dl_classifier_free(o.clf);
+    dl_secrets_free(o.secrets);
     convo_free(&c);
     return rc;
 }

@@ -213,6 +213,36 @@ static void test_unknown_format_is_one_clear_line(void **state)
     free(e);
 }
 
+static void test_safety_refuses_before_running(void **state)
+{
+    DL_REQUIRE_FIXTURES();
+    char args[1024];
+    snprintf(args, sizeof args, "chat -m %s -p 'I want to kill myself tonight' --safety --json",
+             dl_test_fixture("models/tiny-qwen3-f32.gguf"));
+    json_t *j = run_json(args);
+    assert_non_null(strstr(json_string_value(json_object_get(j, "answer")), "988"));
+    assert_int_equal(jint(j, "usage", "completion_tokens"), 0);
+    json_decref(j);
+    char args2[1100];
+    snprintf(args2, sizeof args2, "env LANG=en_GB.UTF-8 %s %s", prog(), args);
+    /* the locale comes from LANG: run through env */
+    char *o;
+    char cmd[1300];
+    snprintf(cmd, sizeof cmd, "%s >%s/chat_out.txt 2>/dev/null", args2, dl_test_tmpdir());
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/chat_out.txt", dl_test_tmpdir());
+    o = dl_read_file(cmd, NULL, NULL);
+    assert_non_null(o);
+    assert_non_null(strstr(o, "116 123"));
+    free(o);
+    /* a benign question runs the model */
+    snprintf(args, sizeof args, "chat -m %s -p 'What is 2 + 2?' --safety --max-tokens 8 --json",
+             dl_test_fixture("models/tiny-qwen3-f32.gguf"));
+    j = run_json(args);
+    assert_true(jint(j, "usage", "completion_tokens") > 0);
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_dry_run_with_model),
         cmocka_unit_test(test_dry_run_with_templates),
         cmocka_unit_test(test_unknown_format_is_one_clear_line),
+        cmocka_unit_test(test_safety_refuses_before_running),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
