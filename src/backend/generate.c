@@ -191,9 +191,8 @@ static int force(gen *s, const char *text, size_t len, bool reasoning, dl_error 
  * the current step from index `end_ev` on are dropped. */
 static int continue_reasoning(gen *s, size_t end_ev, size_t marker_off, dl_error *err)
 {
-    dispatch(s, 0, end_ev); /* the reasoning text before the marker stands */
-    s->n_events = 0;
-    s->step_text.len = 0;
+    dispatch(s, 0, end_ev); /* the reasoning text before the marker stands; the rest of
+                             * the step's events are dropped (dispatch clears them) */
 
     /* The token holding the marker's first byte goes, with every later one;
      * its text before the marker is forced again. Forced text of several

@@ -391,7 +391,6 @@ static int turn(const chat_opts *o, dl_backend *b, convo *c, dl_reason_result *r
     int rc = dl_reason_run(b, c->msgs, c->n, &gen, &rp, &sink, r, &err);
     clear_line(&l);
     if (rc != 0) return cli_fail("%s", err.msg);
-    unsigned cot_flags = 0;
     if (o->guard) {
         if (withheld(o, r->answer, &style, &cat)) {
             free(r->answer);
@@ -406,7 +405,6 @@ static int turn(const chat_opts *o, dl_backend *b, convo *c, dl_reason_result *r
         const char *reasoning = r->reasoning ? r->reasoning : "";
         dl_cot_report rep;
         dl_cot_monitor(o->guard, reasoning, strlen(reasoning), &rep);
-        cot_flags = rep.flags;
         if (rep.flags)
             fprintf(stderr, "%s[safety: CoT monitor flags 0x%x: %s]%s\n", dim(stderr), rep.flags,
                     rep.evidence, plain(stderr));
@@ -415,7 +413,6 @@ static int turn(const chat_opts *o, dl_backend *b, convo *c, dl_reason_result *r
             r->reasoning = NULL;
         }
     }
-    (void)cot_flags;
     if (o->json) {
         print_json(o, b, r);
         return 0;
