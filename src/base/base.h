@@ -63,6 +63,24 @@ int dl_buf_append(dl_buf *b, const void *data, size_t n); /* -1 when max exceede
 int dl_buf_printf(dl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void dl_buf_free(dl_buf *b);
 
+/* CSV reader (RFC 4180). Usage: dl_csv_init over a buffer the caller keeps
+ * alive, then while (dl_csv_next(&c)) use c.f[0..c.nf) (owned by the reader,
+ * valid until the next call); dl_csv_free at the end. `line` is the line the
+ * current row ends on; `unterminated` is set when a quoted field runs to the
+ * end of the data (a malformed file). */
+typedef struct dl_csv {
+    const char *p, *end;
+    char **f;
+    size_t nf, capf;
+    dl_buf cell;
+    size_t line, lines_in_row;
+    bool unterminated;
+} dl_csv;
+void dl_csv_init(dl_csv *c, const char *data, size_t len);
+bool dl_csv_next(dl_csv *c);
+int dl_csv_col(const dl_csv *c, const char *name); /* column index of a header name, -1 */
+void dl_csv_free(dl_csv *c);
+
 /* ---- UTF-8 ------------------------------------------------------------- */
 
 /* Length in bytes of the UTF-8 sequence that starts with byte c (1..4), or 0
@@ -85,6 +103,9 @@ size_t dl_utf8_incomplete_tail(const char *s, size_t n);
 
 /* Reads a whole file into a NUL-terminated malloc'd buffer (caller frees). */
 char *dl_read_file(const char *path, size_t *len, dl_error *err);
+/* The shared public datasets folder: $DL_DATASETS, ../shared/datasets or
+ * $DL_SHARED/datasets; NULL when none exists. */
+const char *dl_datasets_root(void);
 double dl_time_ms(void); /* monotonic milliseconds */
 int dl_cpu_count(void);  /* online logical CPUs, >= 1 */
 

@@ -40,3 +40,16 @@ int dl_cpu_count(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : (int)n;
 }
+
+const char *dl_datasets_root(void) {
+    const char *env = getenv("DL_DATASETS");
+    if (env && access(env, R_OK) == 0) return env;
+    if (access("../shared/datasets", R_OK) == 0) return "../shared/datasets";
+    static char from_shared[4096];
+    const char *shared = getenv("DL_SHARED");
+    if (shared && *shared) {
+        snprintf(from_shared, sizeof from_shared, "%s/datasets", shared);
+        if (access(from_shared, R_OK) == 0) return from_shared;
+    }
+    return NULL;
+}

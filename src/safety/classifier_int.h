@@ -70,9 +70,6 @@ int dl_dataset_load(dl_dataset *d, const char *spec, const char *root, dl_error 
 /* Loads an evaluation set ("xstest", "harmbench", "jbb", "sst", "multijail")
  * with groups naming its subsets (e.g. "xstest:safe", "multijail:de"). */
 int dl_dataset_load_eval(dl_dataset *d, const char *name, const char *root, dl_error *err);
-/* The shared datasets folder: $DL_DATASETS, ../shared/datasets or
- * $DL_SHARED/datasets; NULL when none exists. */
-const char *dl_datasets_root(void);
 /* The category mask of a harmful text from keywords (0 when none match). */
 uint32_t dl_label_keywords(const char *text);
 

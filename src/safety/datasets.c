@@ -43,19 +43,6 @@ void dl_dataset_add(dl_dataset *d, const char *group_name, const char *text, uin
     d->n++;
 }
 
-const char *dl_datasets_root(void) {
-    const char *env = getenv("DL_DATASETS");
-    if (env && access(env, R_OK) == 0) return env;
-    if (access("../shared/datasets", R_OK) == 0) return "../shared/datasets";
-    static char from_shared[4096];
-    const char *shared = getenv("DL_SHARED");
-    if (shared && *shared) {
-        snprintf(from_shared, sizeof from_shared, "%s/datasets", shared);
-        if (access(from_shared, R_OK) == 0) return from_shared;
-    }
-    return NULL;
-}
-
 /* ---- keyword labelling ------------------------------------------------- */
 
 static bool has_any(const char *t, const char *const *words) {
@@ -149,73 +136,6 @@ uint32_t dl_label_keywords(const char *text) {
     return m;
 }
 
-/* ---- CSV (RFC 4180: quoted fields, doubled quotes, newlines in quotes) -- */
-
-typedef struct csv {
-    const char *p, *end;
-    char **f;     /* fields of the current row */
-    size_t nf, capf;
-    dl_buf cell;
-} csv;
-
-static void csv_free_row(csv *c) {
-    for (size_t i = 0; i < c->nf; i++) free(c->f[i]);
-    c->nf = 0;
-}
-
-/* Reads the next row into c->f; false at the end. */
-static bool csv_row(csv *c) {
-    csv_free_row(c);
-    if (c->p >= c->end) return false;
-    for (;;) {
-        c->cell.len = 0;
-        bool quoted = false;
-        if (c->p < c->end && *c->p == '"') {
-            quoted = true;
-            c->p++;
-        }
-        while (c->p < c->end) {
-            char ch = *c->p;
-            if (quoted) {
-                if (ch == '"') {
-                    if (c->p + 1 < c->end && c->p[1] == '"') {
-                        dl_buf_append(&c->cell, "\"", 1);
-                        c->p += 2;
-                        continue;
-                    }
-                    quoted = false;
-                    c->p++;
-                    continue;
-                }
-            } else if (ch == ',' || ch == '\n' || ch == '\r') {
-                break;
-            }
-            dl_buf_append(&c->cell, &ch, 1);
-            c->p++;
-        }
-        if (c->nf == c->capf) {
-            c->capf = c->capf ? c->capf * 2 : 16;
-            c->f = dl_xrealloc(c->f, c->capf * sizeof *c->f);
-        }
-        c->f[c->nf++] = dl_xstrndup(c->cell.data ? c->cell.data : "", c->cell.len);
-        if (c->p >= c->end) break;
-        if (*c->p == ',') {
-            c->p++;
-            continue;
-        }
-        if (*c->p == '\r') c->p++;
-        if (c->p < c->end && *c->p == '\n') c->p++;
-        break;
-    }
-    return true;
-}
-
-static int col_of(csv *c, const char *name) {
-    for (size_t i = 0; i < c->nf; i++)
-        if (!strcmp(c->f[i], name)) return (int)i;
-    return -1;
-}
-
 /* One callback per data row: fields by header-resolved column indexes. */
 typedef void (*row_fn)(dl_dataset *d, char **f, const int *cols, void *ctx);
 
@@ -224,30 +144,29 @@ static int load_csv(dl_dataset *d, const char *path, const char *const *colnames
     size_t len;
     char *data = dl_read_file(path, &len, err);
     if (!data) return -1;
-    csv c = {.p = data, .end = data + len};
+    dl_csv c;
+    dl_csv_init(&c, data, len);
     int cols[16];
     int ncols = 0, rc = 0;
-    if (!csv_row(&c)) {
+    if (!dl_csv_next(&c)) {
         rc = dl_error_set(err, 400, "%s: empty CSV", path);
         goto out;
     }
     for (; colnames[ncols]; ncols++) {
-        cols[ncols] = col_of(&c, colnames[ncols]);
+        cols[ncols] = dl_csv_col(&c, colnames[ncols]);
         if (cols[ncols] < 0) {
             rc = dl_error_set(err, 400, "%s: no column '%s'", path, colnames[ncols]);
             goto out;
         }
     }
-    while (csv_row(&c)) {
+    while (dl_csv_next(&c)) {
         bool ok = true;
         for (int i = 0; i < ncols; i++)
             if ((size_t)cols[i] >= c.nf) ok = false;
         if (ok) fn(d, c.f, cols, ctx);
     }
 out:
-    csv_free_row(&c);
-    free(c.f);
-    dl_buf_free(&c.cell);
+    dl_csv_free(&c);
     free(data);
     return rc;
 }
