@@ -23,7 +23,7 @@ URL = r"https?://|www\."
 
 
 def words(n):
-    """n in English words, as a regex tolerant of hyphens and 'and'."""
+    """n in English words, as regexes tolerant of hyphens, commas and 'and'."""
     ones = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen " \
            "fifteen sixteen seventeen eighteen nineteen".split()
     tens = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
@@ -62,10 +62,10 @@ def words(n):
         r = ""
         for w in f:
             if w == "(and)?":
-                r += r"(and[\s-]+)?"
+                r += r"(and[\s,-]+)?"
             else:
-                r += w + r"[\s-]+"
-        regs.append(r"\b" + r[: -len(r"[\s-]+")] + r"\b")
+                r += w + r"[\s,-]+"
+        regs.append(r"\b" + r[: -len(r"[\s,-]+")] + r"\b")
     return regs
 
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <utf8proc.h>
 
 #include "eval_int.h"
@@ -289,6 +290,7 @@ static void add_case(const json_t *c, dl_eval_samples *out) {
 /* Reads one case file into out; ids across files are kept in `seen`
  * (id -> "file:line"). */
 static int load_file(const char *path, json_t *seen, dl_eval_samples *out, dl_error *err) {
+    if (access(path, R_OK) != 0) return dl_error_set(err, 404, "%s: cannot read the case file", path);
     size_t len;
     char *data = dl_read_file(path, &len, err);
     if (!data) return -1;
