@@ -374,7 +374,8 @@ static int ih_load(const dl_eval_def *d, const char *data_dir, uint64_t seed, dl
         if (rc) break;
     }
     json_decref(seen);
-    if (rc) truncate_samples(out, start);
+    if (rc && start == 0) dl_eval_samples_free(out); /* nothing left behind */
+    else if (rc) truncate_samples(out, start);
     return rc;
 }
 
