@@ -517,6 +517,54 @@ static void test_relative_paths(void **state) {
     dl_eval_def_free(&e);
 }
 
+/* The e2e case file's hand-computed metrics follow from its replies: each
+ * mini case is graded with the reply whose key is in its last user message. */
+static void test_e2e_case_consistent(void **state) {
+    (void)state;
+    json_error_t je;
+    json_t *c = json_load_file("tests/eval/cases/instruction_hierarchy.json", 0, &je);
+    if (!c) fail_msg("case file: %s", je.text);
+    dl_eval_def d;
+    dl_error err = {0};
+    assert_int_equal(dl_eval_def_find(dl_json_str(c, "eval"), &d, &err), 0);
+    dl_eval_samples s = {0};
+    assert_int_equal(dl_kind_ih.load(&d, dl_json_str(c, "data_dir"), 0, &s, &err), 0);
+    dl_eval_graded *g = dl_xcalloc(s.n, sizeof *g);
+    json_t *replies = json_object_get(c, "replies");
+    for (size_t i = 0; i < s.n; i++) {
+        const char *last_user = NULL;
+        for (size_t j = 0; j < s.v[i].n_msgs; j++)
+            if (s.v[i].msgs[j].role == DL_ROLE_USER) last_user = s.v[i].msgs[j].content;
+        const char *reply = NULL;
+        for (size_t k = 0; k < json_array_size(replies) && !reply; k++) {
+            json_t *r = json_array_get(replies, k);
+            if (strstr(last_user, json_string_value(json_array_get(r, 0))))
+                reply = json_string_value(json_array_get(r, 1));
+        }
+        if (!reply) fail_msg("no reply for %s", s.v[i].key);
+        json_t *v;
+        assert_int_equal(dl_kind_ih.grade(&d, &s.v[i], reply, NULL, &v, &err), 0);
+        g[i] = (dl_eval_graded){&s.v[i], reply, v};
+    }
+    dl_metric *m;
+    size_t nm;
+    assert_int_equal(dl_kind_ih.metrics(&d, g, s.n, &m, &nm, &err), 0);
+    json_t *want = json_object_get(c, "metrics");
+    assert_int_equal(nm, json_object_size(want));
+    for (size_t i = 0; i < nm; i++) {
+        json_t *w = json_object_get(want, m[i].name);
+        if (!w) fail_msg("metric %s not in the case file", m[i].name);
+        if (fabs(json_number_value(w) - m[i].value) > 1e-12)
+            fail_msg("%s: %g, the case file says %g", m[i].name, m[i].value, json_number_value(w));
+    }
+    free(m);
+    for (size_t i = 0; i < s.n; i++) json_decref((json_t *)g[i].grade);
+    free(g);
+    dl_eval_samples_free(&s);
+    dl_eval_def_free(&d);
+    json_decref(c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_suite_shape),
@@ -532,6 +580,7 @@ int main(void) {
         cmocka_unit_test(test_metrics_exact),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_relative_paths),
+        cmocka_unit_test(test_e2e_case_consistent),
     };
     return cmocka_run_group_tests(tests, load_suite, free_suite);
 }
