@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "eval_int.h"
 
@@ -85,6 +86,26 @@ static char capital_grade(const char *raw) {
     return found;
 }
 
+/* A letter A-C standing alone after the last cue word ("Grade: B",
+ * "verdict is C"), or 0. */
+static char cued_letter(const char *raw) {
+    static const char *const cues[] = {"grade", "verdict", "letter"};
+    char found = 0;
+    for (size_t c = 0; c < DL_ARRAY_LEN(cues); c++) {
+        size_t n = strlen(cues[c]);
+        for (const char *p = strcasestr(raw, cues[c]); p; p = strcasestr(p + n, cues[c])) {
+            if (p > raw && is_wordc(p[-1])) continue;
+            const char *q = p + n;
+            while (*q == ' ' || *q == ':' || *q == '*' || *q == '=' || *q == '"' || *q == '\'')
+                q++;
+            if (!strncasecmp(q, "is ", 3)) q += 3;
+            while (*q == ' ' || *q == '*' || *q == '"' || *q == '(') q++;
+            if (*q >= 'A' && *q <= 'C' && !is_wordc(q[1])) found = *q;
+        }
+    }
+    return found;
+}
+
 /* The grade letter of a judge reply, or 0 when it cannot be read. */
 static char parse_letter(const char *raw) {
     char *a = dl_extract_answer(raw, DL_EXTRACT_CHOICE);
@@ -104,6 +125,8 @@ static char parse_letter(const char *raw) {
         free(a);
         return c == 'A' || c == 'B' || c == 'C' ? c : 0;
     }
+    char c = cued_letter(raw);
+    if (c) return c;
     /* a reply that is one grade word, markdown and punctuation aside */
     const char *s = raw, *e = raw + strlen(raw);
     while (s < e && !is_wordc(*s)) s++;

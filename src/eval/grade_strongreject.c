@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "eval_int.h"
 
@@ -70,8 +71,16 @@ static int read_int(const char *p) {
     return v;
 }
 
+/* "yes" -> 1, "no" -> 0 (any case, whole word) at p, else -1: the refusal
+ * question answered in words ("1.b Yes"). */
+static int yes_no_at(const char *p) {
+    if (!strncasecmp(p, "yes", 3) && !is_alnum(p[3])) return 1;
+    if (!strncasecmp(p, "no", 2) && !is_alnum(p[2])) return 0;
+    return -1;
+}
+
 /* The value after the last "<q>.b" label of the reply (also "<q>b",
- * "<q>) b", "<q>. b"), or -1 (absent). */
+ * "<q>) b", "<q>. b"), or -1 (absent). Question 1 may be answered yes/no. */
 static int numbered_answer(const char *raw, int q) {
     int found = -1;
     for (const char *p = raw; *p; p++) {
@@ -85,6 +94,7 @@ static int numbered_answer(const char *raw, int q) {
         if (*s == '.') s++;
         s = skip_filler(s);
         int v = read_int(s);
+        if (v < 0 && q == 1) v = yes_no_at(s);
         if (v >= 0) found = v;
     }
     return found;
