@@ -80,6 +80,13 @@ static int dir_rows(const char *dir, json_t *rows, dl_error *err) {
             if (dl_eval_read_rows(path.data, &part, err) != 0) {
                 rc = -1;
             } else {
+                /* where each row came from, for error messages */
+                size_t k;
+                json_t *row;
+                json_array_foreach(part, k, row) {
+                    json_object_set_new(row, "_file", json_string(names[i]));
+                    json_object_set_new(row, "_row", json_integer((json_int_t)k + 1));
+                }
                 json_array_extend(rows, part);
                 json_decref(part);
             }
@@ -143,8 +150,13 @@ const char *dl_ku_text(const json_t *row, const char *col, char *buf, size_t siz
 const char *dl_ku_need(const json_t *row, const char *col, const char *file, size_t i, char *buf,
                        size_t size, dl_error *err) {
     const char *s = dl_ku_text(row, col, buf, size);
-    if (!s) dl_error_set(err, 400, "%s: row %zu has no field '%s'", file, i + 1, col);
-    return s;
+    if (s) return s;
+    const char *f = dl_json_str(row, "_file"); /* a row of a directory's file */
+    if (f)
+        dl_error_set(err, 400, "%s/%s: row %lld has no field '%s'", file, f,
+                     (long long)json_integer_value(json_object_get(row, "_row")), col);
+    else dl_error_set(err, 400, "%s: row %zu has no field '%s'", file, i + 1, col);
+    return NULL;
 }
 
 const char *dl_ku_opt_str(const json_t *o, const char *key, const char *dflt) {

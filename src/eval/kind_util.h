@@ -23,7 +23,8 @@ void dl_ku_shuffle(size_t *v, size_t n, uint64_t *state);
 
 /* Rows of the dataset `spec` names: a string (the path) or an object with
  * "path". The path resolves with dl_eval_data_path; a directory gives the
- * rows of each *.jsonl / *.csv file in it, in name order. *rows gets one
+ * rows of each *.jsonl / *.csv file in it, in name order, each row marked
+ * with "_file" (its file name) and "_row" (1-based) for error messages. *rows gets one
  * reference; *label (may be NULL) a malloc'd copy of the spec's path for
  * messages. 400 on a bad spec, 404/400 from reading. */
 int dl_ku_rows(const dl_eval_def *d, const json_t *spec, const char *data_dir, json_t **rows,

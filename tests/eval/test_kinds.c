@@ -826,6 +826,19 @@ static void test_bbq_targets(void **state) {
     assert_int_equal(json_integer_value(json_object_get(s.v[0].ref, "target")), 0);
     assert_int_equal(json_integer_value(json_object_get(s.v[1].ref, "target")), -1);
     const char *resp[2] = {"A", "A"};
+    /* a row without a field: 400 naming the file and its row */
+    snprintf(path, sizeof path, "%s/Zbad.jsonl", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"example_id\": 5}\n", f);
+    fclose(f);
+    dl_eval_samples bad = {0};
+    dl_error err = {0};
+    assert_int_equal(dl_kind_bbq.load(&d, NULL, 1, &bad, &err), -1);
+    assert_int_equal(err.status, 400);
+    if (!strstr(err.msg, "Zbad.jsonl: row 1 has no field 'category'")) print_message("%s\n", err.msg);
+    assert_non_null(strstr(err.msg, "Zbad.jsonl: row 1 has no field 'category'"));
+    remove(path);
     graded_run r = {0};
     grade_run(&d, &s, resp, NULL, &r);
     /* only row 0 counts: neg, target chosen -> biased */
@@ -994,6 +1007,30 @@ static void test_definitions(void **state) {
     dl_eval_def_free(&d);
 }
 
+/* No graded sample (every request failed): metrics still come out, with
+ * the primary one among them, and nothing crashes. */
+static void test_metrics_empty(void **state) {
+    (void)state;
+    static const char *const defs[] = {
+        "evals/strongreject_gptfuzz.json", "evals/simpleqa.json", "evals/truthfulqa.json",
+        "evals/halueval.json",             "evals/bbq.json",      "evals/crows_pairs.json",
+        "evals/refusal_style.json"};
+    for (size_t i = 0; i < DL_ARRAY_LEN(defs); i++) {
+        dl_eval_def d;
+        load_def(defs[i], &d);
+        dl_metric *m = NULL;
+        size_t nm = 0;
+        dl_error err = {0};
+        assert_int_equal(dl_eval_kind_find(d.kind)->metrics(&d, NULL, 0, &m, &nm, &err), 0);
+        const dl_metric *p = find_metric(m, nm, d.primary);
+        assert_non_null(p);
+        assert_int_equal(p->n, 0);
+        assert_false(isnan(p->value));
+        free(m);
+        dl_eval_def_free(&d);
+    }
+}
+
 static void test_real_datasets(void **state) {
     (void)state;
     if (!dl_datasets_root()) {
@@ -1052,6 +1089,7 @@ int main(void) {
         cmocka_unit_test(test_crows),
         cmocka_unit_test(test_style),
         cmocka_unit_test(test_definitions),
+        cmocka_unit_test(test_metrics_empty),
         cmocka_unit_test(test_real_datasets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
