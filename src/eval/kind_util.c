@@ -1,0 +1,261 @@
+/* eval/kind_util: helpers shared by the jailbreak, hallucination, bias and
+ * refusal-style kinds (kind_util.h). */
+#include "kind_util.h"
+
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- seeded choices ---- */
+
+uint64_t dl_ku_hash(const char *s) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+uint64_t dl_ku_next(uint64_t *state) {
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+uint64_t dl_ku_seed_for(uint64_t seed, const char *key) {
+    uint64_t s = seed ^ dl_ku_hash(key);
+    return dl_ku_next(&s);
+}
+
+void dl_ku_shuffle(size_t *v, size_t n, uint64_t *state) {
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)(dl_ku_next(state) % i);
+        size_t t = v[i - 1];
+        v[i - 1] = v[j];
+        v[j] = t;
+    }
+}
+
+/* ---- dataset rows ---- */
+
+static bool has_suffix(const char *s, const char *suf) {
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcmp(s + a - b, suf);
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Rows of every *.jsonl / *.csv file in dir, in name order. */
+static int dir_rows(const char *dir, json_t *rows, dl_error *err) {
+    DIR *dh = opendir(dir);
+    if (!dh) return dl_error_set(err, 404, "%s: cannot open the directory", dir);
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(dh))) {
+        if (e->d_name[0] == '.' || !(has_suffix(e->d_name, ".jsonl") || has_suffix(e->d_name, ".csv")))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            names = dl_xrealloc(names, cap * sizeof *names);
+        }
+        names[n++] = dl_xstrdup(e->d_name);
+    }
+    closedir(dh);
+    int rc = 0;
+    if (n == 0) rc = dl_error_set(err, 404, "%s: no .jsonl or .csv files in the directory", dir);
+    if (n) qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0) {
+            dl_buf path = {0};
+            dl_buf_printf(&path, "%s/%s", dir, names[i]);
+            json_t *part;
+            if (dl_eval_read_rows(path.data, &part, err) != 0) {
+                rc = -1;
+            } else {
+                /* where each row came from, for error messages */
+                size_t k;
+                json_t *row;
+                json_array_foreach(part, k, row) {
+                    json_object_set_new(row, "_file", json_string(names[i]));
+                    json_object_set_new(row, "_row", json_integer((json_int_t)k + 1));
+                }
+                json_array_extend(rows, part);
+                json_decref(part);
+            }
+            dl_buf_free(&path);
+        }
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+int dl_ku_rows(const dl_eval_def *d, const json_t *spec, const char *data_dir, json_t **rows,
+               char **label, dl_error *err) {
+    *rows = NULL;
+    if (label) *label = NULL;
+    const char *rel = json_is_string(spec) ? json_string_value(spec) : dl_json_str(spec, "path");
+    if (!rel || !*rel)
+        return dl_error_set(err, 400, "%s: a dataset needs a \"path\"", d->path ? d->path : d->name);
+    char *path = dl_eval_data_path(d, rel, data_dir);
+    struct stat st;
+    int rc;
+    if (stat(path, &st) != 0) {
+        rc = dl_error_set(err, 404, "%s: dataset not found (%s)", rel, path);
+    } else if (S_ISDIR(st.st_mode)) {
+        json_t *r = json_array();
+        rc = dir_rows(path, r, err);
+        if (rc == 0) *rows = r;
+        else json_decref(r);
+    } else {
+        rc = dl_eval_read_rows(path, rows, err);
+    }
+    free(path);
+    if (rc == 0 && label) *label = dl_xstrdup(rel);
+    return rc;
+}
+
+json_t *dl_ku_datasets(const dl_eval_def *d, dl_error *err) {
+    json_t *ds = json_object_get(d->json, "datasets");
+    if (!ds) ds = json_object_get(d->json, "dataset");
+    if (json_is_array(ds) && json_array_size(ds) > 0) return json_incref(ds);
+    if (json_is_string(ds) || json_is_object(ds)) return json_pack("[O]", ds);
+    dl_error_set(err, 400, "%s: \"datasets\" must list at least one dataset",
+                 d->path ? d->path : d->name);
+    return NULL;
+}
+
+const char *dl_ku_text(const json_t *row, const char *col, char *buf, size_t size) {
+    const json_t *v = json_object_get(row, col);
+    if (json_is_string(v)) return json_string_value(v);
+    if (json_is_integer(v)) {
+        snprintf(buf, size, "%" PRId64, (int64_t)json_integer_value(v));
+        return buf;
+    }
+    if (json_is_real(v)) {
+        snprintf(buf, size, "%.17g", json_real_value(v));
+        return buf;
+    }
+    return NULL;
+}
+
+const char *dl_ku_need(const json_t *row, const char *col, const char *file, size_t i, char *buf,
+                       size_t size, dl_error *err) {
+    const char *s = dl_ku_text(row, col, buf, size);
+    if (s) return s;
+    const char *f = dl_json_str(row, "_file"); /* a row of a directory's file */
+    if (f)
+        dl_error_set(err, 400, "%s/%s: row %lld has no field '%s'", file, f,
+                     (long long)json_integer_value(json_object_get(row, "_row")), col);
+    else dl_error_set(err, 400, "%s: row %zu has no field '%s'", file, i + 1, col);
+    return NULL;
+}
+
+const char *dl_ku_opt_str(const json_t *o, const char *key, const char *dflt) {
+    const char *s = dl_json_str(o, key);
+    return s ? s : dflt;
+}
+
+int64_t dl_ku_opt_int(const json_t *o, const char *key, int64_t dflt) {
+    const json_t *v = json_object_get(o, key);
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
+}
+
+char *dl_ku_unique_key(json_t *seen, const char *key, size_t row) {
+    if (!json_object_get(seen, key)) {
+        json_object_set_new(seen, key, json_true());
+        return dl_xstrdup(key);
+    }
+    dl_buf b = {0};
+    dl_buf_printf(&b, "%s#%zu", key, row);
+    json_object_set_new(seen, b.data, json_true());
+    return b.data;
+}
+
+/* ---- choice questions ---- */
+
+char *dl_ku_choice_prompt(const char *stem, const char *const *options, size_t n,
+                          const char *instruction) {
+    dl_buf b = {0};
+    dl_buf_printf(&b, "%s\n\n", stem);
+    for (size_t i = 0; i < n; i++) dl_buf_printf(&b, "%c. %s\n", (char)('A' + i), options[i]);
+    dl_buf_printf(&b, "\n%s", instruction);
+    return b.data;
+}
+
+int dl_ku_choice_index(const char *response, size_t n_options, char *letter) {
+    if (letter) *letter = 0;
+    char *a = dl_extract_answer(response ? response : "", DL_EXTRACT_CHOICE);
+    int idx = -1;
+    if (a && a[0] >= 'A' && a[0] <= 'J' && !a[1]) {
+        if (letter) *letter = a[0];
+        if ((size_t)(a[0] - 'A') < n_options) idx = a[0] - 'A';
+    }
+    free(a);
+    return idx;
+}
+
+void dl_ku_choice_verdict(json_t *v, int idx, char letter) {
+    char l[2] = {letter, 0};
+    json_object_set_new(v, "extracted", letter ? json_string(l) : json_null());
+    json_object_set_new(v, "choice", json_integer(idx));
+}
+
+/* ---- metrics ---- */
+
+void dl_ku_metrics_add(dl_ku_metrics *m, dl_metric x) {
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 16;
+        m->v = dl_xrealloc(m->v, m->cap * sizeof *m->v);
+    }
+    m->v[m->n++] = x;
+}
+
+void dl_ku_metrics_take(dl_ku_metrics *m, dl_metric **out, size_t *n_out) {
+    *out = m->v;
+    *n_out = m->n;
+    memset(m, 0, sizeof *m);
+}
+
+void dl_ku_metric_name(char *dst, size_t size, const char *base, const char *group) {
+    snprintf(dst, size, "%s:%s", base, group);
+}
+
+static double mean_stat(void *ud, const size_t *idx, size_t n) {
+    const double *x = ud;
+    if (n == 0) return 0;
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += x[idx[i]];
+    return s / (double)n;
+}
+
+dl_metric dl_ku_boot_mean(const char *name, const double *x, size_t n) {
+    return dl_metric_bootstrap(name, mean_stat, (void *)x, n, DL_KU_BOOT_REPS, DL_KU_BOOT_SEED);
+}
+
+json_t *dl_ku_groups(const dl_eval_graded *g, size_t n, const char *field) {
+    json_t *seen = json_object(), *out = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const char *v = dl_json_str(g[i].sample->ref, field);
+        if (!v || json_object_get(seen, v)) continue;
+        json_object_set_new(seen, v, json_true());
+        json_array_append_new(out, json_string(v));
+    }
+    json_decref(seen);
+    return out;
+}
+
+double dl_ku_num(const json_t *o, const char *key, double dflt) {
+    const json_t *v = json_object_get(o, key);
+    if (json_is_number(v)) return json_number_value(v);
+    if (json_is_boolean(v)) return json_is_true(v) ? 1 : 0;
+    return dflt;
+}
