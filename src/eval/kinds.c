@@ -8,14 +8,6 @@
 #define WEAK __attribute__((weak))
 extern const dl_eval_kind dl_kind_refusal WEAK;
 extern const dl_eval_kind dl_kind_math WEAK;
-extern const dl_eval_kind dl_kind_jailbreak WEAK;
-extern const dl_eval_kind dl_kind_simpleqa WEAK;
-extern const dl_eval_kind dl_kind_truthfulqa WEAK;
-extern const dl_eval_kind dl_kind_halueval WEAK;
-extern const dl_eval_kind dl_kind_bbq WEAK;
-extern const dl_eval_kind dl_kind_crows_pairs WEAK;
-extern const dl_eval_kind dl_kind_style WEAK;
-extern const dl_eval_kind dl_kind_ih WEAK;
 
 const dl_eval_kind *const *dl_eval_kinds(void) {
     static const dl_eval_kind *list[16];
