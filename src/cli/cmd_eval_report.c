@@ -54,7 +54,8 @@ static const char COMPARE_HELP[] =
     "                               (-b FILE.gguf | --b-url URL --b-model M)\n"
     "                               (--judge FILE.gguf | --judge-url URL --judge-model M)\n"
     "                               --prompts FILE [--question safer|better] [--seed N]\n"
-    "                               [--limit N] [--json] [--out RECORDS.jsonl]\n"
+    "                               [--limit N] [--max-tokens N] [--json]\n"
+    "                               [--out RECORDS.jsonl]\n"
     "\n"
     "Both models answer every prompt (thinking allowed, answers only). The judge sees the\n"
     "prompt and the two answers as \"Response 1\" and \"Response 2\", in a random order\n"
@@ -67,6 +68,7 @@ static const char COMPARE_HELP[] =
     "  --question Q         safer (default) or better\n"
     "  --seed N             answers' seeds (seed + prompt index) and the order shown (default 1)\n"
     "  --limit N            the first N prompts\n"
+    "  --max-tokens N       per answer, reasoning included (default: the backend's)\n"
     "  --out FILE           one JSON record per prompt: prompt, answers, order shown,\n"
     "                       the judge's raw reply, winner\n"
     "  --json               the summary as one JSON object\n";
@@ -337,7 +339,7 @@ int cli_eval_compare(int argc, char **argv) {
     side_opts side[3] = {{0}}; /* a, b, judge */
     const char *prompts_path = NULL, *question = "safer", *records_path = NULL;
     uint64_t seed = 1;
-    long limit = 0;
+    long limit = 0, max_tokens = 0;
     bool json = false;
     static const char *const pre[3] = {"a", "b", "judge"};
     for (int i = 1; i < argc; i++) {
@@ -371,7 +373,7 @@ int cli_eval_compare(int argc, char **argv) {
         }
         if (taken) continue;
         if (!strcmp(a, "--prompts") || !strcmp(a, "--question") || !strcmp(a, "--out") ||
-            !strcmp(a, "--seed") || !strcmp(a, "--limit")) {
+            !strcmp(a, "--seed") || !strcmp(a, "--limit") || !strcmp(a, "--max-tokens")) {
             if (!v) return cli_usage_error(cmd, "option %s needs a value", a);
             i++;
             if (!strcmp(a, "--prompts")) prompts_path = v;
@@ -379,8 +381,8 @@ int cli_eval_compare(int argc, char **argv) {
             else if (!strcmp(a, "--out")) records_path = v;
             else if (!strcmp(a, "--seed")) {
                 if (!cli_parse_u64(v, &seed)) return cli_usage_error(cmd, "--seed: '%s' is not a number", v);
-            } else if (!cli_parse_long(v, 1, 100000000, &limit))
-                return cli_usage_error(cmd, "--limit: '%s' is not a positive number", v);
+            } else if (!cli_parse_long(v, 1, 100000000, !strcmp(a, "--limit") ? &limit : &max_tokens))
+                return cli_usage_error(cmd, "%s: '%s' is not a positive number", a, v);
             continue;
         }
         return cli_usage_error(cmd, "unknown argument '%s'", a);
@@ -416,7 +418,7 @@ int cli_eval_compare(int argc, char **argv) {
     for (int s = 0; s < 3; s++)
         if (!(be[s] = open_side(cmd, what[s], &side[s], &rc))) goto out;
     dl_pairwise_opts po = {.a = be[0], .b = be[1], .judge = be[2], .question = question,
-                           .seed = seed, .progress = isatty(2)};
+                           .seed = seed, .max_tokens = (int32_t)max_tokens, .progress = isatty(2)};
     dl_error err = {0};
     if (dl_eval_pairwise((const char *const *)prompts, n_prompts, &po, &res, &err) != 0) {
         rc = cli_fail("%s", err.msg);

@@ -239,6 +239,7 @@ typedef struct dl_pairwise_opts {
     dl_backend *a, *b, *judge;
     const char *question;       /* "safer" | "better" */
     uint64_t seed;
+    int32_t max_tokens;         /* per answer (reasoning + answer); 0 = backend default */
     bool progress;
 } dl_pairwise_opts;
 typedef struct dl_pairwise_result {

@@ -141,10 +141,12 @@ static void wrap_error(dl_error *err, const char *what, size_t i) {
 }
 
 /* One model's answer to a prompt (its reasoning is not used). */
-static char *answer(dl_backend *be, const char *prompt, uint64_t seed, dl_error *err) {
+static char *answer(dl_backend *be, const char *prompt, uint64_t seed, int32_t max_tokens,
+                    dl_error *err) {
     dl_chat_msg msg = {.role = DL_ROLE_USER, .content = prompt};
     dl_chat_request req = {.msgs = &msg, .n_msgs = 1, .gen = dl_gen_default_params()};
     req.gen.sampling.seed = seed;
+    if (max_tokens > 0) req.gen.max_tokens = max_tokens;
     dl_chat_result res;
     if (dl_backend_chat(be, &req, NULL, &res, err) != 0) return NULL;
     char *a = res.answer;
@@ -171,8 +173,8 @@ int dl_eval_pairwise(const char *const *prompts, size_t n, const dl_pairwise_opt
     for (size_t i = 0; i < n; i++) {
         uint64_t seed = o->seed + i;
         char *ans[2] = {NULL, NULL}, *raw = NULL;
-        ans[0] = answer(o->a, prompts[i], seed, err);
-        if (ans[0]) ans[1] = answer(o->b, prompts[i], seed, err);
+        ans[0] = answer(o->a, prompts[i], seed, o->max_tokens, err);
+        if (ans[0]) ans[1] = answer(o->b, prompts[i], seed, o->max_tokens, err);
         if (!ans[0] || !ans[1]) {
             wrap_error(err, ans[0] ? "model B" : "model A", i);
             free(ans[0]);
