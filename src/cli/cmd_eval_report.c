@@ -15,9 +15,9 @@ int dl_eval_results_json(dl_store *st, const char *run_ids, const char *model, c
                          json_t **out, dl_error *err) __attribute__((weak));
 
 static const char REPORT_HELP[] =
-    "usage: deliberate eval report [--results FILE | --db FILE [--model M] [--eval E] [--runs IDS]]\n"
-    "                              --out REPORT.html [--json REPORT.json] [--title T]\n"
-    "                              [--scorecard FILE]\n"
+    "usage: deliberate eval report [--results FILE | --db FILE] [--model M] [--eval E]\n"
+    "                              [--runs IDS] --out REPORT.html [--json REPORT.json]\n"
+    "                              [--title T] [--scorecard FILE]\n"
     "\n"
     "Writes one self-contained HTML page (inline CSS and SVG, no external resources):\n"
     "the runs with their primary metric and 95% interval, a bar chart per eval category\n"
@@ -28,7 +28,9 @@ static const char REPORT_HELP[] =
     "\n"
     "  --results FILE   a results document (JSON, as 'deliberate eval results --json' prints)\n"
     "  --db FILE        read the runs from this store (default: $DELIBERATE_DB, else\n"
-    "                   ./deliberate.db), filtered by --model, --eval and --runs ID,ID,...\n"
+    "                   ./deliberate.db)\n"
+    "  --model M, --eval E, --runs ID,ID,...\n"
+    "                   only these runs (of the store or of the --results file)\n"
     "  --out FILE       the HTML page\n"
     "  --json FILE      the same content as JSON\n"
     "  --title T        the page's title (default \"Evaluation report\")\n"
@@ -36,7 +38,7 @@ static const char REPORT_HELP[] =
 
 static const char GATE_HELP[] =
     "usage: deliberate eval gate --scorecard FILE --model M\n"
-    "                            [--results FILE | --db FILE [--eval E] [--runs IDS]]\n"
+    "                            [--results FILE | --db FILE] [--eval E] [--runs IDS]\n"
     "                            [--allow-unknown] [--json]\n"
     "\n"
     "Evaluates the scorecard for model M from its latest complete pre- and post-mitigation\n"
@@ -94,13 +96,39 @@ static int src_opt(const char *cmd, int argc, char **argv, int *i, src_opts *s) 
     return 1;
 }
 
+/* Does the comma-separated list hold id? */
+static bool in_list(const char *list, const char *id) {
+    size_t n = strlen(id);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && !strncmp(p, id, n)) return true;
+        p += len + (end != NULL);
+    }
+    return false;
+}
+
+/* Keeps the runs of a --results document that --model, --eval and --runs
+ * select (as the store's query does for --db). */
+static void filter_runs(json_t *doc, const src_opts *s) {
+    json_t *runs = json_object_get(doc, "runs");
+    for (size_t i = json_array_size(runs); i-- > 0;) {
+        json_t *r = json_array_get(runs, i);
+        const char *model = json_string_value(json_object_get(r, "model"));
+        const char *eval = json_string_value(json_object_get(r, "eval"));
+        const char *id = json_string_value(json_object_get(r, "id"));
+        if ((s->model && (!model || strcmp(model, s->model))) ||
+            (s->eval && (!eval || strcmp(eval, s->eval))) || (s->runs && (!id || !in_list(s->runs, id))))
+            json_array_remove(runs, i);
+    }
+}
+
 /* Loads the results document: 0, or the exit status after a message. */
 static int load_results(const char *cmd, const src_opts *s, json_t **out) {
     dl_error err = {0};
     *out = NULL;
-    if (s->results && (s->db || s->eval || s->runs))
-        return cli_usage_error(cmd, "--results reads a file; --db, --eval and --runs select runs "
-                                    "from a store (give one or the other)");
+    if (s->results && s->db)
+        return cli_usage_error(cmd, "give --results FILE or --db FILE, not both");
     if (s->results) {
         json_error_t je;
         *out = json_load_file(s->results, 0, &je);
@@ -114,6 +142,7 @@ static int load_results(const char *cmd, const src_opts *s, json_t **out) {
             *out = NULL;
             return cli_fail("%s: not a results document (expected {\"runs\": [...]})", s->results);
         }
+        filter_runs(*out, s);
         return 0;
     }
     const char *db = s->db;

@@ -469,6 +469,26 @@ static void test_report_cli(void **state) {
     assert_non_null(strstr(e, "--out"));
     free(o);
     free(e);
+    /* --model / --eval / --runs select runs of a --results file too */
+    snprintf(args, sizeof args,
+             "eval report --results tests/eval/data/results_sample.json --json %s --model beta-8b "
+             "--eval gsm8k",
+             js);
+    assert_int_equal(run_cmd(args, &o, &e), 0);
+    free(o);
+    free(e);
+    j = json_load_file(js, 0, NULL);
+    assert_int_equal(json_array_size(json_object_get(j, "runs")), 4);
+    json_decref(j);
+    snprintf(args, sizeof args,
+             "eval report --results tests/eval/data/results_sample.json --json %s --runs run_001,run_029,nope",
+             js);
+    assert_int_equal(run_cmd(args, &o, &e), 0);
+    free(o);
+    free(e);
+    j = json_load_file(js, 0, NULL);
+    assert_int_equal(json_array_size(json_object_get(j, "runs")), 2);
+    json_decref(j);
     const char *bad = write_tmp("sc_bad2.json", "{\"categories\": [{\"name\": \"c\"}]}");
     snprintf(args, sizeof args,
              "eval report --results tests/eval/data/results_sample.json --out %s --scorecard %s", html, bad);
