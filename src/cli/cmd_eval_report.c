@@ -259,9 +259,13 @@ int cli_eval_gate(int argc, char **argv) {
         json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:b, s:i}", "model", s.model,
                               "scorecard", scorecard, "rows", jr, "result", verdict, "failing", jf,
                               "unknown", ju, "allow_unknown", allow_unknown, "exit", rc);
-        json_dumpf(o, stdout, JSON_INDENT(2));
-        fputc('\n', stdout);
-        json_decref(o);
+        if (!o) {
+            rc = cli_fail("cannot print the result as JSON (a name is not valid UTF-8)");
+        } else {
+            json_dumpf(o, stdout, JSON_INDENT(2));
+            fputc('\n', stdout);
+            json_decref(o);
+        }
     } else {
         json_decref(jf);
         json_decref(ju);
@@ -479,6 +483,10 @@ int cli_eval_compare(int argc, char **argv) {
                               "b_wins", (json_int_t)res.b_wins, "ties", (json_int_t)res.ties, "n",
                               (json_int_t)res.n, "errors", (json_int_t)res.n_errors, "a_win_rate",
                               dl_metric_to_json(&res.a_win_rate));
+        if (!o) {
+            rc = cli_fail("cannot print the result as JSON (a name is not valid UTF-8)");
+            goto out;
+        }
         json_dumpf(o, stdout, JSON_INDENT(2));
         fputc('\n', stdout);
         json_decref(o);

@@ -125,15 +125,21 @@ static void bar_config(const ctx *c, const char *eval, const char **effort, int6
     const dl_rrun *best_run = NULL;
     *effort = NULL;
     *n = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        const dl_rrun *r = &c->runs[i];
-        if (strcmp(r->eval, eval) || !r->complete || !r->has_primary) continue;
+    const dl_rrun **e = dl_xmalloc((c->n ? c->n : 1) * sizeof *e);
+    size_t ne = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (!strcmp(c->runs[i].eval, eval) && c->runs[i].complete && c->runs[i].has_primary)
+            e[ne++] = &c->runs[i];
+    for (size_t i = 0; i < ne; i++) {
+        const dl_rrun *r = e[i];
         int cnt = 0;
         for (size_t s = 0; s < c->n_ser; s++) {
-            dl_rrun_filter f = {.eval = eval, .model = c->ser[s].model,
-                                .mitigation = c->ser[s].mitigation, .effort = r->effort,
-                                .n = r->n, .complete_only = true};
-            cnt += dl_rrun_pick(c->runs, c->n, &f) != NULL;
+            bool has = false;
+            for (size_t j = 0; j < ne && !has; j++)
+                has = e[j]->n == r->n && !strcmp(e[j]->effort, r->effort) &&
+                      !strcmp(e[j]->model, c->ser[s].model) &&
+                      !strcmp(e[j]->mitigation, c->ser[s].mitigation);
+            cnt += has;
         }
         if (cnt > best || (cnt == best && dl_rrun_newer(r, best_run) > 0)) {
             best = cnt;
@@ -142,6 +148,7 @@ static void bar_config(const ctx *c, const char *eval, const char **effort, int6
             *n = r->n;
         }
     }
+    free(e);
 }
 
 /* One bar chart per category: groups = its evals, bars = series, each bar
@@ -282,19 +289,20 @@ static json_t *n_curve(const ctx *c, const char *eval) {
     bool worth = false;
     for (size_t s = 0; s < c->n_ser; s++) {
         const char *e_ref = NULL;
-        size_t best = 0;
+        size_t best = 0, m = 0;
         int best_rank = -2;
-        for (size_t i = 0; i < c->n; i++) {
-            const dl_rrun *r = &c->runs[i];
-            if (!in_series(r, &c->ser[s], eval)) continue;
+        const dl_rrun **sr = dl_xmalloc((c->n ? c->n : 1) * sizeof *sr);
+        for (size_t i = 0; i < c->n; i++)
+            if (in_series(&c->runs[i], &c->ser[s], eval)) sr[m++] = &c->runs[i];
+        for (size_t i = 0; i < m; i++) {
+            const dl_rrun *r = sr[i];
             size_t distinct = 0;
-            for (size_t j = 0; j < c->n; j++) {
-                const dl_rrun *q = &c->runs[j];
-                if (!in_series(q, &c->ser[s], eval) || strcmp(q->effort, r->effort)) continue;
+            for (size_t j = 0; j < m; j++) {
+                const dl_rrun *q = sr[j];
+                if (strcmp(q->effort, r->effort)) continue;
                 bool seen = false;
                 for (size_t k = 0; k < j && !seen; k++)
-                    seen = in_series(&c->runs[k], &c->ser[s], eval) &&
-                           !strcmp(c->runs[k].effort, r->effort) && c->runs[k].n == q->n;
+                    seen = !strcmp(sr[k]->effort, r->effort) && sr[k]->n == q->n;
                 distinct += !seen;
             }
             if (distinct > best || (distinct == best && r->effort_rank > best_rank)) {
@@ -303,6 +311,7 @@ static json_t *n_curve(const ctx *c, const char *eval) {
                 e_ref = r->effort;
             }
         }
+        free(sr);
         if (!e_ref) continue;
         /* the distinct n at e_ref, ascending */
         int64_t *ns = dl_xmalloc(c->n * sizeof *ns);

@@ -37,16 +37,21 @@ static bool find_pair(const dl_rrun *runs, size_t n, const char *eval, const cha
                       const dl_rrun **ra, const dl_rrun **rb, bool *same) {
     const dl_rrun *ba = NULL, *bb = NULL;
     dl_metric m;
+    /* the candidates of each side first, so the pairing is over few runs */
+    const dl_rrun **xs = dl_xmalloc((n ? n : 1) * sizeof *xs), **ys = dl_xmalloc((n ? n : 1) * sizeof *ys);
+    size_t nx = 0, ny = 0;
     for (size_t i = 0; i < n; i++) {
-        const dl_rrun *x = &runs[i];
-        if (strcmp(x->eval, eval) || strcmp(x->model, model_a) || strcmp(x->mitigation, mit_a) ||
-            !x->complete || !x->has_primary)
-            continue;
-        for (size_t j = 0; j < n; j++) {
-            const dl_rrun *y = &runs[j];
-            if (y == x || strcmp(y->eval, eval) || strcmp(y->model, model_b) ||
-                strcmp(y->mitigation, mit_b) || !y->complete || strcmp(y->effort, x->effort) ||
-                y->n != x->n || !dl_rrun_metric(y, x->primary, &m))
+        const dl_rrun *r = &runs[i];
+        if (!r->complete || strcmp(r->eval, eval)) continue;
+        if (r->has_primary && !strcmp(r->model, model_a) && !strcmp(r->mitigation, mit_a)) xs[nx++] = r;
+        if (!strcmp(r->model, model_b) && !strcmp(r->mitigation, mit_b)) ys[ny++] = r;
+    }
+    for (size_t i = 0; i < nx; i++) {
+        const dl_rrun *x = xs[i];
+        for (size_t j = 0; j < ny; j++) {
+            const dl_rrun *y = ys[j];
+            if (y == x || strcmp(y->effort, x->effort) || y->n != x->n ||
+                !dl_rrun_metric(y, x->primary, &m))
                 continue;
             if (!ba) {
                 ba = x;
@@ -61,6 +66,8 @@ static bool find_pair(const dl_rrun *runs, size_t n, const char *eval, const cha
             }
         }
     }
+    free(xs);
+    free(ys);
     *same = ba != NULL;
     if (!ba) {
         ba = dl_rrun_headline(runs, n, eval, model_a, mit_a);

@@ -231,6 +231,12 @@ fail:
     return -1;
 }
 
+/* Drops a UTF-8 sequence that snprintf cut at the end of s. */
+static void trim_utf8(char *s) {
+    size_t n = strlen(s);
+    s[n - dl_utf8_incomplete_tail(s, n)] = 0;
+}
+
 /* Level of one eval for (model, mitigation); appends its evidence. */
 static dl_risk eval_level(const sc_eval *e, const dl_rrun *runs, size_t n, const char *model,
                           const char *mit, dl_buf *ev) {
@@ -285,6 +291,8 @@ int dl_scorecard_eval(const char *path, const json_t *results, const char *model
                           : eval_level(e, runs, n_runs, model, "post", &ev);
         }
         snprintf(v[i].evidence, sizeof v[i].evidence, "%s", ev.data ? ev.data : "");
+        trim_utf8(v[i].evidence);
+        trim_utf8(v[i].category);
         dl_buf_free(&ev);
     }
     *rows = v;
