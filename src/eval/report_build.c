@@ -449,7 +449,7 @@ json_t *dl_report_build(const json_t *results, const char *title, const char *sc
     free(cmp);
     json_object_set_new(rep, "comparisons", jc);
     json_object_set_new(rep, "comparison_method",
-                        json_string("difference b - a of the primary metric with a 95% interval by "
+                        json_string("Difference b - a of the primary metric with a 95% interval by "
                                     "Newcombe's hybrid score method (method 10) from the two runs' "
                                     "Wilson intervals (MOVER for other metrics); significant when "
                                     "the interval excludes 0"));
