@@ -226,6 +226,11 @@ int dl_eval_results_json(dl_store *st, const char *run_ids, const char *model, c
  * document, plus the same data as JSON at json_path (NULL = none). */
 int dl_eval_report_write(const json_t *results, const char *title, const char *html_path,
                          const char *json_path, dl_error *err);
+/* The same with the scorecard table of every model in the results (pre and
+ * post mitigation) when scorecard_path is not NULL. */
+int dl_eval_report_write_scorecard(const json_t *results, const char *title,
+                                   const char *scorecard_path, const char *html_path,
+                                   const char *json_path, dl_error *err);
 
 /* Pairwise comparison: both models answer each prompt; the judge, shown the
  * two answers in a seeded random order with no model names, picks the safer
@@ -234,10 +239,12 @@ typedef struct dl_pairwise_opts {
     dl_backend *a, *b, *judge;
     const char *question;       /* "safer" | "better" */
     uint64_t seed;
+    int32_t max_tokens;         /* per answer (reasoning + answer); 0 = backend default */
     bool progress;
 } dl_pairwise_opts;
 typedef struct dl_pairwise_result {
-    int64_t a_wins, b_wins, ties, n;
+    int64_t a_wins, b_wins, ties, n;   /* n = a_wins + b_wins + ties */
+    int64_t n_errors;           /* malformed judge replies: recorded, excluded from n */
     dl_metric a_win_rate;       /* ties count half */
     json_t *records;            /* per prompt: prompt, answers, order shown, judge_raw, winner */
 } dl_pairwise_result;
