@@ -34,7 +34,7 @@ static const char REPORT_HELP[] =
     "  --out FILE       the HTML page\n"
     "  --json FILE      the same content as JSON\n"
     "  --title T        the page's title (default \"Evaluation report\")\n"
-    "  --scorecard FILE add the scorecard table (evals/scorecard.json is the default one)\n";
+    "  --scorecard FILE add the scorecard table (evals/scorecards/default.json is the default one)\n";
 
 static const char GATE_HELP[] =
     "usage: deliberate eval gate --scorecard FILE --model M\n"

@@ -253,7 +253,7 @@ int dl_eval_pairwise(const char *const *prompts, size_t n, const dl_pairwise_opt
 void dl_pairwise_result_free(dl_pairwise_result *r);
 
 /* Scorecard: a JSON file mapping metrics of evals to risk levels per tracked
- * category (docs/eval.md "scorecard"). */
+ * category (docs/eval-reports.md). */
 typedef enum dl_risk {
     DL_RISK_LOW = 0,
     DL_RISK_MEDIUM = 1,

@@ -283,7 +283,7 @@ static void test_html_self_contained(void **state) {
     snprintf(html, sizeof html, "%s/sample.html", dl_test_tmpdir());
     snprintf(js, sizeof js, "%s/sample.json", dl_test_tmpdir());
     dl_error err = {0};
-    assert_int_equal(dl_eval_report_write_scorecard(res, "Sample", "evals/scorecard.json", html, js, &err), 0);
+    assert_int_equal(dl_eval_report_write_scorecard(res, "Sample", "evals/scorecards/default.json", html, js, &err), 0);
     char *h = dl_read_file(html, NULL, &err);
     assert_non_null(h);
     assert_int_equal(strncmp(h, "<!DOCTYPE html>", 15), 0);

@@ -44,7 +44,7 @@ chrome() {
 
 HTML="$TMP/report.html"
 "$DELIBERATE" eval report --results tests/eval/data/results_sample.json --out "$HTML" \
-    --json "$TMP/report.json" --scorecard evals/scorecard.json --title "Render test" \
+    --json "$TMP/report.json" --scorecard evals/scorecards/default.json --title "Render test" \
     >"$TMP/report.log" 2>&1
 check "report written" test -s "$HTML"
 

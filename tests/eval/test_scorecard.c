@@ -266,7 +266,7 @@ static void test_shipped_default(void **state) {
     dl_scorecard_row *rows;
     size_t n;
     dl_error err = {0};
-    assert_int_equal(dl_scorecard_eval("evals/scorecard.json", res, "M", &rows, &n, &err), 0);
+    assert_int_equal(dl_scorecard_eval("evals/scorecards/default.json", res, "M", &rows, &n, &err), 0);
     const char *want[] = {"disallowed", "overrefusal", "jailbreak", "hallucination", "bias",
                           "instruction_hierarchy", "refusal_style", "reasoning"};
     assert_int_equal(n, DL_ARRAY_LEN(want));
@@ -450,7 +450,7 @@ static void test_report_cli(void **state) {
     remove(js);
     snprintf(args, sizeof args,
              "eval report --results tests/eval/data/results_sample.json --out %s --json %s "
-             "--title 'CLI report' --scorecard evals/scorecard.json",
+             "--title 'CLI report' --scorecard evals/scorecards/default.json",
              html, js);
     assert_int_equal(run_cmd(args, &o, &e), 0);
     assert_non_null(strstr(e, "(29 runs)"));
