@@ -146,7 +146,7 @@ static char *norm_range(const char *s, size_t n) {
     dl_buf out = {0};
     dl_buf_append(&out, "", 0);
     static const char *const drop[] = {"\\left",  "\\right", "\\!",      "\\,",  "\\;",
-                                       "\\:",     "\\ ",     "^{\\circ}", "^\\circ", "\\circ",
+                                       "\\:",     "\\ ",     "^{\\circ}", "^\\circ",
                                        "\xc2\xb0", "\\%",    "%",        "\\$",  "$",
                                        "\\displaystyle"};
     static const char *const unwrap[] = {"\\text{", "\\textbf{", "\\mathrm{", "\\mbox{",
@@ -161,7 +161,7 @@ static char *norm_range(const char *s, size_t n) {
         for (size_t k = 0; k < DL_ARRAY_LEN(drop) && !done; k++) {
             size_t l = strlen(drop[k]);
             if (!at(s, n, i, drop[k])) continue;
-            /* \left / \right / \circ only as whole commands (not \leftarrow) */
+            /* \left / \right only as whole commands (not \leftarrow) */
             if (drop[k][0] == '\\' && is_alpha(drop[k][l - 1]) && i + l < n && is_alpha(s[i + l]))
                 continue;
             i += l;
@@ -236,7 +236,6 @@ static char *norm_range(const char *s, size_t n) {
     return r;
 }
 
-/* Exposed for the tests through the kind's grade only; see norm_range. */
 static char *math_norm(const char *s) { return norm_range(s, strlen(s)); }
 
 /* The value of a plain number "-12.5", "3/4", "1e3"; false otherwise. */
