@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "eval_int.h"
 
@@ -314,6 +315,12 @@ static int load_dataset(const dl_eval_def *d, const json_t *ds, size_t di, const
     const char *idcol = dl_json_str(ds, "id");
     const char *gcol = dl_json_str(ds, "group");
     char *path = dl_eval_data_path(d, rel, data_dir);
+    if (access(path, R_OK) != 0) {
+        dl_error_set(err, 404, "%s: dataset file not found (--data-dir or DL_DATASETS sets the root)",
+                     path);
+        free(path);
+        return -1;
+    }
     json_t *rows;
     int rc = dl_eval_read_rows(path, &rows, err);
     if (rc) {
