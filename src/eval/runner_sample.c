@@ -134,7 +134,8 @@ static int answer_sample(const dl_eval_job *j, const dl_eval_sample *s, char **a
         }
     }
     dl_gen_params gen = j->gen;
-    gen.sampling.seed = o->seed + dl_eval_hash_str(s->key);
+    /* below 2^31 so that every OpenAI-compatible server takes it */
+    gen.sampling.seed = (o->seed + dl_eval_hash_str(s->key)) & 0x7FFFFFFFu;
     int retries = o->retries > 0 ? o->retries : 0;
     double delay = j->backoff_ms;
     int rc;
