@@ -241,7 +241,8 @@ static int compute_metrics(dl_store *st, const char *run_id, const dl_eval_def *
     out->n_done = out->n_failed = 0;
     for (size_t i = 0; i < n_sel; i++) {
         const dl_eval_sample *s = &all->v[sel[i]];
-        const dl_store_eval_sample *r = bsearch(s->key, rec, n_rec, sizeof *rec, cmp_stored_key);
+        const dl_store_eval_sample *r =
+            n_rec ? bsearch(s->key, rec, n_rec, sizeof *rec, cmp_stored_key) : NULL;
         if (!r) continue;
         if (r->error || !r->grade_json) {
             out->n_failed++;
@@ -315,7 +316,8 @@ int dl_eval_run(dl_store *st, const dl_eval_def *d, const dl_eval_run_opts *o,
     todo = dl_xcalloc(n_sel ? n_sel : 1, sizeof *todo);
     for (size_t i = 0; i < n_sel; i++) {
         const char *k = all.v[sel[i]].key;
-        if (!bsearch(&k, done_keys, n_done_keys, sizeof *done_keys, cmp_key_ptr)) todo[n_todo++] = sel[i];
+        if (!n_done_keys || !bsearch(&k, done_keys, n_done_keys, sizeof *done_keys, cmp_key_ptr))
+            todo[n_todo++] = sel[i];
     }
 
     dl_eval_job job = {0};
