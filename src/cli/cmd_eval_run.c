@@ -335,6 +335,7 @@ static int load_defs(const run_args *a, dl_eval_def **defs, size_t *n) {
             for (size_t k = 0; k < i; k++) dl_eval_def_free(&(*defs)[k]);
             free(*defs);
             *defs = NULL;
+            *n = 0;
             return cli_fail("%s", err.msg);
         }
         *n = i + 1;
@@ -413,10 +414,11 @@ int cli_eval_run(int argc, char **argv) {
     const char *model = a.model_name ? a.model_name : dl_backend_name(w.model);
     g_stop = 0;
     void (*old)(int) = signal(SIGINT, on_sigint);
-    int failed = 0;
-    for (size_t i = 0; i < n_defs && !rc && !g_stop; i++) {
-        for (size_t ei = 0; ei < a.n_efforts && !rc && !g_stop; ei++) {
-            for (size_t ni = 0; ni < a.n_ns && !rc && !g_stop; ni++) {
+    int failed = 0, errors = 0;
+    for (size_t i = 0; i < n_defs && !g_stop; i++) {
+        bool broken = false; /* an eval that cannot run is skipped; the others go on */
+        for (size_t ei = 0; ei < a.n_efforts && !broken && !g_stop; ei++) {
+            for (size_t ni = 0; ni < a.n_ns && !broken && !g_stop; ni++) {
                 dl_eval_run_opts o = {0};
                 o.model_name = model;
                 o.backend = w.model;
@@ -439,7 +441,9 @@ int cli_eval_run(int argc, char **argv) {
                 dl_eval_run_result r;
                 dl_error err = {0};
                 if (dl_eval_run(w.store, &defs[i], &o, &r, &err)) {
-                    rc = cli_fail("eval %s: %s", defs[i].name, err.msg);
+                    cli_fail("eval %s: %s", defs[i].name, err.msg);
+                    errors++;
+                    broken = true;
                     break;
                 }
                 if (a.json) print_run_json(&defs[i], model, &a, o.effort, o.n, &r);
@@ -453,7 +457,7 @@ int cli_eval_run(int argc, char **argv) {
     if (g_stop) {
         fprintf(stderr, "deliberate: interrupted; the run is stored and resumes when the same command runs again\n");
         rc = 130;
-    } else if (!rc && failed) {
+    } else if (errors || failed) {
         rc = 1;
     }
     world_free(&w);

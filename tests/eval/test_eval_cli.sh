@@ -7,7 +7,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/server/lib.sh
-NTESTS=24
+NTESTS=26
 [ -f "$MODEL" ] || skip_all $NTESTS "$MODEL not found (set DL_SHARED)"
 [ -d "$SHARED/datasets/gsm8k" ] || skip_all $NTESTS "$SHARED/datasets not found"
 D="$DELIBERATE"
@@ -31,6 +31,11 @@ check "-m and --upstream together: usage error (2)" [ $? = 2 ]
 "$D" eval run gsm8k -m "$MODEL" --bogus >/dev/null 2>&1; check "unknown option: usage error (2)" [ $? = 2 ]
 "$D" eval run no_such_eval -m "$MODEL" --db "$DB" >/dev/null 2>"$TMP/err"; RC=$?
 check "unknown eval: error (1) naming the known ones" bash -c "[ $RC = 1 ] && grep -q gsm8k $TMP/err"
+"$D" eval run gsm8k no_such_eval -m "$MODEL" --db "$DB" >/dev/null 2>&1
+check "an unknown eval among known ones: error (1), no crash" [ $? = 1 ]
+"$D" eval run gsm8k aime -m "$MODEL" --limit 1 --data-dir "$TMP/none" --db "$DB" >/dev/null 2>"$TMP/err"; RC=$?
+check "missing datasets: error (1) for each eval, naming the file" \
+    bash -c "[ $RC = 1 ] && grep -q 'none/gsm8k/test.jsonl' $TMP/err && grep -q 'none/aime/aime2024.jsonl' $TMP/err"
 "$D" eval frobnicate >/dev/null 2>&1; check "unknown subcommand: usage error (2)" [ $? = 2 ]
 
 for e in gsm8k math500 aime mgsm; do
