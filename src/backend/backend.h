@@ -169,6 +169,11 @@ typedef struct dl_scripted_opts {
     size_t n_replies;
     const double *logprobs; /* per reply mean log-probability; NULL = -1 */
     int32_t prompt_tokens;  /* reported usage.prompt_tokens (0 = length of the prompt / 4) */
+    /* Optional: the reply for a request (copied at once; called from the
+     * requesting thread, so it must be thread-safe). NULL return = the next
+     * reply in turn. The request still counts as a call. */
+    const char *(*reply_for)(void *ud, const dl_chat_request *req);
+    void *reply_ud;
 } dl_scripted_opts;
 dl_backend *dl_backend_scripted_new(const dl_scripted_opts *o); /* thread-safe */
 /* Number of requests the scripted backend has served; the last request's

@@ -15,6 +15,8 @@ typedef struct scripted {
     double *logprobs;
     size_t n_replies;
     int32_t prompt_tokens;
+    const char *(*reply_for)(void *ud, const dl_chat_request *req);
+    void *reply_ud;
     size_t calls;
     char *last_prompt;
     pthread_mutex_t mu; /* guards calls and last_prompt */
@@ -114,7 +116,9 @@ static int scripted_chat(dl_backend *b, const dl_chat_request *req, const dl_cha
     scripted *S = (scripted *)b;
     char *prompt = NULL;
     if (scripted_prompt(b, req, &prompt, err) != 0) return -1;
-    if (S->n_replies == 0) {
+    const char *own = S->reply_for ? S->reply_for(S->reply_ud, req) : NULL;
+    char *chosen = own ? dl_xstrdup(own) : NULL;
+    if (!chosen && S->n_replies == 0) {
         free(prompt);
         return dl_error_set(err, 500, "the scripted backend has no replies");
     }
@@ -122,11 +126,12 @@ static int scripted_chat(dl_backend *b, const dl_chat_request *req, const dl_cha
     pthread_mutex_lock(&S->mu);
     free(S->last_prompt);
     S->last_prompt = prompt;
-    size_t r = S->calls++ % S->n_replies;
+    size_t r = chosen ? 0 : S->calls % S->n_replies;
+    S->calls++;
     pthread_mutex_unlock(&S->mu);
 
     ssrc s = {0};
-    s.text = S->replies[r];
+    s.text = chosen ? chosen : S->replies[r];
     size_t len = strlen(s.text);
     s.starts = dl_xmalloc((len + 2) * sizeof(size_t));
     s.n_tok = split_tokens(s.text, len, s.starts);
@@ -139,7 +144,7 @@ static int scripted_chat(dl_backend *b, const dl_chat_request *req, const dl_cha
     /* thinking off: the scripted "model" skips its reasoning, as a model does
      * after the format's empty think block */
     if (!req->gen.thinking && s.close_idx < s.n_tok) s.cursor = s.close_idx + 1;
-    s.logprob = S->logprobs ? S->logprobs[r] : -1.0;
+    s.logprob = S->logprobs && !chosen ? S->logprobs[r] : -1.0;
     dl_token_source src = {&s, ssrc_next, ssrc_force, ssrc_rollback};
     dl_chat_format f = {DL_CHAT_QWEN3, 0};
     dl_chat_opts o = dl_chat_default_opts();
@@ -148,6 +153,7 @@ static int scripted_chat(dl_backend *b, const dl_chat_request *req, const dl_cha
     int rc = dl_generate(&src, &m, &req->gen, sink, res, err);
     free(s.starts);
     free(s.hist);
+    free(chosen);
     if (rc != 0) return -1;
     res->usage.prompt_tokens =
         S->prompt_tokens > 0 ? S->prompt_tokens : (int32_t)(prompt_len / 4);
@@ -181,6 +187,8 @@ dl_backend *dl_backend_scripted_new(const dl_scripted_opts *o)
         memcpy(S->logprobs, o->logprobs, o->n_replies * sizeof(double));
     }
     S->prompt_tokens = o->prompt_tokens;
+    S->reply_for = o->reply_for;
+    S->reply_ud = o->reply_ud;
     pthread_mutex_init(&S->mu, NULL);
     return &S->base;
 }

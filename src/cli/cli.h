@@ -17,6 +17,10 @@ int cli_serve(int argc, char **argv);
 int cli_moderate(int argc, char **argv);
 int cli_keys(int argc, char **argv);
 int cli_safety(int argc, char **argv);
+int cli_eval(int argc, char **argv);
+/* `deliberate eval` subcommands (argv[0] is the subcommand's name). */
+int cli_eval_run(int argc, char **argv);
+int cli_eval_grade(int argc, char **argv);
 int cli_eval_report(int argc, char **argv);
 int cli_eval_gate(int argc, char **argv);
 int cli_eval_compare(int argc, char **argv);

@@ -20,9 +20,9 @@ static void usage(FILE *f) {
           "  moderate [--json] TEXT|-      the safety stack's verdict on a text\n"
           "  keys create|list|revoke [...] API keys for the server (kept in an SQLite database)\n"
           "  safety train|eval [...]       train and evaluate the stage-1 safety classifier\n"
-          "  eval report|gate|compare [...]\n"
-          "                                HTML/JSON reports of eval runs, the scorecard gate,\n"
-          "                                pairwise comparison of two models by a blind judge\n"
+          "  eval run|list|runs|show|grade|report|compare|gate [...]\n"
+          "                                the evaluation hub: safety and reasoning evals against\n"
+          "                                any model, stored runs, reports, the deployment gate\n"
           "\n"
           "'deliberate <command> --help' describes each command.\n",
           f);
@@ -46,11 +46,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "serve")) return cli_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "moderate")) return cli_moderate(argc - 1, argv + 1);
     if (!strcmp(cmd, "keys")) return cli_keys(argc - 1, argv + 1);
-    if (!strcmp(cmd, "eval") && argc > 2) {
-        if (!strcmp(argv[2], "report")) return cli_eval_report(argc - 2, argv + 2);
-        if (!strcmp(argv[2], "gate")) return cli_eval_gate(argc - 2, argv + 2);
-        if (!strcmp(argv[2], "compare")) return cli_eval_compare(argc - 2, argv + 2);
-    }
+    if (!strcmp(cmd, "eval")) return cli_eval(argc - 1, argv + 1);
     fprintf(stderr, "deliberate: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

@@ -41,6 +41,45 @@ static const migration MIGRATIONS[] = {
      "  response_json TEXT NOT NULL"
      ");"
      "CREATE INDEX responses_project ON responses(project_id, created_at);"},
+    {2,
+     /* eval runs (`deliberate eval run`): one eval x one model x one
+      * configuration; samples are stored as they are graded so a run resumes */
+     "CREATE TABLE eval_runs ("
+     "  id TEXT PRIMARY KEY,"
+     "  eval TEXT NOT NULL,"
+     "  kind TEXT NOT NULL,"
+     "  category TEXT NOT NULL,"
+     "  primary_metric TEXT NOT NULL,"
+     "  model TEXT NOT NULL,"
+     "  mitigation TEXT NOT NULL,"    /* 'pre' | 'post' */
+     "  effort TEXT NOT NULL,"
+     "  n INTEGER NOT NULL,"
+     "  seed INTEGER NOT NULL,"       /* uint64 stored as its two's-complement int64 */
+     "  lim INTEGER NOT NULL,"        /* 0 = all samples */
+     "  n_samples INTEGER NOT NULL,"
+     "  config_json TEXT NOT NULL,"
+     "  config_hash TEXT NOT NULL,"
+     "  created_at INTEGER NOT NULL,"
+     "  finished_at INTEGER,"         /* NULL until complete */
+     "  complete INTEGER NOT NULL DEFAULT 0,"
+     "  metrics_json TEXT"            /* NULL until metrics were computed */
+     ");"
+     "CREATE INDEX eval_runs_hash ON eval_runs(config_hash, complete, created_at);"
+     "CREATE INDEX eval_runs_model ON eval_runs(model, eval, created_at);"
+     "CREATE TABLE eval_samples ("
+     "  run_id TEXT NOT NULL REFERENCES eval_runs(id) ON DELETE CASCADE,"
+     "  key TEXT NOT NULL,"
+     "  response TEXT,"               /* NULL when the sample failed */
+     "  grade_json TEXT,"
+     "  score REAL,"
+     "  attempts INTEGER NOT NULL,"
+     "  error TEXT,"                  /* NULL = graded */
+     "  prompt_tokens INTEGER NOT NULL DEFAULT 0,"
+     "  completion_tokens INTEGER NOT NULL DEFAULT 0,"
+     "  reasoning_tokens INTEGER NOT NULL DEFAULT 0,"
+     "  created_at INTEGER NOT NULL,"
+     "  PRIMARY KEY (run_id, key)"
+     ");"},
 };
 
 _Static_assert(sizeof MIGRATIONS / sizeof MIGRATIONS[0] == DL_STORE_SCHEMA_VERSION,

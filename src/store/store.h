@@ -84,4 +84,70 @@ int dl_store_response_delete(dl_store *s, const char *id, int64_t project_id, dl
 /* Number of stored responses (all projects). */
 int64_t dl_store_response_count(dl_store *s);
 
+/* ---- eval runs and their samples (`deliberate eval`) ----
+ * A run is one eval x one model x one configuration; its samples are stored
+ * one by one as they are graded (each put has committed when it returns), so
+ * a run interrupted at any point resumes from what is stored. */
+
+typedef struct dl_store_eval_run {
+    char id[64];              /* "run_" + 24 hex characters */
+    char *eval, *kind, *category, *primary, *model; /* owned */
+    char mitigation[8];       /* "pre" | "post" */
+    char effort[16];
+    int n;
+    uint64_t seed;
+    int64_t limit;            /* 0 = all */
+    int64_t n_samples;        /* samples the run has (after the limit) */
+    char *config_json;        /* owned: the configuration the hash covers */
+    char config_hash[72];
+    int64_t created_at;
+    int64_t finished_at;      /* 0 = not complete */
+    bool complete;
+    char *metrics_json;       /* owned, NULL until metrics were computed */
+} dl_store_eval_run;
+void dl_store_eval_run_free(dl_store_eval_run *r);
+void dl_store_eval_runs_free(dl_store_eval_run *v, size_t n);
+
+typedef struct dl_store_eval_sample {
+    char *key;                /* owned */
+    char *response;           /* owned, NULL when failed */
+    char *grade_json;         /* owned, NULL when failed */
+    double score;
+    int attempts;
+    char *error;              /* owned, NULL = graded */
+    int32_t prompt_tokens, completion_tokens, reasoning_tokens;
+    int64_t created_at;
+} dl_store_eval_sample;
+void dl_store_eval_samples_free(dl_store_eval_sample *v, size_t n);
+
+/* Creates a run from *r's fields (id and created_at are set here and written
+ * back to *r; complete/finished_at/metrics are ignored). 400 on a missing
+ * field. */
+int dl_store_eval_run_create(dl_store *s, dl_store_eval_run *r, dl_error *err);
+/* Reads run id; 404 when there is none. */
+int dl_store_eval_run_get(dl_store *s, const char *id, dl_store_eval_run *out, dl_error *err);
+/* The latest run with config_hash that is not complete; 404 when none. */
+int dl_store_eval_run_find_unfinished(dl_store *s, const char *config_hash, dl_store_eval_run *out,
+                                      dl_error *err);
+/* Stores one sample's result (insert or replace on (run_id, key)); returns
+ * after the commit. 404 when the run does not exist. */
+int dl_store_eval_sample_put(dl_store *s, const char *run_id, const dl_store_eval_sample *x,
+                             dl_error *err);
+/* Keys of the samples of a run that were graded (no error), sorted (strcmp).
+ * *keys malloc'd (each key too). */
+int dl_store_eval_done_keys(dl_store *s, const char *run_id, char ***keys, size_t *n,
+                            dl_error *err);
+void dl_store_eval_keys_free(char **keys, size_t n);
+/* Every stored sample of a run (graded and failed), sorted by key. */
+int dl_store_eval_samples_load(dl_store *s, const char *run_id, dl_store_eval_sample **out,
+                               size_t *n, dl_error *err);
+/* Records a run's metrics (a JSON object) and whether it is complete
+ * (finished_at = now when complete, NULL otherwise). 404 when no such run. */
+int dl_store_eval_run_finish(dl_store *s, const char *run_id, const char *metrics_json,
+                             bool complete, dl_error *err);
+/* Runs, latest first (created_at, then insertion order). Filters, NULL =
+ * any: ids (comma-separated list), model, eval. *out malloc'd. */
+int dl_store_eval_runs_list(dl_store *s, const char *ids, const char *model, const char *eval,
+                            dl_store_eval_run **out, size_t *n, dl_error *err);
+
 #endif

@@ -42,7 +42,7 @@ int64_t dl_store_now(void); /* unix seconds */
 /* ---- migrate.c ---- */
 
 /* Latest schema version this program knows. */
-#define DL_STORE_SCHEMA_VERSION 1
+#define DL_STORE_SCHEMA_VERSION 2
 /* Creates schema_migrations if needed and applies every pending migration
  * in one transaction; sets s->version. 500 when the database is newer than
  * DL_STORE_SCHEMA_VERSION or a migration fails. */

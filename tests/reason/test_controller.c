@@ -11,7 +11,7 @@ static const dl_chat_msg question[] = {{DL_ROLE_USER, "What is 2 + 2?", NULL, NU
 
 static dl_backend *scripted(const char *const *replies, size_t n, const double *lps)
 {
-    dl_scripted_opts so = {replies, n, lps, 10};
+    dl_scripted_opts so = {replies, n, lps, 10, NULL, NULL};
     return dl_backend_scripted_new(&so);
 }
 

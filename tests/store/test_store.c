@@ -63,11 +63,11 @@ static int64_t raw_int(const char *path, const char *sql) {
 static void test_migrations_fresh_and_reopen(void **state) {
     const char *path = fresh_db("migrate.db");
     dl_store *s = open_ok(path);
-    assert_int_equal(dl_store_schema_version(s), 1);
+    assert_int_equal(dl_store_schema_version(s), 2);
     dl_error err = {0};
     assert_int_equal(dl_store_check(s, &err), 0);
     dl_store_close(s);
-    assert_int_equal(raw_int(path, "SELECT count(*) FROM schema_migrations"), 1);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM schema_migrations"), 2);
     assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
                                    "('projects','api_keys','responses','schema_migrations')"),
                      4);
@@ -75,10 +75,10 @@ static void test_migrations_fresh_and_reopen(void **state) {
                      1);
     for (int i = 0; i < 2; i++) { /* reopening applies nothing again */
         s = open_ok(path);
-        assert_int_equal(dl_store_schema_version(s), 1);
+        assert_int_equal(dl_store_schema_version(s), 2);
         dl_store_close(s);
     }
-    assert_int_equal(raw_int(path, "SELECT count(*) FROM schema_migrations"), 1);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM schema_migrations"), 2);
 }
 
 static void test_durability_settings(void **state) {
@@ -104,7 +104,7 @@ static void test_newer_schema_refused(void **state) {
     assert_null(s);
     assert_int_equal(err.status, 500);
     assert_non_null(strstr(err.msg, path));
-    assert_non_null(strstr(err.msg, "schema version 99, newer than this program knows (1)"));
+    assert_non_null(strstr(err.msg, "schema version 99, newer than this program knows (2)"));
 }
 
 static void test_projects(void **state) {
