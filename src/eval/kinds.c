@@ -7,7 +7,6 @@
 
 #define WEAK __attribute__((weak))
 extern const dl_eval_kind dl_kind_refusal WEAK;
-extern const dl_eval_kind dl_kind_math WEAK;
 
 const dl_eval_kind *const *dl_eval_kinds(void) {
     static const dl_eval_kind *list[16];

@@ -22,12 +22,6 @@
 
 #define CASES_DIR "tests/eval/cases"
 
-/* DEVELOPMENT NOTE: the kind registry refers to the kinds weakly while they
- * land on separate branches, and a weak reference does not pull an object
- * out of libeval.a: these strong references do (the lead removes them when
- * the registry becomes strong). */
-extern const dl_eval_kind dl_kind_math;
-const dl_eval_kind *const e2e_linked_kinds[] = {&dl_kind_math};
 #define TOLERANCE 1e-9
 
 /* A scripted reply table: the first pair whose substring occurs in the

@@ -9,7 +9,7 @@
 #include "../common/testutil.h"
 #include "eval/eval.h"
 
-extern const dl_eval_kind dl_kind_math; /* strong reference: see test_e2e.c */
+extern const dl_eval_kind dl_kind_math; /* declared in eval_int.h */
 
 static const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 

@@ -16,10 +16,6 @@
 #include "backend/backend_int.h"
 #include "eval/eval.h"
 
-/* DEVELOPMENT NOTE: pulls kind_math.o out of libeval.a while the kind
- * registry's references are weak (see tests/eval/test_e2e.c). */
-extern const dl_eval_kind dl_kind_math;
-const dl_eval_kind *const runner_linked_kinds[] = {&dl_kind_math};
 
 /* ---- scripted replies by substring of the last user message ---- */
 
