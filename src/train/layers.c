@@ -1,0 +1,198 @@
+/* Forward and backward of every layer type of the trainer, in float32 with
+ * the engine's conventions (RMSNorm sums of squares in double, neox RoPE
+ * with angles advanced in float, 1/sqrt(head_dim) attention scale). The
+ * backward functions accumulate (+=) into their outputs. */
+#include <math.h>
+#include <string.h>
+
+#include "train_int.h"
+
+/* Dot product with 8 independent partial sums (the compiler vectorises it). */
+static inline float dot(const float *a, const float *b, int n) {
+    float acc[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] += a[i + j] * b[i + j];
+    float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static inline void axpy(float *y, const float *x, float a, int n) {
+    for (int i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+void dl_tl_linear_fwd(float *y, const float *x, const float *W, int T, int I, int O) {
+    for (int t = 0; t < T; t++)
+        for (int o = 0; o < O; o++) y[(size_t)t * O + o] = dot(x + (size_t)t * I, W + (size_t)o * I, I);
+}
+
+void dl_tl_linear_bwd(float *dx, float *dW, const float *dy, const float *x, const float *W, int T,
+                      int I, int O) {
+    if (dx)
+        for (int t = 0; t < T; t++)
+            for (int o = 0; o < O; o++) {
+                float g = dy[(size_t)t * O + o];
+                if (g != 0.0f) axpy(dx + (size_t)t * I, W + (size_t)o * I, g, I);
+            }
+    if (dW)
+        for (int o = 0; o < O; o++)
+            for (int t = 0; t < T; t++) {
+                float g = dy[(size_t)t * O + o];
+                if (g != 0.0f) axpy(dW + (size_t)o * I, x + (size_t)t * I, g, I);
+            }
+}
+
+void dl_tl_rmsnorm_fwd(float *out, float *rstd, const float *x, const float *g, int T, int n,
+                       float eps) {
+    for (int t = 0; t < T; t++) {
+        const float *xr = x + (size_t)t * n;
+        float *o = out + (size_t)t * n;
+        double ss = 0.0;
+        for (int i = 0; i < n; i++) ss += (double)(xr[i] * xr[i]);
+        float r = 1.0f / sqrtf((float)(ss / (double)n) + eps);
+        rstd[t] = r;
+        for (int i = 0; i < n; i++) o[i] = xr[i] * r * g[i];
+    }
+}
+
+void dl_tl_rmsnorm_bwd(float *dx, float *dg, const float *dy, const float *x, const float *g,
+                       const float *rstd, int T, int n) {
+    for (int t = 0; t < T; t++) {
+        const float *xr = x + (size_t)t * n, *d = dy + (size_t)t * n;
+        float r = rstd[t];
+        double s = 0.0; /* sum_i dy_i g_i x_i */
+        for (int i = 0; i < n; i++) s += (double)(d[i] * g[i] * xr[i]);
+        float c = (float)(s * (double)r * (double)r * (double)r / (double)n);
+        float *o = dx + (size_t)t * n;
+        for (int i = 0; i < n; i++) {
+            o[i] += d[i] * g[i] * r - xr[i] * c;
+            dg[i] += d[i] * xr[i] * r;
+        }
+    }
+}
+
+void dl_tl_rope_table(float *cos_t, float *sin_t, int T, int D, float base) {
+    const float theta_scale = powf(base, -2.0f / (float)D);
+    for (int t = 0; t < T; t++) {
+        float theta = (float)t;
+        for (int i = 0; i < D / 2; i++) {
+            cos_t[(size_t)t * (D / 2) + i] = cosf(theta);
+            sin_t[(size_t)t * (D / 2) + i] = sinf(theta);
+            theta *= theta_scale;
+        }
+    }
+}
+
+void dl_tl_rope(float *x, const float *cos_t, const float *sin_t, int T, int n_heads, int D,
+                bool inverse) {
+    const int half = D / 2;
+    for (int t = 0; t < T; t++) {
+        const float *c = cos_t + (size_t)t * half, *s = sin_t + (size_t)t * half;
+        for (int h = 0; h < n_heads; h++) {
+            float *v = x + ((size_t)t * n_heads + h) * D;
+            for (int i = 0; i < half; i++) {
+                float a = v[i], b = v[i + half], sn = inverse ? -s[i] : s[i];
+                v[i] = a * c[i] - b * sn;
+                v[i + half] = a * sn + b * c[i];
+            }
+        }
+    }
+}
+
+void dl_tl_attn_fwd(float *out, float *probs, const float *q, const float *k, const float *v, int T,
+                    int H, int Hk, int D) {
+    const int group = H / Hk, QD = H * D, KVD = Hk * D;
+    const float scale = 1.0f / sqrtf((float)D);
+    for (int h = 0; h < H; h++) {
+        const int kh = h / group;
+        for (int t = 0; t < T; t++) {
+            float *p = probs + ((size_t)h * T + t) * T;
+            const float *qt = q + (size_t)t * QD + (size_t)h * D;
+            float mx = -INFINITY;
+            for (int j = 0; j <= t; j++) {
+                p[j] = dot(qt, k + (size_t)j * KVD + (size_t)kh * D, D) * scale;
+                if (p[j] > mx) mx = p[j];
+            }
+            double sum = 0.0;
+            for (int j = 0; j <= t; j++) {
+                p[j] = expf(p[j] - mx);
+                sum += (double)p[j];
+            }
+            float inv = (float)(1.0 / sum);
+            float *o = out + (size_t)t * QD + (size_t)h * D;
+            memset(o, 0, (size_t)D * sizeof(float));
+            for (int j = 0; j <= t; j++) {
+                p[j] *= inv;
+                axpy(o, v + (size_t)j * KVD + (size_t)kh * D, p[j], D);
+            }
+        }
+    }
+}
+
+void dl_tl_attn_bwd(float *dq, float *dk, float *dv, const float *dout, const float *probs,
+                    const float *q, const float *k, const float *v, int T, int H, int Hk, int D) {
+    const int group = H / Hk, QD = H * D, KVD = Hk * D;
+    const float scale = 1.0f / sqrtf((float)D);
+    for (int h = 0; h < H; h++) {
+        const int kh = h / group;
+        for (int t = 0; t < T; t++) {
+            const float *p = probs + ((size_t)h * T + t) * T;
+            const float *dot_ = dout + (size_t)t * QD + (size_t)h * D;
+            const float *qt = q + (size_t)t * QD + (size_t)h * D;
+            float *dqt = dq + (size_t)t * QD + (size_t)h * D;
+            /* dp_j = dout . v_j ; ds_j = p_j (dp_j - sum p dp) */
+            double pdp = 0.0;
+            for (int j = 0; j <= t; j++) pdp += (double)p[j] * (double)dot(dot_, v + (size_t)j * KVD + (size_t)kh * D, D);
+            for (int j = 0; j <= t; j++) {
+                const float *vj = v + (size_t)j * KVD + (size_t)kh * D;
+                float dp = dot(dot_, vj, D);
+                float ds = p[j] * (dp - (float)pdp) * scale;
+                axpy(dv + (size_t)j * KVD + (size_t)kh * D, dot_, p[j], D);
+                axpy(dqt, k + (size_t)j * KVD + (size_t)kh * D, ds, D);
+                axpy(dk + (size_t)j * KVD + (size_t)kh * D, qt, ds, D);
+            }
+        }
+    }
+}
+
+void dl_tl_swiglu_fwd(float *h, const float *gate, const float *up, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        float g = gate[i];
+        h[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+void dl_tl_swiglu_bwd(float *dgate, float *dup, const float *dh, const float *gate, const float *up,
+                      int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        float g = gate[i], sg = 1.0f / (1.0f + expf(-g));
+        dup[i] += dh[i] * g * sg;
+        dgate[i] += dh[i] * up[i] * sg * (1.0f + g * (1.0f - sg));
+    }
+}
+
+double dl_tl_xent(float *dlogits, const float *logits, const int32_t *targets, const uint8_t *mask,
+                  int T, int V, float scale) {
+    double loss = 0.0;
+    for (int t = 0; t < T; t++) {
+        const float *l = logits + (size_t)t * V;
+        float *d = dlogits ? dlogits + (size_t)t * V : NULL;
+        if (!mask[t]) {
+            if (d) memset(d, 0, (size_t)V * sizeof(float));
+            continue;
+        }
+        float mx = -INFINITY;
+        for (int i = 0; i < V; i++)
+            if (l[i] > mx) mx = l[i];
+        double sum = 0.0;
+        for (int i = 0; i < V; i++) sum += exp((double)(l[i] - mx));
+        double lse = (double)mx + log(sum);
+        loss += lse - (double)l[targets[t]];
+        if (d) {
+            for (int i = 0; i < V; i++) d[i] = (float)(exp((double)l[i] - lse) * (double)scale);
+            d[targets[t]] -= scale;
+        }
+    }
+    return loss;
+}
