@@ -1,0 +1,158 @@
+/* Task generators: verifiers accept the generators' answers and reject wrong
+ * ones, traces end with the answer, splits never overlap, generation is
+ * deterministic by seed, and samples render as Qwen3 ChatML. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/testutil.h"
+#include "train/train.h"
+
+/* Last line of a trace. */
+static const char *last_line(const char *s) {
+    const char *nl = strrchr(s, '\n');
+    return nl ? nl + 1 : s;
+}
+
+static void test_verify_and_traces(void **state) {
+    (void)state;
+    dl_trng r;
+    dl_trng_seed(&r, 1);
+    int n = 0;
+    for (int k = 0; k < DL_TASK__COUNT; k++)
+        for (int level = 1; level <= DL_TASK_MAX_LEVEL; level++)
+            for (int i = 0; i < 40; i++) {
+                dl_problem p;
+                dl_error err = {0};
+                assert_int_equal(dl_task_generate(k, level, (dl_split)(i % 3), &r, &p, &err), 0);
+                assert_int_equal(p.kind, k);
+                assert_int_equal(dl_task_split_of(p.canon), i % 3);
+                assert_string_equal(last_line(p.trace), p.answer);
+                assert_true(dl_task_verify(&p, p.answer));
+                /* a whole reply with reasoning and decoration */
+                char reply[4096];
+                snprintf(reply, sizeof reply, "<think>\n%s\n</think>\n\nThe answer is **%s**.", p.trace, p.answer);
+                assert_true(dl_task_verify(&p, reply));
+                /* wrong answers: last number off by one; reasoning without an answer */
+                char wrong[256];
+                if (k == DL_TASK_SORT) {
+                    snprintf(wrong, sizeof wrong, "%s, 1000000", p.answer);
+                    assert_false(dl_task_verify(&p, wrong));
+                } else {
+                    const char *num = strrchr(p.answer, ' ');
+                    long long v = atoll(num ? num + 1 : p.answer);
+                    snprintf(wrong, sizeof wrong, "%lld", v + 1);
+                    assert_false(dl_task_verify(&p, wrong));
+                }
+                snprintf(reply, sizeof reply, "<think>\n%s", p.trace);
+                assert_false(dl_task_verify(&p, reply));
+                assert_false(dl_task_verify(&p, "I don't know"));
+                dl_problem_free(&p);
+                n++;
+            }
+    print_message("%d problems verified\n", n);
+}
+
+static void test_verify_lenient(void **state) {
+    (void)state;
+    dl_problem p = {.kind = DL_TASK_ADD, .answer = "1234"};
+    assert_true(dl_task_verify(&p, "1,234"));
+    assert_true(dl_task_verify(&p, "The sum is 1234."));
+    assert_false(dl_task_verify(&p, "1235"));
+    dl_problem q = {.kind = DL_TASK_LINEAR, .answer = "x = -7"};
+    assert_true(dl_task_verify(&q, "x = -7"));
+    assert_true(dl_task_verify(&q, "x=-7"));
+    assert_true(dl_task_verify(&q, "-7"));
+    assert_false(dl_task_verify(&q, "x = 7"));
+    dl_problem s = {.kind = DL_TASK_SORT, .answer = "3, 5, 12"};
+    assert_true(dl_task_verify(&s, "3,5,12"));
+    assert_true(dl_task_verify(&s, "Sorted: 3, 5, 12"));
+    assert_false(dl_task_verify(&s, "3, 12, 5"));
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void test_split_no_overlap(void **state) {
+    (void)state;
+    /* 10k problems per split; a canonical form seen in one split must never
+     * appear in another */
+    enum { N = 10000 };
+    char **seen[3];
+    dl_trng r;
+    dl_trng_seed(&r, 42);
+    for (int s = 0; s < 3; s++) {
+        seen[s] = calloc(N, sizeof(char *));
+        for (int i = 0; i < N; i++) {
+            dl_problem p;
+            dl_error err = {0};
+            assert_int_equal(dl_task_generate(i % DL_TASK__COUNT, 1 + i % 3, (dl_split)s, &r, &p, &err), 0);
+            seen[s][i] = strdup(p.canon);
+            dl_problem_free(&p);
+        }
+        qsort(seen[s], N, sizeof(char *), cmp_str);
+    }
+    int cmp_calls = 0;
+    for (int a = 0; a < 3; a++)
+        for (int b = a + 1; b < 3; b++)
+            for (int i = 0; i < N; i++) {
+                cmp_calls++;
+                assert_null(bsearch(&seen[a][i], seen[b], N, sizeof(char *), cmp_str));
+            }
+    for (int s = 0; s < 3; s++) {
+        for (int i = 0; i < N; i++) free(seen[s][i]);
+        free(seen[s]);
+    }
+    print_message("%d cross-split lookups, no overlap\n", cmp_calls);
+}
+
+static void test_determinism(void **state) {
+    (void)state;
+    for (int k = 0; k < DL_TASK__COUNT; k++) {
+        dl_trng a, b;
+        dl_trng_seed(&a, 99);
+        dl_trng_seed(&b, 99);
+        for (int i = 0; i < 20; i++) {
+            dl_problem p, q;
+            assert_int_equal(dl_task_generate(k, 3, DL_SPLIT_TRAIN, &a, &p, NULL), 0);
+            assert_int_equal(dl_task_generate(k, 3, DL_SPLIT_TRAIN, &b, &q, NULL), 0);
+            assert_string_equal(p.question, q.question);
+            assert_string_equal(p.trace, q.trace);
+            assert_string_equal(p.answer, q.answer);
+            assert_true((p.system == NULL) == (q.system == NULL));
+            dl_problem_free(&p);
+            dl_problem_free(&q);
+        }
+    }
+}
+
+static void test_known_traces(void **state) {
+    (void)state;
+    /* find "strawberry / r" style problem through the verifier contract */
+    dl_problem p = {.kind = DL_TASK_LETTERS, .answer = "3"};
+    assert_true(dl_task_verify(&p, "<think>\ns no 0\n</think>\n\nThere are 3 r's in strawberry."));
+    /* rendering */
+    dl_problem s = {.kind = DL_TASK_ADD, .question = "what's 2+2", .trace = "2 + 2 + 0 = 4\n4", .answer = "4"};
+    dl_buf b = {0};
+    size_t at = 0;
+    dl_sample_render(&s, &b, &at);
+    assert_string_equal(b.data, "<|im_start|>user\nwhat's 2+2<|im_end|>\n<|im_start|>assistant\n"
+                                "<think>\n2 + 2 + 0 = 4\n4\n</think>\n\n4<|im_end|>\n");
+    assert_string_equal(b.data + at, "<think>\n2 + 2 + 0 = 4\n4\n</think>\n\n4<|im_end|>\n");
+    dl_buf_free(&b);
+    dl_error err = {0};
+    assert_int_equal(dl_task_generate(DL_TASK_ADD, 0, DL_SPLIT_TRAIN, NULL, &s, &err), -1);
+    assert_int_equal(err.status, 400);
+    assert_int_equal(dl_task_from_name("linear"), DL_TASK_LINEAR);
+    assert_int_equal(dl_task_from_name("nope"), -1);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_verify_and_traces), cmocka_unit_test(test_verify_lenient),
+        cmocka_unit_test(test_split_no_overlap),  cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_known_traces),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
