@@ -62,6 +62,20 @@ void dl_trainer_update(dl_trainer *t, double *grad_norm) {
     }
 }
 
+int dl_trainer_sft_step(dl_trainer *t, const dl_example *pool, size_t n_pool, int32_t n_rows,
+                        dl_pool *threads, double *loss, double *grad_norm, dl_error *err) {
+    if (n_pool == 0 || n_rows < 1 || n_rows > 4096)
+        return dl_error_set(err, 400, "sft: empty example pool or bad batch size %d", n_rows);
+    dl_example *rows = dl_xmalloc((size_t)n_rows * sizeof(dl_example));
+    for (int32_t i = 0; i < n_rows; i++) rows[i] = pool[dl_trng_range(&t->rng, 0, (int64_t)n_pool - 1)];
+    dl_batch b = {rows, n_rows};
+    int rc = dl_tmodel_loss_grad(t->m, &b, threads, loss, NULL, err);
+    free(rows);
+    if (rc) return -1;
+    dl_trainer_update(t, grad_norm);
+    return 0;
+}
+
 /* ---- checkpoints ---- */
 
 #define CKPT_MAGIC "DLTRAIN1"

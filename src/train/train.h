@@ -208,6 +208,12 @@ void dl_trainer_free(dl_trainer *t); /* frees the model too */
  * step++. *grad_norm receives the norm before clipping (may be NULL). */
 void dl_trainer_update(dl_trainer *t, double *grad_norm);
 
+/* One supervised step: draws n_rows examples uniformly from pool[0..n_pool)
+ * with t->rng, computes the loss and gradient over `threads` (may be NULL)
+ * and applies dl_trainer_update. *loss / *grad_norm may be NULL. */
+int dl_trainer_sft_step(dl_trainer *t, const dl_example *pool, size_t n_pool, int32_t n_rows,
+                        dl_pool *threads, double *loss, double *grad_norm, dl_error *err);
+
 /* Checkpoints: config, step, RNG, optimiser params, weights and both Adam
  * moments, written atomically (to PATH.tmp, then renamed). */
 int dl_trainer_save(const dl_trainer *t, const char *path, dl_error *err);
