@@ -160,7 +160,9 @@ void dl_tmodel_free(dl_tmodel *m);
 const dl_tconfig *dl_tmodel_config(const dl_tmodel *m);
 size_t dl_tmodel_n_params(const dl_tmodel *m);
 float *dl_tmodel_params(dl_tmodel *m); /* (n_params) */
-float *dl_tmodel_grads(dl_tmodel *m);  /* (n_params), filled by dl_tmodel_step_grad */
+float *dl_tmodel_grads(dl_tmodel *m);  /* (n_params), filled by dl_tmodel_loss_grad */
+/* Is parameter index i inside a matrix (weight-decayed) rather than a gain? */
+bool dl_tmodel_is_matrix(const dl_tmodel *m, size_t i);
 
 /* Forward pass of one sequence ids[0..n) (n <= n_ctx): logits (n, n_vocab). */
 int dl_tmodel_logits(dl_tmodel *m, const int32_t *ids, int32_t n, float *logits, dl_error *err);

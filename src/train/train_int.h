@@ -87,7 +87,5 @@ const dl_toffsets *dl_tmodel_offsets(const dl_tmodel *m);
  * one example on the calling thread. */
 double dl_tmodel_example_grad(dl_tmodel *m, const dl_example *e, float *grad, float scale,
                               int64_t *n_tok);
-/* Is parameter index i inside a matrix (weight-decayed) rather than a gain? */
-bool dl_tmodel_is_matrix(const dl_tmodel *m, size_t i);
 
 #endif
