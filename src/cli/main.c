@@ -20,6 +20,7 @@ static void usage(FILE *f) {
           "  moderate [--json] TEXT|-      the safety stack's verdict on a text\n"
           "  keys create|list|revoke [...] API keys for the server (kept in an SQLite database)\n"
           "  safety train|eval [...]       train and evaluate the stage-1 safety classifier\n"
+          "  train sft|sample|eval [...]   train the built-in reasoning model on generated problems\n"
           "\n"
           "'deliberate <command> --help' describes each command.\n",
           f);
@@ -43,6 +44,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "serve")) return cli_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "moderate")) return cli_moderate(argc - 1, argv + 1);
     if (!strcmp(cmd, "keys")) return cli_keys(argc - 1, argv + 1);
+    if (!strcmp(cmd, "train")) return cli_train(argc - 1, argv + 1);
     fprintf(stderr, "deliberate: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

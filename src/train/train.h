@@ -11,6 +11,8 @@
 #ifndef DL_TRAIN_H
 #define DL_TRAIN_H
 
+#include <stdio.h>
+
 #include "../base/base.h"
 #include "../gguf/gguf.h"
 #include "../tokenizer/tokenizer.h"
@@ -225,5 +227,61 @@ dl_trainer *dl_trainer_load(const char *path, dl_error *err);
  * metadata, loadable by dl_model_load. `name` goes to general.name. */
 int dl_tmodel_export(const dl_tmodel *m, const dl_bpe_vocab *v, const char *name, const char *path,
                      dl_error *err);
+
+/* ---- supervised fine-tuning on generated traces (sft.c) ------------------- */
+
+typedef struct dl_sft_progress {
+    int64_t step, total;  /* optimiser steps done, planned */
+    double loss, grad_norm, lr, elapsed_ms;
+} dl_sft_progress;
+
+typedef struct dl_sft_params {
+    const char *out_dir;  /* created if missing; holds tokenizer.gguf, checkpoint.bin,
+                           * model.gguf, train_log.csv */
+    int32_t steps;        /* total optimiser steps (the schedule's length) */
+    double max_seconds;   /* stop early after this long (<= 0: no limit) */
+    int threads;          /* workers over batch rows (>= 1) */
+    uint64_t seed;        /* data, vocabulary and initialisation */
+    int32_t vocab_size;   /* including the 5 special tokens */
+    int32_t n_samples;    /* generated training samples (train split) */
+    int32_t n_valid;      /* validation samples for the final loss */
+    int32_t batch;        /* rows per step */
+    int min_level, max_level;
+    uint32_t task_mask;   /* bit k = task kind k; 0 = all */
+    dl_tconfig model;     /* n_vocab is set from the vocabulary */
+    dl_optim_params optim; /* total is set to steps */
+    bool resume;          /* continue from out_dir/checkpoint.bin when present */
+    void (*progress)(const dl_sft_progress *p, void *ud);
+    void *ud;
+} dl_sft_params;
+
+/* A miniature configuration that trains in seconds on 2 cores. */
+dl_sft_params dl_sft_default_params(void);
+
+typedef struct dl_sft_result {
+    int64_t steps;          /* optimiser steps done in total */
+    double first_loss, last_loss, val_loss, seconds;
+    size_t n_params;
+    int32_t n_vocab, n_train, n_dropped; /* examples used, dropped for length */
+    char model_path[1024];
+} dl_sft_result;
+
+/* Generates the data, trains (or loads) the vocabulary, trains the model
+ * with a progress callback, writes the checkpoint and the GGUF. */
+int dl_sft_run(const dl_sft_params *p, dl_sft_result *res, dl_error *err);
+
+/* ---- evaluation with the engine (evaluate.c) ------------------------------ */
+
+typedef struct dl_eval_task_result {
+    int32_t n, correct;
+} dl_eval_task_result;
+
+/* Greedy generation with the local engine on n_per_task problems per task
+ * (kinds in task_mask, 0 = all) at `level` from `split`, at most max_tokens
+ * generated tokens each; answers checked with dl_task_verify. res[k] gets
+ * task k's counts. If `show` is not NULL, each reply is printed to it. */
+int dl_train_evaluate(const char *model_path, uint32_t task_mask, int level, dl_split split,
+                      int32_t n_per_task, int32_t max_tokens, uint64_t seed, int threads,
+                      dl_eval_task_result res[DL_TASK__COUNT], FILE *show, dl_error *err);
 
 #endif
