@@ -55,7 +55,7 @@ static void numeric(loss_fn f, void *ctx, float *x, size_t n, double *out) {
 }
 
 static void check(const char *name, loss_fn f, void *ctx, float *x, const float *analytic, size_t n) {
-    double *a = malloc(n * sizeof(double)), *num = malloc(n * sizeof(double));
+    double *a = calloc(n, sizeof(double)), *num = calloc(n, sizeof(double));
     for (size_t i = 0; i < n; i++) a[i] = analytic[i];
     numeric(f, ctx, x, n, num);
     double e = rel_err(a, num, n);
