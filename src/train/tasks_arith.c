@@ -17,43 +17,71 @@ static int digits_of(int64_t v, int *d) { /* little-endian digits; returns count
     return n;
 }
 
+/* The result so far: digit `d` written in front of the digits before it. */
+static void so_far(char *acc, size_t cap, int d) {
+    size_t n = strlen(acc);
+    if (n + 1 >= cap) return;
+    memmove(acc + 1, acc, n + 1);
+    acc[0] = (char)('0' + d);
+}
+
 void dl_trace_add(dl_buf *t, int64_t a, int64_t b) {
     int da[20], db[20];
     int na = digits_of(a, da), nb = digits_of(b, db), carry = 0;
     int n = DL_MAX(na, nb);
+    char acc[24] = "";
     for (int i = 0; i < n; i++) {
         int x = i < na ? da[i] : 0, y = i < nb ? db[i] : 0, s = x + y + carry;
-        dl_buf_printf(t, "%d + %d + %d = %d, write %d, carry %d\n", x, y, carry, s, s % 10, s / 10);
+        so_far(acc, sizeof acc, s % 10);
+        dl_buf_printf(t, "%d + %d + %d = %d, write %d, carry %d, so far %s\n", x, y, carry, s, s % 10, s / 10, acc);
         carry = s / 10;
     }
-    if (carry) dl_buf_printf(t, "write the last carry %d\n", carry);
+    if (carry) {
+        so_far(acc, sizeof acc, carry);
+        dl_buf_printf(t, "write the last carry %d, so far %s\n", carry, acc);
+    }
 }
 
 void dl_trace_sub(dl_buf *t, int64_t a, int64_t b) { /* a >= b */
     int da[20], db[20];
     int na = digits_of(a, da), nb = digits_of(b, db), borrow = 0;
+    char acc[24] = "";
     for (int i = 0; i < na; i++) {
         int x = da[i], y = i < nb ? db[i] : 0;
         int r = x - y - borrow;
+        so_far(acc, sizeof acc, r < 0 ? r + 10 : r);
         if (r < 0)
-            dl_buf_printf(t, "%d - %d - %d = %d, write %d, borrow 1\n", x + 10, y, borrow, r + 10, r + 10);
+            dl_buf_printf(t, "%d - %d - %d = %d, write %d, borrow 1, so far %s\n", x + 10, y, borrow, r + 10, r + 10, acc);
         else
-            dl_buf_printf(t, "%d - %d - %d = %d, write %d, borrow 0\n", x, y, borrow, r, r);
+            dl_buf_printf(t, "%d - %d - %d = %d, write %d, borrow 0, so far %s\n", x, y, borrow, r, r, acc);
         borrow = r < 0;
+    }
+    if (acc[0] == '0' && acc[1] != '\0') {
+        const char *p = acc;
+        while (p[0] == '0' && p[1] != '\0') p++;
+        dl_buf_printf(t, "drop the leading zeros: %s\n", p);
     }
 }
 
-/* a * d for one digit d, digit by digit, on one line. */
+/* a * d for one digit d, digit by digit on one line, each step showing the
+ * product so far. */
 static void trace_mul_digit(dl_buf *t, int64_t a, int d) {
     int da[20];
     int na = digits_of(a, da), carry = 0;
+    char acc[24] = "";
     dl_buf_printf(t, "%lld * %d:", (long long)a, d);
     for (int i = 0; i < na; i++) {
         int p = da[i] * d + carry;
-        dl_buf_printf(t, " %d*%d+%d=%d%s", da[i], d, carry, p, i + 1 < na ? "," : "");
+        if (i + 1 < na) so_far(acc, sizeof acc, p % 10);
+        else {
+            char tmp[24];
+            snprintf(tmp, sizeof tmp, "%d%s", p, acc);
+            snprintf(acc, sizeof acc, "%s", tmp);
+        }
+        dl_buf_printf(t, " %d*%d+%d=%d so far %s%s", da[i], d, carry, p, acc, i + 1 < na ? "," : "");
         carry = p / 10;
     }
-    dl_buf_printf(t, " -> %lld\n", (long long)(a * d));
+    dl_buf_printf(t, "\n");
 }
 
 void dl_trace_mul(dl_buf *t, int64_t a, int64_t b) {
