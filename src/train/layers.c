@@ -226,7 +226,7 @@ void dl_tl_swiglu_bwd(float *dgate, float *dup, const float *dh, const float *ga
 }
 
 double dl_tl_xent(float *dlogits, const float *logits, const int32_t *targets, const uint8_t *mask,
-                  int T, int V, float scale) {
+                  const float *weight, int T, int V, float scale) {
     double loss = 0.0;
     for (int t = 0; t < T; t++) {
         const float *l = logits + (size_t)t * V;
@@ -241,11 +241,25 @@ double dl_tl_xent(float *dlogits, const float *logits, const int32_t *targets, c
         double sum = 0.0;
         for (int i = 0; i < V; i++) sum += exp((double)(l[i] - mx));
         double lse = (double)mx + log(sum);
-        loss += lse - (double)l[targets[t]];
+        double w = weight ? (double)weight[t] : 1.0;
+        loss += w * (lse - (double)l[targets[t]]);
         if (d) {
-            for (int i = 0; i < V; i++) d[i] = (float)(exp((double)l[i] - lse) * (double)scale);
-            d[targets[t]] -= scale;
+            float ws = (float)(w * (double)scale);
+            for (int i = 0; i < V; i++) d[i] = (float)(exp((double)l[i] - lse) * (double)ws);
+            d[targets[t]] -= ws;
         }
     }
     return loss;
+}
+
+void dl_tl_logprobs(float *out, const float *logits, const int32_t *targets, int T, int V) {
+    for (int t = 0; t < T; t++) {
+        const float *l = logits + (size_t)t * V;
+        float mx = -INFINITY;
+        for (int i = 0; i < V; i++)
+            if (l[i] > mx) mx = l[i];
+        double sum = 0.0;
+        for (int i = 0; i < V; i++) sum += exp((double)(l[i] - mx));
+        out[t] = (float)((double)l[targets[t]] - (double)mx - log(sum));
+    }
 }

@@ -300,6 +300,19 @@ int dl_tmodel_logits(dl_tmodel *m, const int32_t *ids, int32_t n, float *logits,
     return 0;
 }
 
+int dl_tmodel_token_logprobs(dl_tmodel *m, const int32_t *ids, int32_t n, float *logp, dl_error *err) {
+    if (n < 2) return dl_error_set(err, 400, "train: logprobs need at least 2 tokens");
+    if (n > m->cfg.n_ctx)
+        return dl_error_set(err, 400, "train: sequence of %d tokens (1..%d allowed)", n, m->cfg.n_ctx);
+    for (int32_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= m->cfg.n_vocab)
+            return dl_error_set(err, 400, "train: token id %d outside the vocabulary", ids[i]);
+    if (ensure_ws(m, 1, err)) return -1;
+    forward(m, &m->ws[0], ids, n);
+    dl_tl_logprobs(logp, m->ws[0].logits, ids + 1, n - 1, m->cfg.n_vocab);
+    return 0;
+}
+
 /* Sequence length used for an example: its tokens, cut to n_ctx. */
 static int ex_len(const dl_tmodel *m, const dl_example *e) { return DL_MIN(e->n, m->cfg.n_ctx); }
 
@@ -314,7 +327,7 @@ static double example_grad_ws(dl_tmodel *m, tws *w, const dl_example *e, float *
     if (cnt == 0) return 0.0;
     forward(m, w, e->ids, T);
     /* the last position has no target: clear its logits' gradient */
-    double loss = dl_tl_xent(w->dlogits, w->logits, e->ids + 1, e->mask, Tp, m->cfg.n_vocab, scale);
+    double loss = dl_tl_xent(w->dlogits, w->logits, e->ids + 1, e->mask, e->weight, Tp, m->cfg.n_vocab, scale);
     memset(w->dlogits + (size_t)Tp * m->cfg.n_vocab, 0, (size_t)m->cfg.n_vocab * sizeof(float));
     backward(m, w, e->ids, T, G);
     return loss;

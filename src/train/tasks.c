@@ -151,6 +151,7 @@ void dl_example_free(dl_example *e) {
     if (!e) return;
     free(e->ids);
     free(e->mask);
+    free(e->weight);
     memset(e, 0, sizeof *e);
 }
 

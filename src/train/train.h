@@ -97,10 +97,14 @@ bool dl_task_verify(const dl_problem *p, const char *response);
 void dl_sample_render(const dl_problem *p, dl_buf *out, size_t *assistant_at);
 
 /* A training example: token ids and, per position, whether the NEXT token is
- * trained on (mask[i] = 1 when ids[i + 1] belongs to the assistant). */
+ * trained on (mask[i] = 1 when ids[i + 1] belongs to the assistant).
+ * `weight` (NULL = 1 everywhere) scales each masked position's term of the
+ * loss; it may be negative: with weight[i] = coefficient c_i the gradient
+ * is that of -sum c_i log p(ids[i+1]), the policy-gradient form RL needs. */
 typedef struct dl_example {
     int32_t *ids;
     uint8_t *mask;
+    float *weight;
     int32_t n;
 } dl_example;
 void dl_example_free(dl_example *e);
@@ -168,6 +172,10 @@ bool dl_tmodel_is_matrix(const dl_tmodel *m, size_t i);
 
 /* Forward pass of one sequence ids[0..n) (n <= n_ctx): logits (n, n_vocab). */
 int dl_tmodel_logits(dl_tmodel *m, const int32_t *ids, int32_t n, float *logits, dl_error *err);
+
+/* log p(ids[i+1] | ids[0..i]) for i in 0..n-2 into logp (n-1 floats): the
+ * per-token log-probabilities RL needs for ratios and the KL penalty. */
+int dl_tmodel_token_logprobs(dl_tmodel *m, const int32_t *ids, int32_t n, float *logp, dl_error *err);
 
 /* A batch: rows of token ids with a loss mask (see dl_example). */
 typedef struct dl_batch {

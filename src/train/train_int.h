@@ -68,11 +68,15 @@ void dl_tl_attn_bwd(float *dq, float *dk, float *dv, const float *dout, const fl
 void dl_tl_swiglu_fwd(float *h, const float *gate, const float *up, int64_t n);
 void dl_tl_swiglu_bwd(float *dgate, float *dup, const float *dh, const float *gate, const float *up,
                       int64_t n);
-/* Masked cross-entropy over rows of V logits: for t with mask[t], target
- * targets[t]. Returns the SUM of -log p; dlogits (may be NULL) =
- * scale * (softmax - onehot) on masked rows, 0 elsewhere. */
+/* Masked, weighted cross-entropy over rows of V logits: for t with
+ * mask[t], target targets[t], weight w_t = weight[t] (weight NULL: 1; may
+ * be negative, as policy-gradient coefficients are). Returns the SUM of
+ * -w_t log p; dlogits (may be NULL) = scale * w_t * (softmax - onehot) on
+ * masked rows, 0 elsewhere. */
 double dl_tl_xent(float *dlogits, const float *logits, const int32_t *targets, const uint8_t *mask,
-                  int T, int V, float scale);
+                  const float *weight, int T, int V, float scale);
+/* out[t] = log softmax(logits row t)[targets[t]], in double then rounded. */
+void dl_tl_logprobs(float *out, const float *logits, const int32_t *targets, int T, int V);
 
 /* Offsets of each tensor in the parameter array (model_train.c). */
 typedef struct dl_tlayer_off {

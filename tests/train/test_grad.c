@@ -193,10 +193,10 @@ static void test_swiglu(void **state) {
 }
 
 /* ---- masked cross-entropy ---- */
-typedef struct { int T, V; float *l; int32_t *tg; uint8_t *mask; } xe_ctx;
+typedef struct { int T, V; float *l; int32_t *tg; uint8_t *mask; const float *w; } xe_ctx;
 static double xe_loss(void *p) {
     xe_ctx *c = p;
-    return dl_tl_xent(NULL, c->l, c->tg, c->mask, c->T, c->V, 1.0f);
+    return dl_tl_xent(NULL, c->l, c->tg, c->mask, c->w, c->T, c->V, 1.0f);
 }
 static void test_xent(void **state) {
     (void)state;
@@ -204,12 +204,23 @@ static void test_xent(void **state) {
     dl_trng_seed(&r, 6);
     int32_t tg[5] = {3, 0, 9, 9, 1};
     uint8_t mask[5] = {1, 0, 1, 1, 0};
-    xe_ctx c = {5, 11, randv(&r, 55, 2), tg, mask};
+    xe_ctx c = {5, 11, randv(&r, 55, 2), tg, mask, NULL};
     float *dl = calloc(55, 4);
-    double l = dl_tl_xent(dl, c.l, tg, mask, 5, 11, 1.0f);
+    double l = dl_tl_xent(dl, c.l, tg, mask, NULL, 5, 11, 1.0f);
     assert_true(l > 0);
     check("masked cross-entropy dlogits", xe_loss, &c, c.l, dl, 55);
     for (int i = 11; i < 22; i++) assert_true(dl[i] == 0.0f); /* masked-out row */
+    /* per-token weights, negative ones included (policy-gradient form) */
+    const float w[5] = {0.5f, 9.0f, -1.5f, 2.0f, 3.0f};
+    c.w = w;
+    memset(dl, 0, 55 * 4);
+    dl_tl_xent(dl, c.l, tg, mask, w, 5, 11, 1.0f);
+    check("weighted cross-entropy dlogits", xe_loss, &c, c.l, dl, 55);
+    /* log-probabilities agree with the loss */
+    float lp[5];
+    dl_tl_logprobs(lp, c.l, tg, 5, 11);
+    double want = -(0.5 * lp[0] - 1.5 * lp[2] + 2.0 * lp[3]);
+    assert_float_equal(dl_tl_xent(NULL, c.l, tg, mask, w, 5, 11, 1.0f), want, 1e-5);
     free(c.l), free(dl);
 }
 
@@ -235,7 +246,7 @@ static void test_model_every_tensor(void **state) {
     for (size_t i = 0; i < n; i++) P[i] = dl_tmodel_is_matrix(m, i) ? (float)(0.3 * dl_trng_normal(&r)) : (float)(1.0 + 0.2 * dl_trng_normal(&r));
     int32_t ids0[10] = {1, 5, 7, 2, 9, 22, 4, 4, 3, 0}, ids1[7] = {6, 6, 1, 8, 13, 2, 7};
     uint8_t m0[10] = {0, 0, 1, 1, 1, 0, 1, 1, 1, 0}, m1[7] = {1, 1, 1, 1, 1, 1, 0};
-    dl_example ex[2] = {{ids0, m0, 10}, {ids1, m1, 7}};
+    dl_example ex[2] = {{ids0, m0, NULL, 10}, {ids1, m1, NULL, 7}};
     dl_batch b = {ex, 2};
     model_loss(m, &b);
     float *g = malloc(n * sizeof(float));

@@ -202,6 +202,45 @@ static void test_resume_bit_identical(void **state) {
     dl_pool_free(pool);
 }
 
+/* Log-probabilities match the loss, and per-token weights scale the
+ * gradient (the hook the RL stage uses for advantages and the KL term). */
+static void test_logprobs_and_weights(void **state) {
+    (void)state;
+    dl_tconfig cfg = tiny_config();
+    dl_error err = {0};
+    dl_tmodel *m = dl_tmodel_new(&cfg, 5, &err);
+    assert_non_null(m);
+    const dl_example *e = &ex[1];
+    float *lp = malloc((size_t)e->n * sizeof(float));
+    assert_int_equal(dl_tmodel_token_logprobs(m, e->ids, e->n, lp, &err), 0);
+    double sum = 0;
+    int64_t cnt = 0;
+    for (int i = 0; i + 1 < e->n; i++)
+        if (e->mask[i]) sum -= lp[i], cnt++;
+    dl_batch b = {e, 1};
+    double loss;
+    int64_t n_tok;
+    assert_int_equal(dl_tmodel_loss_grad(m, &b, NULL, &loss, &n_tok, &err), 0);
+    assert_int_equal(n_tok, cnt);
+    assert_float_equal(loss, sum / (double)cnt, 1e-5);
+    size_t n = dl_tmodel_n_params(m);
+    float *g1 = malloc(n * sizeof(float));
+    memcpy(g1, dl_tmodel_grads(m), n * sizeof(float));
+    dl_example w = *e;
+    w.weight = malloc((size_t)e->n * sizeof(float));
+    for (int i = 0; i < e->n; i++) w.weight[i] = -2.0f;
+    dl_batch bw = {&w, 1};
+    assert_int_equal(dl_tmodel_loss_grad(m, &bw, NULL, &loss, NULL, &err), 0);
+    assert_float_equal(loss, -2.0 * sum / (double)cnt, 1e-5);
+    const float *g2 = dl_tmodel_grads(m);
+    for (size_t i = 0; i < n; i++) assert_float_equal(g2[i], -2.0f * g1[i], 1e-6 + 1e-4 * fabsf(g1[i]));
+    free(w.weight);
+    free(g1);
+    assert_int_equal(dl_tmodel_token_logprobs(m, e->ids, 1, lp, &err), -1);
+    free(lp);
+    dl_tmodel_free(m);
+}
+
 static void test_schedule(void **state) {
     (void)state;
     dl_optim_params op = dl_optim_default_params();
@@ -223,6 +262,7 @@ int main(void) {
         cmocka_unit_test(test_overfit),
         cmocka_unit_test(test_export_matches_engine),
         cmocka_unit_test(test_resume_bit_identical),
+        cmocka_unit_test(test_logprobs_and_weights),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
