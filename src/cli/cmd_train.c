@@ -155,7 +155,11 @@ static int cmd_sample(int argc, char **argv) {
             dl_error err = {0};
             if (dl_task_generate((dl_task_kind)k, (int)level, split, &r, &p, &err)) return cli_fail("%s", err.msg);
             dl_buf b = {0};
-            dl_sample_render(&p, &b, NULL);
+            if (dl_sample_render(&p, &b, NULL, &err)) {
+                dl_buf_free(&b);
+                dl_problem_free(&p);
+                return cli_fail("%s", err.msg);
+            }
             printf("### %s level %ld (%s)\n%s\n", dl_task_name(p.kind), level, dl_split_name(split), b.data);
             dl_buf_free(&b);
             dl_problem_free(&p);

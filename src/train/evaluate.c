@@ -19,7 +19,10 @@ static int reply(dl_context *c, const dl_tokenizer *tok, int32_t n_vocab, const 
                  int32_t max_tokens, dl_buf *out, dl_error *err) {
     dl_buf prompt = {0};
     size_t at = 0;
-    dl_sample_render(p, &prompt, &at);
+    if (dl_sample_render(p, &prompt, &at, err)) {
+        dl_buf_free(&prompt);
+        return -1;
+    }
     prompt.len = at; /* up to and including "<|im_start|>assistant\n" */
     int32_t *ids = NULL;
     size_t n = 0;

@@ -120,13 +120,15 @@ int dl_sft_run(const dl_sft_params *p, dl_sft_result *res, dl_error *err) {
     if (!train_p || !valid_p) goto out;
     if (!resuming) {
         /* the vocabulary is learnt from the rendered training samples */
-        char **texts = dl_xmalloc((size_t)p->n_samples * sizeof(char *));
-        for (int32_t i = 0; i < p->n_samples; i++) {
+        char **texts = dl_xcalloc((size_t)p->n_samples, sizeof(char *));
+        int brc = 0;
+        for (int32_t i = 0; i < p->n_samples && !brc; i++) {
             dl_buf b = {0};
-            dl_sample_render(&train_p[i], &b, NULL);
+            brc = dl_sample_render(&train_p[i], &b, NULL, err);
+            dl_buf_append(&b, "", 1);
             texts[i] = b.data;
         }
-        int brc = dl_bpe_train((const char *const *)texts, (size_t)p->n_samples, p->vocab_size, &vocab, err);
+        if (!brc) brc = dl_bpe_train((const char *const *)texts, (size_t)p->n_samples, p->vocab_size, &vocab, err);
         for (int32_t i = 0; i < p->n_samples; i++) free(texts[i]);
         free(texts);
         if (brc || dl_bpe_save(&vocab, tok_path, err)) goto out;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../chat/chat.h"
 #include "train_int.h"
 
 static const char *const task_names[DL_TASK__COUNT] = {
@@ -40,6 +41,7 @@ void dl_problem_free(dl_problem *p) {
     if (!p) return;
     free(p->canon);
     free(p->system);
+    free(p->developer);
     free(p->question);
     free(p->trace);
     free(p->answer);
@@ -69,6 +71,7 @@ int dl_task_generate(dl_task_kind kind, int level, dl_split split, dl_trng *r, d
         task_gens[kind](level, r, &p);
         if (dl_task_split_of(p.canon) == split) {
             p.system = dl_tsystem(r);
+            p.developer = dl_tdeveloper(r);
             *out = p;
             return 0;
         }
@@ -131,20 +134,34 @@ bool dl_task_verify(const dl_problem *p, const char *response) {
 
 /* ---- samples ---- */
 
-static void render_prompt(const dl_problem *p, dl_buf *out) {
-    if (p->system) dl_buf_printf(out, "<|im_start|>system\n%s<|im_end|>\n", p->system);
-    dl_buf_printf(out, "<|im_start|>user\n%s<|im_end|>\n<|im_start|>assistant\n", p->question);
+/* The prompt through src/chat's qwen3 format, ending with the generation
+ * prompt "<|im_start|>assistant\n". */
+static int render_prompt(const dl_problem *p, dl_buf *out, dl_error *err) {
+    dl_chat_msg msgs[3];
+    size_t n = 0;
+    if (p->system) msgs[n++] = (dl_chat_msg){.role = DL_ROLE_SYSTEM, .content = p->system};
+    if (p->developer) msgs[n++] = (dl_chat_msg){.role = DL_ROLE_DEVELOPER, .content = p->developer};
+    msgs[n++] = (dl_chat_msg){.role = DL_ROLE_USER, .content = p->question};
+    dl_chat_format f = {DL_CHAT_QWEN3, 0};
+    dl_chat_opts o = dl_chat_default_opts();
+    o.now = 1; /* qwen3 prints no date; fixed anyway for reproducibility */
+    dl_chat_prompt cp;
+    if (dl_chat_render(&f, msgs, n, &o, &cp, err)) return -1;
+    dl_buf_append(out, cp.text, cp.len);
+    dl_chat_prompt_free(&cp);
+    return 0;
 }
 
 static void render_assistant(const dl_problem *p, dl_buf *out) {
     dl_buf_printf(out, "<think>\n%s\n</think>\n\n%s<|im_end|>", p->trace, p->answer);
 }
 
-void dl_sample_render(const dl_problem *p, dl_buf *out, size_t *assistant_at) {
-    render_prompt(p, out);
+int dl_sample_render(const dl_problem *p, dl_buf *out, size_t *assistant_at, dl_error *err) {
+    if (render_prompt(p, out, err)) return -1;
     if (assistant_at) *assistant_at = out->len;
     render_assistant(p, out);
     dl_buf_append(out, "\n", 1);
+    return 0;
 }
 
 void dl_example_free(dl_example *e) {
@@ -162,7 +179,7 @@ int dl_example_from_problem(const dl_tokenizer *tok, const dl_problem *p, dl_exa
     size_t na = 0, nb = 0;
     int rc = -1;
     memset(out, 0, sizeof *out);
-    render_prompt(p, &a);
+    if (render_prompt(p, &a, err)) goto out;
     render_assistant(p, &b);
     if (dl_tokenize(tok, a.data, a.len, false, true, &ia, &na, err) ||
         dl_tokenize(tok, b.data, b.len, false, true, &ib, &nb, err))
@@ -238,6 +255,19 @@ static const char *const SYSTEMS[] = {
 char *dl_tsystem(dl_trng *r) {
     if (dl_trng_range(r, 0, 1) == 0) return NULL;
     return dl_xstrdup(dl_tpick(r, SYSTEMS, DL_ARRAY_LEN(SYSTEMS)));
+}
+
+/* Developer instructions that do not change what a correct reply is. */
+static const char *const DEVELOPERS[] = {
+    "The user is practising arithmetic. Reason step by step, then give the answer.",
+    "Keep the final answer short.",
+    "This assistant is used in a homework helper app.",
+    "Think before you answer.",
+};
+
+char *dl_tdeveloper(dl_trng *r) {
+    if (dl_trng_range(r, 0, 9) != 0) return NULL; /* one in ten */
+    return dl_xstrdup(dl_tpick(r, DEVELOPERS, DL_ARRAY_LEN(DEVELOPERS)));
 }
 
 int64_t dl_tnum_digits(dl_trng *r, int digits) {

@@ -65,6 +65,7 @@ typedef struct dl_problem {
     int level;
     char *canon;    /* canonical form, e.g. "add 37 12"; decides the split */
     char *system;   /* system message, or NULL */
+    char *developer; /* developer message, or NULL */
     char *question; /* the user's text, in one of many phrasings */
     char *trace;    /* reasoning steps, '\n'-separated; the last line is the answer */
     char *answer;   /* the final answer, e.g. "49", "3, 5, 9" */
@@ -89,12 +90,15 @@ bool dl_task_verify(const dl_problem *p, const char *response);
 
 /* ---- samples (ChatML / Qwen3) ------------------------------------------- */
 
-/* Renders p as the Qwen3 chat text a model is trained on:
- *   [<|im_start|>system\nSYS<|im_end|>\n]<|im_start|>user\nQ<|im_end|>\n
- *   <|im_start|>assistant\n<think>\nTRACE\n</think>\n\nANSWER<|im_end|>\n
- * Appends to out; *assistant_at receives the offset in out where the
- * assistant's generated part begins (the loss covers [*assistant_at, end)). */
-void dl_sample_render(const dl_problem *p, dl_buf *out, size_t *assistant_at);
+/* Renders p as the Qwen3 chat text a model is trained on: the prompt exactly
+ * as src/chat renders it for a qwen3 model (system and developer messages
+ * included), then the assistant's part
+ *   <think>\nTRACE\n</think>\n\nANSWER<|im_end|>\n
+ * e.g. "<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n<think>...".
+ * Appends to out; *assistant_at (may be NULL) receives the offset in out
+ * where the assistant's generated part begins. -1 + err if the chat module
+ * refuses the conversation. */
+int dl_sample_render(const dl_problem *p, dl_buf *out, size_t *assistant_at, dl_error *err);
 
 /* A training example: token ids and, per position, whether the NEXT token is
  * trained on (mask[i] = 1 when ids[i + 1] belongs to the assistant).

@@ -17,6 +17,8 @@ const char *dl_tpick(dl_trng *r, const char *const *list, size_t n);
 void dl_tcasual(dl_trng *r, char *s);
 /* A random system message (or NULL, about half the time). */
 char *dl_tsystem(dl_trng *r);
+/* A random developer message (or NULL, nine times in ten). */
+char *dl_tdeveloper(dl_trng *r);
 /* A uniformly random number with exactly `digits` digits (1..18). */
 int64_t dl_tnum_digits(dl_trng *r, int digits);
 

@@ -18,7 +18,7 @@ static char **make_texts(uint64_t seed, dl_split split, int n) {
         dl_problem p;
         assert_int_equal(dl_task_generate(i % DL_TASK__COUNT, 1 + (i / DL_TASK__COUNT) % 5, split, &r, &p, NULL), 0);
         dl_buf b = {0};
-        dl_sample_render(&p, &b, NULL);
+        assert_int_equal(dl_sample_render(&p, &b, NULL, NULL), 0);
         t[i] = b.data;
         dl_problem_free(&p);
     }

@@ -28,7 +28,7 @@ static int setup(void **state) {
     for (int i = 0; i < N; i++) {
         if (dl_task_generate(i % DL_TASK__COUNT, 1, DL_SPLIT_TRAIN, &r, &probs[i], NULL)) return -1;
         dl_buf b = {0};
-        dl_sample_render(&probs[i], &b, NULL);
+        if (dl_sample_render(&probs[i], &b, NULL, NULL)) return -1;
         texts[i] = b.data;
     }
     dl_error err = {0};
@@ -44,7 +44,7 @@ static int setup(void **state) {
     for (int i = 0; i < N && k < 8; i++) {
         if (probs[i].kind != DL_TASK_ADD && probs[i].kind != DL_TASK_COMPARE) continue;
         if (dl_example_from_problem(tok, &probs[i], &ex[k], &err)) return -1;
-        if (ex[k].n <= 64) k++;
+        if (ex[k].n <= 96) k++;
         else dl_example_free(&ex[k]);
     }
     for (int i = 0; i < N; i++) {
@@ -65,7 +65,7 @@ static int teardown(void **state) {
 
 static dl_tconfig tiny_config(void) {
     return (dl_tconfig){.n_vocab = vocab.n_tokens, .n_embd = 48, .n_layer = 2, .n_head = 4, .n_head_kv = 2,
-                        .head_dim = 12, .n_ff = 96, .n_ctx = 64, .rope_base = 10000.0f, .rms_eps = 1e-6f};
+                        .head_dim = 12, .n_ff = 96, .n_ctx = 96, .rope_base = 10000.0f, .rms_eps = 1e-6f};
 }
 
 /* The overfit budget: 5 s, longer under the sanitizers (about 10x slower). */
@@ -132,7 +132,7 @@ static void test_export_matches_engine(void **state) {
     assert_true(hp->has_qk_norm);
     assert_int_equal(hp->rope_style, DL_ROPE_NEOX);
     assert_int_equal(dl_model_n_params(em), dl_tmodel_n_params(m));
-    dl_context_params cp = {.n_ctx = 64, .n_threads = 1};
+    dl_context_params cp = {.n_ctx = 96, .n_threads = 1};
     dl_context *c = dl_context_create(em, &cp, &err);
     assert_non_null(c);
     const dl_example *e = &ex[0];

@@ -136,7 +136,7 @@ static void test_known_traces(void **state) {
     dl_problem s = {.kind = DL_TASK_ADD, .question = "what's 2+2", .trace = "2 + 2 + 0 = 4\n4", .answer = "4"};
     dl_buf b = {0};
     size_t at = 0;
-    dl_sample_render(&s, &b, &at);
+    assert_int_equal(dl_sample_render(&s, &b, &at, NULL), 0);
     assert_string_equal(b.data, "<|im_start|>user\nwhat's 2+2<|im_end|>\n<|im_start|>assistant\n"
                                 "<think>\n2 + 2 + 0 = 4\n4\n</think>\n\n4<|im_end|>\n");
     assert_string_equal(b.data + at, "<think>\n2 + 2 + 0 = 4\n4\n</think>\n\n4<|im_end|>\n");
