@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../chat/chat.h"
 #include "train_int.h"
@@ -112,6 +113,37 @@ static size_t scan_ints(const char *s, size_t n, int64_t *out, size_t cap) {
     return k;
 }
 
+/* Narrows a reply to where its final answer is: the last **bold** span if
+ * any, else the text after the last "answer is" / "answer:" (where the
+ * answer is the FIRST number: "Answer: 73 (not 37)"; *first is set), else
+ * all of it. */
+static void answer_region(const char **s, size_t *n, bool *first) {
+    *first = false;
+    const char *p = *s, *end = *s + *n;
+    const char *bold_open = NULL, *bold_close = NULL;
+    for (const char *q = p; q + 1 < end; q++) {
+        if (q[0] != '*' || q[1] != '*') continue;
+        const char *c = q + 2;
+        while (c + 1 < end && !(c[0] == '*' && c[1] == '*')) c++;
+        if (c + 1 >= end) break;
+        bold_open = q + 2, bold_close = c;
+        q = c + 1;
+    }
+    if (bold_open && bold_close > bold_open) {
+        *s = bold_open, *n = (size_t)(bold_close - bold_open);
+        return;
+    }
+    const char *after = NULL;
+    for (const char *q = p; q + 6 <= end; q++)
+        if (strncasecmp(q, "answer", 6) == 0) {
+            const char *r = q + 6;
+            while (r < end && *r == ' ') r++;
+            if (r < end && *r == ':') after = r + 1;
+            else if (r + 2 <= end && strncmp(r, "is", 2) == 0) after = r + 2;
+        }
+    if (after) *n = (size_t)(end - after), *s = after, *first = true;
+}
+
 bool dl_task_verify(const dl_problem *p, const char *response) {
     if (!p || !p->answer || !response) return false;
     const char *s = response;
@@ -120,16 +152,18 @@ bool dl_task_verify(const dl_problem *p, const char *response) {
     if (think_end) s = think_end + strlen("</think>");
     else if (strstr(s, "<think>")) return false; /* unfinished reasoning: no answer */
     size_t n = strlen(s);
+    bool first;
+    answer_region(&s, &n, &first);
     int64_t want[64], got[64];
     size_t nw = scan_ints(p->answer, strlen(p->answer), want, 64);
     size_t ng = scan_ints(s, n, got, 64);
     if (nw == 0 || ng == 0) return false;
     if (p->kind == DL_TASK_SORT) {
         if (ng < nw) return false;
-        /* the last nw numbers of the reply are the list */
-        return memcmp(got + (ng - nw), want, nw * sizeof(int64_t)) == 0;
+        /* the list: the first (after "answer:") or last nw numbers of the reply */
+        return memcmp(got + (first ? 0 : ng - nw), want, nw * sizeof(int64_t)) == 0;
     }
-    return got[ng - 1] == want[nw - 1];
+    return got[first ? 0 : ng - 1] == want[nw - 1];
 }
 
 /* ---- samples ---- */

@@ -59,6 +59,11 @@ static void test_verify_lenient(void **state) {
     assert_true(dl_task_verify(&p, "1,234"));
     assert_true(dl_task_verify(&p, "The sum is 1234."));
     assert_false(dl_task_verify(&p, "1235"));
+    dl_problem c = {.kind = DL_TASK_COMPARE, .answer = "73"};
+    assert_true(dl_task_verify(&c, "**73** is larger than 37"));
+    assert_true(dl_task_verify(&c, "The answer is 73, since 37 < 73."));
+    assert_true(dl_task_verify(&c, "Answer: 73 (not 37)"));
+    assert_false(dl_task_verify(&c, "**37** is larger than 73"));
     dl_problem q = {.kind = DL_TASK_LINEAR, .answer = "x = -7"};
     assert_true(dl_task_verify(&q, "x = -7"));
     assert_true(dl_task_verify(&q, "x=-7"));
