@@ -1,5 +1,5 @@
 /* Supervised fine-tuning on generated traces: data, vocabulary, model,
- * the training loop with its log, checkpoint and export. */
+ * the training loop with its log (and loss.svg), checkpoint and export. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,6 +196,11 @@ int dl_sft_run(const dl_sft_params *p, dl_sft_result *res, dl_error *err) {
     if (n_valid > 0 && dl_tmodel_loss_grad(t->m, &vb, pool, &res->val_loss, NULL, err)) goto out;
     if (dl_trainer_save(t, ckpt_path, err)) goto out;
     if (dl_tmodel_export(t->m, &vocab, "deliberate-mini", res->model_path, err)) goto out;
+    fclose(log);
+    log = NULL;
+    char svg_path[1024];
+    path_in(svg_path, sizeof svg_path, p->out_dir, "loss.svg");
+    if (dl_sft_plot_log(log_path, svg_path, err)) goto out;
     res->seconds = (dl_time_ms() - t0) / 1000.0;
     rc = 0;
 out:

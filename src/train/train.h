@@ -282,6 +282,22 @@ typedef struct dl_sft_result {
  * with a progress callback, writes the checkpoint and the GGUF. */
 int dl_sft_run(const dl_sft_params *p, dl_sft_result *res, dl_error *err);
 
+/* ---- charts for the training reports (report.c) --------------------------- */
+
+typedef struct dl_svg_series {
+    const char *name;   /* legend text */
+    const double *x, *y;
+    size_t n;
+    const char *color;  /* CSS colour, e.g. "#1f77b4" */
+} dl_svg_series;
+
+/* Writes a self-contained SVG line chart (axes with ticks, one polyline per
+ * series, legend). log_y: logarithmic y axis (values <= 0 are skipped). */
+int dl_svg_chart(const char *path, const char *title, const char *xlabel, const char *ylabel,
+                 const dl_svg_series *series, size_t n_series, bool log_y, dl_error *err);
+/* The loss curve of a train_log.csv (raw and smoothed) as an SVG chart. */
+int dl_sft_plot_log(const char *log_csv, const char *svg_path, dl_error *err);
+
 /* ---- evaluation with the engine (evaluate.c) ------------------------------ */
 
 typedef struct dl_eval_task_result {

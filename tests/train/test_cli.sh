@@ -23,8 +23,9 @@ check "sample renders a think block" has "$TMP/sample" "<think>"
 "$DELIBERATE" train sft --out "$TMP/m" --steps 20 --samples 500 --threads 2 >"$TMP/sft" 2>"$TMP/sft.err"; rc=$?
 check "sft exits 0" [ $rc -eq 0 ]
 check "sft reports 20 steps" has "$TMP/sft" "for 20 steps"
-check "sft writes model, tokenizer, checkpoint, log" \
-    test -s "$TMP/m/model.gguf" -a -s "$TMP/m/tokenizer.gguf" -a -s "$TMP/m/checkpoint.bin" -a -s "$TMP/m/train_log.csv"
+check "sft writes model, tokenizer, checkpoint, log, chart" \
+    test -s "$TMP/m/model.gguf" -a -s "$TMP/m/tokenizer.gguf" -a -s "$TMP/m/checkpoint.bin" -a -s "$TMP/m/train_log.csv" -a -s "$TMP/m/loss.svg"
+check "sft draws the loss chart" has "$TMP/m/loss.svg" "<polyline"
 check "log has 20 rows" [ "$(wc -l <"$TMP/m/train_log.csv")" -eq 21 ]
 "$DELIBERATE" info "$TMP/m/model.gguf" >"$TMP/info" 2>&1
 check "info: architecture qwen3" has "$TMP/info" "architecture:  qwen3"
