@@ -1,98 +1,56 @@
 /* Forward and backward of every layer type of the trainer, in float32 with
  * the engine's conventions (RMSNorm sums of squares in double, neox RoPE
  * with angles advanced in float, 1/sqrt(head_dim) attention scale). The
- * backward functions accumulate (+=) into their outputs. */
+ * backward functions accumulate (+=) into their outputs. Inner products
+ * and row updates use the kernels' SIMD dot / mad (AVX-512, AVX2 or scalar,
+ * chosen at run time). */
 #include <math.h>
 #include <string.h>
 
+#include "../kernels/kernels.h"
 #include "train_int.h"
-
-/* Dot product with 8 independent partial sums (the compiler vectorises it). */
-static inline float dot(const float *a, const float *b, int n) {
-    float acc[8] = {0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) acc[j] += a[i + j] * b[i + j];
-    float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    for (; i < n; i++) s += a[i] * b[i];
-    return s;
-}
-
-/* Loops in fixed chunks of 8 over restrict pointers: GCC's -O2 cost model
- * vectorises only loops whose trip count is a known multiple of the vector
- * width, and only without aliasing checks. */
-static inline void axpy(float *restrict y, const float *restrict x, float a, int n) {
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) y[i + j] += a * x[i + j];
-    for (; i < n; i++) y[i] += a * x[i];
-}
-
-/* d_k += g_k * w for four rows d_0..d_3. */
-static inline void axpy4(float *restrict d0, float *restrict d1, float *restrict d2,
-                         float *restrict d3, const float *restrict w, float g0, float g1, float g2,
-                         float g3, int n) {
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) {
-            float wi = w[i + j];
-            d0[i + j] += g0 * wi;
-            d1[i + j] += g1 * wi;
-            d2[i + j] += g2 * wi;
-            d3[i + j] += g3 * wi;
-        }
-    for (; i < n; i++) {
-        float wi = w[i];
-        d0[i] += g0 * wi;
-        d1[i] += g1 * wi;
-        d2[i] += g2 * wi;
-        d3[i] += g3 * wi;
-    }
-}
 
 void dl_tl_linear_fwd(float *y, const float *x, const float *W, int T, int I, int O) {
     for (int t = 0; t < T; t++)
-        for (int o = 0; o < O; o++) y[(size_t)t * O + o] = dot(x + (size_t)t * I, W + (size_t)o * I, I);
+        for (int o = 0; o < O; o++) y[(size_t)t * O + o] = dl_vec_dot_f32(x + (size_t)t * I, W + (size_t)o * I, I);
 }
 
-/* Both products are blocked by 4 so that each row loaded from memory serves
- * four accumulations (the plain loops stream W once per token). */
+size_t dl_tl_linear_scratch(int T, int I, int O) {
+    return (size_t)I * O + (size_t)O * T + (size_t)I * T;
+}
+
+/* dst (cols, rows) = src (rows, cols) transposed, in 32x32 tiles. */
+static void transpose(float *restrict dst, const float *restrict src, int rows, int cols) {
+    for (int r0 = 0; r0 < rows; r0 += 32)
+        for (int c0 = 0; c0 < cols; c0 += 32)
+            for (int r = r0; r < DL_MIN(r0 + 32, rows); r++)
+                for (int c = c0; c < DL_MIN(c0 + 32, cols); c++) dst[(size_t)c * rows + r] = src[(size_t)r * cols + c];
+}
+
+/* Both products become dot products over contiguous rows, so they run on
+ * the kernels' SIMD dot: dx[t][i] = dy[t] . W^T[i] and dW[o][i] =
+ * dy^T[o] . x^T[i], with the transposes (a small fraction of the work)
+ * written to `scratch` (dl_tl_linear_scratch floats). */
 void dl_tl_linear_bwd(float *dx, float *dW, const float *dy, const float *x, const float *W, int T,
-                      int I, int O) {
+                      int I, int O, float *scratch) {
     if (dx) {
-        int t = 0;
-        for (; t + 4 <= T; t += 4) {
-            float *d0 = dx + (size_t)t * I, *d1 = d0 + I, *d2 = d1 + I, *d3 = d2 + I;
+        float *WT = scratch; /* (I, O) */
+        transpose(WT, W, O, I);
+        for (int t = 0; t < T; t++) {
             const float *g = dy + (size_t)t * O;
-            for (int o = 0; o < O; o++) {
-                const float *w = W + (size_t)o * I;
-                float g0 = g[o], g1 = g[O + o], g2 = g[2 * O + o], g3 = g[3 * O + o];
-                if (g0 == 0.0f && g1 == 0.0f && g2 == 0.0f && g3 == 0.0f) continue;
-                axpy4(d0, d1, d2, d3, w, g0, g1, g2, g3, I);
-            }
+            float *d = dx + (size_t)t * I;
+            for (int i = 0; i < I; i++) d[i] += dl_vec_dot_f32(g, WT + (size_t)i * O, O);
         }
-        for (; t < T; t++)
-            for (int o = 0; o < O; o++) {
-                float g = dy[(size_t)t * O + o];
-                if (g != 0.0f) axpy(dx + (size_t)t * I, W + (size_t)o * I, g, I);
-            }
     }
     if (dW) {
-        int o = 0;
-        for (; o + 4 <= O; o += 4) {
-            float *w0 = dW + (size_t)o * I, *w1 = w0 + I, *w2 = w1 + I, *w3 = w2 + I;
-            for (int t = 0; t < T; t++) {
-                const float *g = dy + (size_t)t * O + o, *xt = x + (size_t)t * I;
-                float g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3];
-                if (g0 == 0.0f && g1 == 0.0f && g2 == 0.0f && g3 == 0.0f) continue;
-                axpy4(w0, w1, w2, w3, xt, g0, g1, g2, g3, I);
-            }
+        float *dyT = scratch + (size_t)I * O, *xT = dyT + (size_t)O * T; /* (O, T), (I, T) */
+        transpose(dyT, dy, T, O);
+        transpose(xT, x, T, I);
+        for (int o = 0; o < O; o++) {
+            const float *g = dyT + (size_t)o * T;
+            float *d = dW + (size_t)o * I;
+            for (int i = 0; i < I; i++) d[i] += dl_vec_dot_f32(g, xT + (size_t)i * T, T);
         }
-        for (; o < O; o++)
-            for (int t = 0; t < T; t++) {
-                float g = dy[(size_t)t * O + o];
-                if (g != 0.0f) axpy(dW + (size_t)o * I, x + (size_t)t * I, g, I);
-            }
     }
 }
 
@@ -164,7 +122,7 @@ void dl_tl_attn_fwd(float *out, float *probs, const float *q, const float *k, co
             const float *qt = q + (size_t)t * QD + (size_t)h * D;
             float mx = -INFINITY;
             for (int j = 0; j <= t; j++) {
-                p[j] = dot(qt, k + (size_t)j * KVD + (size_t)kh * D, D) * scale;
+                p[j] = dl_vec_dot_f32(qt, k + (size_t)j * KVD + (size_t)kh * D, D) * scale;
                 if (p[j] > mx) mx = p[j];
             }
             double sum = 0.0;
@@ -177,7 +135,7 @@ void dl_tl_attn_fwd(float *out, float *probs, const float *q, const float *k, co
             memset(o, 0, (size_t)D * sizeof(float));
             for (int j = 0; j <= t; j++) {
                 p[j] *= inv;
-                axpy(o, v + (size_t)j * KVD + (size_t)kh * D, p[j], D);
+                dl_vec_mad_f32(o, v + (size_t)j * KVD + (size_t)kh * D, p[j], D);
             }
         }
     }
@@ -196,14 +154,14 @@ void dl_tl_attn_bwd(float *dq, float *dk, float *dv, const float *dout, const fl
             float *dqt = dq + (size_t)t * QD + (size_t)h * D;
             /* dp_j = dout . v_j ; ds_j = p_j (dp_j - sum p dp) */
             double pdp = 0.0;
-            for (int j = 0; j <= t; j++) pdp += (double)p[j] * (double)dot(dot_, v + (size_t)j * KVD + (size_t)kh * D, D);
+            for (int j = 0; j <= t; j++) pdp += (double)p[j] * (double)dl_vec_dot_f32(dot_, v + (size_t)j * KVD + (size_t)kh * D, D);
             for (int j = 0; j <= t; j++) {
                 const float *vj = v + (size_t)j * KVD + (size_t)kh * D;
-                float dp = dot(dot_, vj, D);
+                float dp = dl_vec_dot_f32(dot_, vj, D);
                 float ds = p[j] * (dp - (float)pdp) * scale;
-                axpy(dv + (size_t)j * KVD + (size_t)kh * D, dot_, p[j], D);
-                axpy(dqt, k + (size_t)j * KVD + (size_t)kh * D, ds, D);
-                axpy(dk + (size_t)j * KVD + (size_t)kh * D, qt, ds, D);
+                dl_vec_mad_f32(dv + (size_t)j * KVD + (size_t)kh * D, dot_, p[j], D);
+                dl_vec_mad_f32(dqt, k + (size_t)j * KVD + (size_t)kh * D, ds, D);
+                dl_vec_mad_f32(dk + (size_t)j * KVD + (size_t)kh * D, qt, ds, D);
             }
         }
     }

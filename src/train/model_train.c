@@ -26,6 +26,7 @@ typedef struct tws {
     tlayer_act *la;          /* (n_layer) */
     float *x_out, *xnf, *rstdf, *logits; /* (T,E) (T,E) (T) (T,V) */
     float *dlogits, *dx, *dx2, *dxn, *dq, *dk, *dv, *datt, *dh, *dgate, *dup; /* scratch */
+    float *lin;              /* transposes of the linear backward */
     float *grad;             /* (n_params); NULL for worker 0, which uses m->grad */
     double loss;
     int64_t n_tok;
@@ -144,7 +145,7 @@ static void ws_free(tws *w, int n_layer) {
         }
     free(w->la);
     float *bufs[] = {w->x_out, w->xnf, w->rstdf, w->logits, w->dlogits, w->dx, w->dx2, w->dxn, w->dq,
-                     w->dk, w->dv, w->datt, w->dh, w->dgate, w->dup, w->grad};
+                     w->dk, w->dv, w->datt, w->dh, w->dgate, w->dup, w->grad, w->lin};
     for (size_t i = 0; i < DL_ARRAY_LEN(bufs); i++) dl_aligned_free(bufs[i]);
     memset(w, 0, sizeof *w);
 }
@@ -186,6 +187,11 @@ static int ensure_ws(dl_tmodel *m, int n, dl_error *err) {
         A(w->dlogits, T * V); A(w->dx, T * E); A(w->dx2, T * E); A(w->dxn, T * E);
         A(w->dq, T * QD); A(w->dk, T * KVD); A(w->dv, T * KVD); A(w->datt, T * QD);
         A(w->dh, T * F); A(w->dgate, T * F); A(w->dup, T * F);
+        size_t lin = 0; /* the largest of the model's linear layers */
+        const size_t dims[][2] = {{E, V}, {E, QD}, {E, KVD}, {QD, E}, {E, F}, {F, E}};
+        for (size_t d = 0; d < DL_ARRAY_LEN(dims); d++)
+            lin = DL_MAX(lin, dl_tl_linear_scratch((int)T, (int)dims[d][0], (int)dims[d][1]));
+        A(w->lin, lin);
         if (i > 0) A(w->grad, m->off.total);
 #undef A
         m->n_ws = i + 1;
@@ -244,7 +250,7 @@ static void backward(const dl_tmodel *m, tws *w, const int32_t *ids, int T, floa
     const size_t TE = (size_t)T * E;
     float *dx = w->dx; /* gradient of the residual stream */
     memset(w->dxn, 0, TE * sizeof(float));
-    dl_tl_linear_bwd(w->dxn, G + m->off.tok_embd, w->dlogits, w->xnf, P + m->off.tok_embd, T, E, V);
+    dl_tl_linear_bwd(w->dxn, G + m->off.tok_embd, w->dlogits, w->xnf, P + m->off.tok_embd, T, E, V, w->lin);
     memset(dx, 0, TE * sizeof(float));
     dl_tl_rmsnorm_bwd(dx, G + m->off.output_norm, w->dxn, w->x_out, P + m->off.output_norm, w->rstdf, T, E);
     for (int l = c->n_layer - 1; l >= 0; l--) {
@@ -252,17 +258,17 @@ static void backward(const dl_tmodel *m, tws *w, const int32_t *ids, int T, floa
         tlayer_act *a = &w->la[l];
         /* ffn: dx is the gradient at the layer output = at x_mid via the residual */
         memset(w->dh, 0, (size_t)T * F * sizeof(float));
-        dl_tl_linear_bwd(w->dh, G + L->w_down, dx, a->h, P + L->w_down, T, F, E);
+        dl_tl_linear_bwd(w->dh, G + L->w_down, dx, a->h, P + L->w_down, T, F, E, w->lin);
         memset(w->dgate, 0, (size_t)T * F * sizeof(float));
         memset(w->dup, 0, (size_t)T * F * sizeof(float));
         dl_tl_swiglu_bwd(w->dgate, w->dup, w->dh, a->gate, a->up, (int64_t)T * F);
         memset(w->dxn, 0, TE * sizeof(float));
-        dl_tl_linear_bwd(w->dxn, G + L->w_gate, w->dgate, a->xn2, P + L->w_gate, T, E, F);
-        dl_tl_linear_bwd(w->dxn, G + L->w_up, w->dup, a->xn2, P + L->w_up, T, E, F);
+        dl_tl_linear_bwd(w->dxn, G + L->w_gate, w->dgate, a->xn2, P + L->w_gate, T, E, F, w->lin);
+        dl_tl_linear_bwd(w->dxn, G + L->w_up, w->dup, a->xn2, P + L->w_up, T, E, F, w->lin);
         dl_tl_rmsnorm_bwd(dx, G + L->ffn_norm, w->dxn, a->x_mid, P + L->ffn_norm, a->rstd2, T, E);
         /* attention */
         memset(w->datt, 0, (size_t)T * QD * sizeof(float));
-        dl_tl_linear_bwd(w->datt, G + L->wo, dx, a->att, P + L->wo, T, QD, E);
+        dl_tl_linear_bwd(w->datt, G + L->wo, dx, a->att, P + L->wo, T, QD, E, w->lin);
         memset(w->dq, 0, (size_t)T * QD * sizeof(float));
         memset(w->dk, 0, (size_t)T * KVD * sizeof(float));
         memset(w->dv, 0, (size_t)T * KVD * sizeof(float));
@@ -277,9 +283,9 @@ static void backward(const dl_tmodel *m, tws *w, const int32_t *ids, int T, floa
         memset(dkpre, 0, (size_t)T * KVD * sizeof(float));
         dl_tl_rmsnorm_bwd(dkpre, G + L->k_norm, w->dk, a->kpre, P + L->k_norm, a->rstdk, T * Hk, D);
         memset(w->dxn, 0, TE * sizeof(float));
-        dl_tl_linear_bwd(w->dxn, G + L->wq, dqpre, a->xn1, P + L->wq, T, E, QD);
-        dl_tl_linear_bwd(w->dxn, G + L->wk, dkpre, a->xn1, P + L->wk, T, E, KVD);
-        dl_tl_linear_bwd(w->dxn, G + L->wv, w->dv, a->xn1, P + L->wv, T, E, KVD);
+        dl_tl_linear_bwd(w->dxn, G + L->wq, dqpre, a->xn1, P + L->wq, T, E, QD, w->lin);
+        dl_tl_linear_bwd(w->dxn, G + L->wk, dkpre, a->xn1, P + L->wk, T, E, KVD, w->lin);
+        dl_tl_linear_bwd(w->dxn, G + L->wv, w->dv, a->xn1, P + L->wv, T, E, KVD, w->lin);
         dl_tl_rmsnorm_bwd(dx, G + L->attn_norm, w->dxn, a->x_in, P + L->attn_norm, a->rstd1, T, E);
     }
     for (int t = 0; t < T; t++) {
@@ -331,12 +337,6 @@ static double example_grad_ws(dl_tmodel *m, tws *w, const dl_example *e, float *
     memset(w->dlogits + (size_t)Tp * m->cfg.n_vocab, 0, (size_t)m->cfg.n_vocab * sizeof(float));
     backward(m, w, e->ids, T, G);
     return loss;
-}
-
-double dl_tmodel_example_grad(dl_tmodel *m, const dl_example *e, float *grad, float scale,
-                              int64_t *n_tok) {
-    if (ensure_ws(m, 1, NULL)) return NAN;
-    return example_grad_ws(m, &m->ws[0], e, grad, scale, n_tok);
 }
 
 typedef struct grad_job {

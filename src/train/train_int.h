@@ -46,9 +46,11 @@ void dl_trace_mul(dl_buf *t, int64_t a, int64_t b);
  * functions ACCUMULATE into dx / dW / dg (+=). */
 /* y (T,O) = x (T,I) W^T */
 void dl_tl_linear_fwd(float *y, const float *x, const float *W, int T, int I, int O);
-/* dx += dy W ; dW += dy^T x (either may be NULL) */
+/* dx += dy W ; dW += dy^T x (either may be NULL). scratch: at least
+ * dl_tl_linear_scratch(T, I, O) floats. */
 void dl_tl_linear_bwd(float *dx, float *dW, const float *dy, const float *x, const float *W, int T,
-                      int I, int O);
+                      int I, int O, float *scratch);
+size_t dl_tl_linear_scratch(int T, int I, int O);
 /* out = x * rstd * g over rows of n; rstd[t] saved */
 void dl_tl_rmsnorm_fwd(float *out, float *rstd, const float *x, const float *g, int T, int n,
                        float eps);
@@ -89,9 +91,5 @@ typedef struct dl_toffsets {
     dl_tlayer_off *layer; /* (n_layer) */
 } dl_toffsets;
 const dl_toffsets *dl_tmodel_offsets(const dl_tmodel *m);
-/* Loss (sum over masked positions) and gradient (accumulated into grad) of
- * one example on the calling thread. */
-double dl_tmodel_example_grad(dl_tmodel *m, const dl_example *e, float *grad, float scale,
-                              int64_t *n_tok);
 
 #endif

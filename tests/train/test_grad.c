@@ -87,8 +87,9 @@ static void test_linear(void **state) {
     dl_trng_seed(&r, 1);
     lin_ctx c = {3, 13, 7, NULL, NULL, NULL, NULL};
     c.x = randv(&r, 39, 1), c.W = randv(&r, 91, 1), c.y = calloc(21, 4), c.r = randv(&r, 21, 1);
-    float *dx = calloc(39, 4), *dW = calloc(91, 4);
-    dl_tl_linear_bwd(dx, dW, c.r, c.x, c.W, c.T, c.I, c.O);
+    float *dx = calloc(39, 4), *dW = calloc(91, 4), *scratch = calloc(dl_tl_linear_scratch(3, 13, 7), 4);
+    dl_tl_linear_bwd(dx, dW, c.r, c.x, c.W, c.T, c.I, c.O, scratch);
+    free(scratch);
     check("linear dx", lin_loss, &c, c.x, dx, 39);
     check("linear dW", lin_loss, &c, c.W, dW, 91);
     free(c.x), free(c.W), free(c.y), free(c.r), free(dx), free(dW);
