@@ -73,10 +73,14 @@ static void trace_mul_digit(dl_buf *t, int64_t a, int d) {
     for (int i = 0; i < na; i++) {
         int p = da[i] * d + carry;
         if (i + 1 < na) so_far(acc, sizeof acc, p % 10);
-        else {
-            char tmp[24];
-            snprintf(tmp, sizeof tmp, "%d%s", p, acc);
-            snprintf(acc, sizeof acc, "%s", tmp);
+        else { /* the last product goes in front whole: "23" + "13" */
+            char head[8];
+            int hl = snprintf(head, sizeof head, "%d", p);
+            size_t al = strlen(acc);
+            if (hl > 0 && (size_t)hl + al < sizeof acc) {
+                memmove(acc + hl, acc, al + 1);
+                memcpy(acc, head, (size_t)hl);
+            }
         }
         dl_buf_printf(t, " %d*%d+%d=%d so far %s%s", da[i], d, carry, p, acc, i + 1 < na ? "," : "");
         carry = p / 10;
