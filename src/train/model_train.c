@@ -319,6 +319,42 @@ int dl_tmodel_token_logprobs(dl_tmodel *m, const int32_t *ids, int32_t n, float 
     return 0;
 }
 
+typedef struct lp_job {
+    dl_tmodel *m;
+    const dl_batch *b;
+    float *const *logp;
+} lp_job;
+
+static void lp_worker(void *ctx, int ith, int nth) {
+    lp_job *j = ctx;
+    int64_t begin, end;
+    dl_split_range(j->b->n_rows, ith, nth, 1, &begin, &end);
+    tws *w = &j->m->ws[ith];
+    for (int64_t r = begin; r < end; r++) {
+        const dl_example *e = &j->b->rows[r];
+        forward(j->m, w, e->ids, e->n);
+        dl_tl_logprobs(j->logp[r], w->logits, e->ids + 1, e->n - 1, j->m->cfg.n_vocab);
+    }
+}
+
+int dl_tmodel_batch_logprobs(dl_tmodel *m, const dl_batch *b, dl_pool *pool, float *const *logp,
+                             dl_error *err) {
+    for (int32_t r = 0; r < b->n_rows; r++) {
+        const dl_example *e = &b->rows[r];
+        if (e->n < 2 || e->n > m->cfg.n_ctx)
+            return dl_error_set(err, 400, "train: row %d has %d tokens (2..%d allowed)", r, e->n, m->cfg.n_ctx);
+        for (int32_t i = 0; i < e->n; i++)
+            if (e->ids[i] < 0 || e->ids[i] >= m->cfg.n_vocab)
+                return dl_error_set(err, 400, "train: row %d: token id %d outside the vocabulary", r, e->ids[i]);
+    }
+    int nth = pool ? dl_pool_size(pool) : 1;
+    if (ensure_ws(m, nth, err)) return -1;
+    lp_job j = {m, b, logp};
+    if (pool) dl_pool_run(pool, lp_worker, &j);
+    else lp_worker(&j, 0, 1);
+    return 0;
+}
+
 /* Sequence length used for an example: its tokens, cut to n_ctx. */
 static int ex_len(const dl_tmodel *m, const dl_example *e) { return DL_MIN(e->n, m->cfg.n_ctx); }
 

@@ -181,11 +181,18 @@ int dl_tmodel_logits(dl_tmodel *m, const int32_t *ids, int32_t n, float *logits,
  * per-token log-probabilities RL needs for ratios and the KL penalty. */
 int dl_tmodel_token_logprobs(dl_tmodel *m, const int32_t *ids, int32_t n, float *logp, dl_error *err);
 
+/* The same for every row of a batch at once, rows spread over `pool` (NULL =
+ * this thread): logp[r] receives rows[r].n - 1 floats (rows longer than
+ * n_ctx are an error). */
+typedef struct dl_batch dl_batch;
+int dl_tmodel_batch_logprobs(dl_tmodel *m, const dl_batch *b, dl_pool *pool, float *const *logp,
+                             dl_error *err);
+
 /* A batch: rows of token ids with a loss mask (see dl_example). */
-typedef struct dl_batch {
+struct dl_batch {
     const dl_example *rows;
     int32_t n_rows;
-} dl_batch;
+};
 
 /* Loss (mean cross-entropy over masked positions of the batch) and its
  * gradient in dl_tmodel_grads (overwritten). Rows are spread over `pool`

@@ -236,6 +236,20 @@ static void test_logprobs_and_weights(void **state) {
     for (size_t i = 0; i < n; i++) assert_float_equal(g2[i], -2.0f * g1[i], 1e-6 + 1e-4 * fabsf(g1[i]));
     free(w.weight);
     free(g1);
+    /* batched over a pool: the same numbers, row by row */
+    float *rows[3];
+    dl_batch b3 = {ex, 3};
+    for (int r = 0; r < 3; r++) rows[r] = malloc((size_t)ex[r].n * sizeof(float));
+    dl_pool *pool = dl_pool_create(2);
+    assert_int_equal(dl_tmodel_batch_logprobs(m, &b3, pool, rows, &err), 0);
+    for (int r = 0; r < 3; r++) {
+        float *one = malloc((size_t)ex[r].n * sizeof(float));
+        assert_int_equal(dl_tmodel_token_logprobs(m, ex[r].ids, ex[r].n, one, &err), 0);
+        assert_memory_equal(one, rows[r], (size_t)(ex[r].n - 1) * sizeof(float));
+        free(one);
+        free(rows[r]);
+    }
+    dl_pool_free(pool);
     assert_int_equal(dl_tmodel_token_logprobs(m, e->ids, 1, lp, &err), -1);
     free(lp);
     dl_tmodel_free(m);
