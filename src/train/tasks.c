@@ -73,6 +73,7 @@ int dl_task_generate(dl_task_kind kind, int level, dl_split split, dl_trng *r, d
         if (dl_task_split_of(p.canon) == split) {
             p.system = dl_tsystem(r);
             p.developer = dl_tdeveloper(r);
+            p.no_thinking = dl_trng_range(r, 0, 9) == 0;
             *out = p;
             return 0;
         }
@@ -178,6 +179,7 @@ static int render_prompt(const dl_problem *p, dl_buf *out, dl_error *err) {
     msgs[n++] = (dl_chat_msg){.role = DL_ROLE_USER, .content = p->question};
     dl_chat_format f = {DL_CHAT_QWEN3, 0};
     dl_chat_opts o = dl_chat_default_opts();
+    o.enable_thinking = !p->no_thinking;
     o.now = 1; /* qwen3 prints no date; fixed anyway for reproducibility */
     dl_chat_prompt cp;
     if (dl_chat_render(&f, msgs, n, &o, &cp, err)) return -1;
@@ -187,7 +189,8 @@ static int render_prompt(const dl_problem *p, dl_buf *out, dl_error *err) {
 }
 
 static void render_assistant(const dl_problem *p, dl_buf *out) {
-    dl_buf_printf(out, "<think>\n%s\n</think>\n\n%s<|im_end|>", p->trace, p->answer);
+    if (p->no_thinking) dl_buf_printf(out, "%s<|im_end|>", p->answer);
+    else dl_buf_printf(out, "<think>\n%s\n</think>\n\n%s<|im_end|>", p->trace, p->answer);
 }
 
 int dl_sample_render(const dl_problem *p, dl_buf *out, size_t *assistant_at, dl_error *err) {

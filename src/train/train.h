@@ -69,6 +69,8 @@ typedef struct dl_problem {
     char *question; /* the user's text, in one of many phrasings */
     char *trace;    /* reasoning steps, '\n'-separated; the last line is the answer */
     char *answer;   /* the final answer, e.g. "49", "3, 5, 9" */
+    bool no_thinking; /* rendered with thinking off (reasoning effort none): the
+                       * prompt holds an empty think block, the reply is the answer */
 } dl_problem;
 void dl_problem_free(dl_problem *p);
 
@@ -78,7 +80,8 @@ dl_split dl_task_split_of(const char *canon);
 
 /* Draws a problem of `kind` at `level` (1..DL_TASK_MAX_LEVEL) that belongs to
  * `split`, consuming random numbers from r (the same state gives the same
- * problem). 0, or -1 + err for a bad kind/level. */
+ * problem); one in ten has no_thinking set. 0, or -1 + err for a bad
+ * kind/level. */
 int dl_task_generate(dl_task_kind kind, int level, dl_split split, dl_trng *r, dl_problem *out,
                      dl_error *err);
 
@@ -94,6 +97,8 @@ bool dl_task_verify(const dl_problem *p, const char *response);
  * as src/chat renders it for a qwen3 model (system and developer messages
  * included), then the assistant's part
  *   <think>\nTRACE\n</think>\n\nANSWER<|im_end|>\n
+ * (with p->no_thinking the prompt ends "<think>\n\n</think>\n\n", as for
+ * reasoning effort none, and the assistant's part is ANSWER<|im_end|>\n)
  * e.g. "<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n<think>...".
  * Appends to out; *assistant_at (may be NULL) receives the offset in out
  * where the assistant's generated part begins. -1 + err if the chat module

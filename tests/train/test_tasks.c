@@ -146,6 +146,15 @@ static void test_known_traces(void **state) {
                                 "<think>\n2 + 2 + 0 = 4\n4\n</think>\n\n4<|im_end|>\n");
     assert_string_equal(b.data + at, "<think>\n2 + 2 + 0 = 4\n4\n</think>\n\n4<|im_end|>\n");
     dl_buf_free(&b);
+    /* thinking off: the prompt holds the empty think block (effort none) */
+    s.no_thinking = true;
+    s.system = "Be brief.";
+    b = (dl_buf){0};
+    assert_int_equal(dl_sample_render(&s, &b, &at, NULL), 0);
+    assert_string_equal(b.data, "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nwhat's 2+2<|im_end|>\n"
+                                "<|im_start|>assistant\n<think>\n\n</think>\n\n4<|im_end|>\n");
+    assert_string_equal(b.data + at, "4<|im_end|>\n");
+    dl_buf_free(&b);
     dl_error err = {0};
     assert_int_equal(dl_task_generate(DL_TASK_ADD, 0, DL_SPLIT_TRAIN, NULL, &s, &err), -1);
     assert_int_equal(err.status, 400);
