@@ -11,7 +11,8 @@
 static const char TRAIN_HELP[] =
     "usage: deliberate train sft [--out DIR] [--steps N] [--time SECONDS] [--threads N] [...]\n"
     "       deliberate train sample [--task NAME] [--level N] [--split S] [-n N] [--seed N]\n"
-    "       deliberate train eval -m FILE [--task NAME] [--level N] [-n N] [--max-tokens N] [--show]\n"
+    "       deliberate train eval -m FILE [--task NAME] [--level N] [-n N] [--max-tokens N]\n"
+    "                             [--no-thinking] [--show]\n"
     "\n"
     "sft     generates problems with step-by-step traces, learns a byte-level BPE\n"
     "        vocabulary from them, trains a qwen3 model on the assistant tokens and\n"
@@ -33,7 +34,8 @@ static const char TRAIN_HELP[] =
     "                            model shape (default 64, 2, 4, 2, 16, 192, 256)\n"
     "          --resume          continue from DIR/checkpoint.bin\n"
     "sample  prints generated problems: question, trace and answer\n"
-    "eval    greedy accuracy of a trained GGUF on held-out (test split) problems\n"
+    "eval    greedy accuracy of a trained GGUF on held-out (test split) problems;\n"
+    "        --no-thinking prompts as reasoning effort none does (empty think block)\n"
     "\n"
     "tasks: add sub mul letters compare sort expr linear word; levels 1..5.\n";
 
@@ -173,10 +175,11 @@ static int cmd_eval(int argc, char **argv) {
     uint32_t mask = 0;
     long level = 1, n = 20, max_tokens = 256, threads = 2;
     uint64_t seed = 1;
-    bool show = false;
+    bool show = false, thinking = true;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-m") && i + 1 < argc) model = argv[++i];
+        else if (!strcmp(a, "--no-thinking")) thinking = false;
         else if (!strcmp(a, "--task") && i + 1 < argc) {
             if (parse_task(argv[++i], &mask)) return cli_usage_error("train", "unknown task '%s'", argv[i]);
         }
@@ -195,7 +198,7 @@ static int cmd_eval(int argc, char **argv) {
     if (!model) return cli_usage_error("train", "eval needs -m FILE");
     dl_eval_task_result res[DL_TASK__COUNT];
     dl_error err = {0};
-    if (dl_train_evaluate(model, mask, (int)level, DL_SPLIT_TEST, (int32_t)n, (int32_t)max_tokens, seed,
+    if (dl_train_evaluate(model, mask, (int)level, DL_SPLIT_TEST, (int32_t)n, (int32_t)max_tokens, thinking, seed,
                           (int)threads, res, show ? stdout : NULL, &err))
         return cli_fail("%s", err.msg);
     int tn = 0, tc = 0;

@@ -50,7 +50,7 @@ static int reply(dl_context *c, const dl_tokenizer *tok, int32_t n_vocab, const 
 }
 
 int dl_train_evaluate(const char *model_path, uint32_t task_mask, int level, dl_split split,
-                      int32_t n_per_task, int32_t max_tokens, uint64_t seed, int threads,
+                      int32_t n_per_task, int32_t max_tokens, bool thinking, uint64_t seed, int threads,
                       dl_eval_task_result res[DL_TASK__COUNT], FILE *show, dl_error *err) {
     memset(res, 0, sizeof(dl_eval_task_result) * DL_TASK__COUNT);
     dl_model *m = dl_model_load(model_path, NULL, NULL, err);
@@ -67,7 +67,7 @@ int dl_train_evaluate(const char *model_path, uint32_t task_mask, int level, dl_
         for (int32_t i = 0; i < n_per_task; i++) {
             dl_problem p;
             if (dl_task_generate((dl_task_kind)k, level, split, &r, &p, err)) goto out;
-            p.no_thinking = false; /* measured with thinking on */
+            p.no_thinking = !thinking;
             dl_buf out = {0};
             dl_buf_append(&out, "", 0);
             int e = reply(c, dl_model_tokenizer(m), hp->n_vocab, &p, max_tokens, &out, err);

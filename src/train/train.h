@@ -318,10 +318,11 @@ typedef struct dl_eval_task_result {
 
 /* Greedy generation with the local engine on n_per_task problems per task
  * (kinds in task_mask, 0 = all) at `level` from `split`, at most max_tokens
- * generated tokens each; answers checked with dl_task_verify. res[k] gets
+ * generated tokens each, with thinking on or off (off: the prompt of
+ * reasoning effort none); answers checked with dl_task_verify. res[k] gets
  * task k's counts. If `show` is not NULL, each reply is printed to it. */
 int dl_train_evaluate(const char *model_path, uint32_t task_mask, int level, dl_split split,
-                      int32_t n_per_task, int32_t max_tokens, uint64_t seed, int threads,
+                      int32_t n_per_task, int32_t max_tokens, bool thinking, uint64_t seed, int threads,
                       dl_eval_task_result res[DL_TASK__COUNT], FILE *show, dl_error *err);
 
 #endif

@@ -37,6 +37,8 @@ check "chat runs the trained model" [ $rc -eq 0 ]
 "$DELIBERATE" train eval -m "$TMP/m/model.gguf" --level 1 -n 1 --max-tokens 16 >"$TMP/eval" 2>&1; rc=$?
 check "eval runs and reports a total" [ $rc -eq 0 ]
 check "eval total line" has "$TMP/eval" "^all "
+"$DELIBERATE" train eval -m "$TMP/m/model.gguf" --level 1 -n 1 --max-tokens 4 --no-thinking >"$TMP/eval2" 2>&1; rc=$?
+check "eval without thinking runs" [ $rc -eq 0 ]
 "$DELIBERATE" train sft --out "$TMP/m" --steps 30 --samples 500 --threads 2 --resume >"$TMP/sft2" 2>/dev/null; rc=$?
 check "resume exits 0" [ $rc -eq 0 ]
 check "resume continues to 30 steps" has "$TMP/sft2" "for 30 steps"
