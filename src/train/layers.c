@@ -15,6 +15,7 @@ void dl_tl_linear_fwd(float *y, const float *x, const float *W, int T, int I, in
         for (int o = 0; o < O; o++) y[(size_t)t * O + o] = dl_vec_dot_f32(x + (size_t)t * I, W + (size_t)o * I, I);
 }
 
+
 size_t dl_tl_linear_scratch(int T, int I, int O) {
     return (size_t)I * O + (size_t)O * T + (size_t)I * T;
 }
@@ -27,15 +28,19 @@ static void transpose(float *restrict dst, const float *restrict src, int rows, 
                 for (int c = c0; c < DL_MIN(c0 + 32, cols); c++) dst[(size_t)c * rows + r] = src[(size_t)r * cols + c];
 }
 
+void dl_tl_transpose(float *dst, const float *src, int rows, int cols) { transpose(dst, src, rows, cols); }
+
 /* Both products become dot products over contiguous rows, so they run on
  * the kernels' SIMD dot: dx[t][i] = dy[t] . W^T[i] and dW[o][i] =
  * dy^T[o] . x^T[i], with the transposes (a small fraction of the work)
  * written to `scratch` (dl_tl_linear_scratch floats). */
-void dl_tl_linear_bwd(float *dx, float *dW, const float *dy, const float *x, const float *W, int T,
-                      int I, int O, float *scratch) {
+void dl_tl_linear_bwd(float *dx, float *dW, const float *dy, const float *x, const float *W,
+                      const float *WT, int T, int I, int O, float *scratch) {
     if (dx) {
-        float *WT = scratch; /* (I, O) */
-        transpose(WT, W, O, I);
+        if (!WT) {
+            transpose(scratch, W, O, I); /* (I, O) */
+            WT = scratch;
+        }
         for (int t = 0; t < T; t++) {
             const float *g = dy + (size_t)t * O;
             float *d = dx + (size_t)t * I;

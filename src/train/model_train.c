@@ -36,6 +36,7 @@ struct dl_tmodel {
     dl_tconfig cfg;
     dl_toffsets off;
     float *params, *grad;    /* (n_params) */
+    float *wt;               /* (n_params) the matrices transposed, refreshed per gradient */
     float *rope_cos, *rope_sin; /* (n_ctx, head_dim/2) */
     tws *ws;                 /* (n_ws) */
     int n_ws;
@@ -108,10 +109,11 @@ dl_tmodel *dl_tmodel_new(const dl_tconfig *cfg, uint64_t seed, dl_error *err) {
     layout(m);
     m->params = falloc(m->off.total);
     m->grad = falloc(m->off.total);
+    m->wt = falloc(m->off.total);
     size_t half = (size_t)cfg->head_dim / 2;
     m->rope_cos = falloc((size_t)cfg->n_ctx * half);
     m->rope_sin = falloc((size_t)cfg->n_ctx * half);
-    if (!m->params || !m->grad || !m->rope_cos || !m->rope_sin) {
+    if (!m->params || !m->grad || !m->wt || !m->rope_cos || !m->rope_sin) {
         dl_error_set(err, 500, "train: out of memory for %zu parameters", m->off.total);
         dl_tmodel_free(m);
         return NULL;
@@ -157,6 +159,7 @@ void dl_tmodel_free(dl_tmodel *m) {
     free(m->off.layer);
     dl_aligned_free(m->params);
     dl_aligned_free(m->grad);
+    dl_aligned_free(m->wt);
     dl_aligned_free(m->rope_cos);
     dl_aligned_free(m->rope_sin);
     free(m);
@@ -244,13 +247,14 @@ static void forward(const dl_tmodel *m, tws *w, const int32_t *ids, int T) {
 /* Backward from w->dlogits, accumulating into G. */
 static void backward(const dl_tmodel *m, tws *w, const int32_t *ids, int T, float *G) {
     const dl_tconfig *c = &m->cfg;
+    const float *WT = m->wt; /* transposed matrices (refresh_transposes) */
     const int E = c->n_embd, H = c->n_head, Hk = c->n_head_kv, D = c->head_dim, F = c->n_ff;
     const int QD = H * D, KVD = Hk * D, V = c->n_vocab;
     const float *P = m->params;
     const size_t TE = (size_t)T * E;
     float *dx = w->dx; /* gradient of the residual stream */
     memset(w->dxn, 0, TE * sizeof(float));
-    dl_tl_linear_bwd(w->dxn, G + m->off.tok_embd, w->dlogits, w->xnf, P + m->off.tok_embd, T, E, V, w->lin);
+    dl_tl_linear_bwd(w->dxn, G + m->off.tok_embd, w->dlogits, w->xnf, P + m->off.tok_embd, WT + m->off.tok_embd, T, E, V, w->lin);
     memset(dx, 0, TE * sizeof(float));
     dl_tl_rmsnorm_bwd(dx, G + m->off.output_norm, w->dxn, w->x_out, P + m->off.output_norm, w->rstdf, T, E);
     for (int l = c->n_layer - 1; l >= 0; l--) {
@@ -258,17 +262,17 @@ static void backward(const dl_tmodel *m, tws *w, const int32_t *ids, int T, floa
         tlayer_act *a = &w->la[l];
         /* ffn: dx is the gradient at the layer output = at x_mid via the residual */
         memset(w->dh, 0, (size_t)T * F * sizeof(float));
-        dl_tl_linear_bwd(w->dh, G + L->w_down, dx, a->h, P + L->w_down, T, F, E, w->lin);
+        dl_tl_linear_bwd(w->dh, G + L->w_down, dx, a->h, P + L->w_down, WT + L->w_down, T, F, E, w->lin);
         memset(w->dgate, 0, (size_t)T * F * sizeof(float));
         memset(w->dup, 0, (size_t)T * F * sizeof(float));
         dl_tl_swiglu_bwd(w->dgate, w->dup, w->dh, a->gate, a->up, (int64_t)T * F);
         memset(w->dxn, 0, TE * sizeof(float));
-        dl_tl_linear_bwd(w->dxn, G + L->w_gate, w->dgate, a->xn2, P + L->w_gate, T, E, F, w->lin);
-        dl_tl_linear_bwd(w->dxn, G + L->w_up, w->dup, a->xn2, P + L->w_up, T, E, F, w->lin);
+        dl_tl_linear_bwd(w->dxn, G + L->w_gate, w->dgate, a->xn2, P + L->w_gate, WT + L->w_gate, T, E, F, w->lin);
+        dl_tl_linear_bwd(w->dxn, G + L->w_up, w->dup, a->xn2, P + L->w_up, WT + L->w_up, T, E, F, w->lin);
         dl_tl_rmsnorm_bwd(dx, G + L->ffn_norm, w->dxn, a->x_mid, P + L->ffn_norm, a->rstd2, T, E);
         /* attention */
         memset(w->datt, 0, (size_t)T * QD * sizeof(float));
-        dl_tl_linear_bwd(w->datt, G + L->wo, dx, a->att, P + L->wo, T, QD, E, w->lin);
+        dl_tl_linear_bwd(w->datt, G + L->wo, dx, a->att, P + L->wo, WT + L->wo, T, QD, E, w->lin);
         memset(w->dq, 0, (size_t)T * QD * sizeof(float));
         memset(w->dk, 0, (size_t)T * KVD * sizeof(float));
         memset(w->dv, 0, (size_t)T * KVD * sizeof(float));
@@ -283,9 +287,9 @@ static void backward(const dl_tmodel *m, tws *w, const int32_t *ids, int T, floa
         memset(dkpre, 0, (size_t)T * KVD * sizeof(float));
         dl_tl_rmsnorm_bwd(dkpre, G + L->k_norm, w->dk, a->kpre, P + L->k_norm, a->rstdk, T * Hk, D);
         memset(w->dxn, 0, TE * sizeof(float));
-        dl_tl_linear_bwd(w->dxn, G + L->wq, dqpre, a->xn1, P + L->wq, T, E, QD, w->lin);
-        dl_tl_linear_bwd(w->dxn, G + L->wk, dkpre, a->xn1, P + L->wk, T, E, KVD, w->lin);
-        dl_tl_linear_bwd(w->dxn, G + L->wv, w->dv, a->xn1, P + L->wv, T, E, KVD, w->lin);
+        dl_tl_linear_bwd(w->dxn, G + L->wq, dqpre, a->xn1, P + L->wq, WT + L->wq, T, E, QD, w->lin);
+        dl_tl_linear_bwd(w->dxn, G + L->wk, dkpre, a->xn1, P + L->wk, WT + L->wk, T, E, KVD, w->lin);
+        dl_tl_linear_bwd(w->dxn, G + L->wv, w->dv, a->xn1, P + L->wv, WT + L->wv, T, E, KVD, w->lin);
         dl_tl_rmsnorm_bwd(dx, G + L->attn_norm, w->dxn, a->x_in, P + L->attn_norm, a->rstd1, T, E);
     }
     for (int t = 0; t < T; t++) {
@@ -375,6 +379,25 @@ static double example_grad_ws(dl_tmodel *m, tws *w, const dl_example *e, float *
     return loss;
 }
 
+/* Writes every matrix of the parameters transposed into m->wt (same
+ * offsets): the backward pass's dx products read W^T, which is the same
+ * for every sequence of a step. */
+static void refresh_transposes(dl_tmodel *m) {
+    const dl_tconfig *c = &m->cfg;
+    const int E = c->n_embd, QD = c->n_head * c->head_dim, KVD = c->n_head_kv * c->head_dim, F = c->n_ff;
+    dl_tl_transpose(m->wt + m->off.tok_embd, m->params + m->off.tok_embd, c->n_vocab, E);
+    for (int l = 0; l < c->n_layer; l++) {
+        const dl_tlayer_off *L = &m->off.layer[l];
+        dl_tl_transpose(m->wt + L->wq, m->params + L->wq, QD, E);
+        dl_tl_transpose(m->wt + L->wk, m->params + L->wk, KVD, E);
+        dl_tl_transpose(m->wt + L->wv, m->params + L->wv, KVD, E);
+        dl_tl_transpose(m->wt + L->wo, m->params + L->wo, E, QD);
+        dl_tl_transpose(m->wt + L->w_gate, m->params + L->w_gate, F, E);
+        dl_tl_transpose(m->wt + L->w_up, m->params + L->w_up, F, E);
+        dl_tl_transpose(m->wt + L->w_down, m->params + L->w_down, E, F);
+    }
+}
+
 typedef struct grad_job {
     dl_tmodel *m;
     const dl_batch *b;
@@ -406,6 +429,7 @@ int dl_tmodel_loss_grad(dl_tmodel *m, const dl_batch *b, dl_pool *pool, double *
             if (e->ids[t] < 0 || e->ids[t] >= m->cfg.n_vocab)
                 return dl_error_set(err, 400, "train: row %d: token id %d outside the vocabulary", r, e->ids[t]);
     }
+    refresh_transposes(m);
     grad_job j = {.m = m, .b = b, .scale = total > 0 ? 1.0f / (float)total : 0.0f};
     if (pool) dl_pool_run(pool, grad_worker, &j);
     else grad_worker(&j, 0, 1);

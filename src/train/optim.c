@@ -29,6 +29,8 @@ dl_trainer *dl_trainer_new(dl_tmodel *m, const dl_optim_params *op, uint64_t dat
     t->op = op ? *op : dl_optim_default_params();
     t->adam_m = dl_xcalloc(n, sizeof(float));
     t->adam_v = dl_xcalloc(n, sizeof(float));
+    t->decay = dl_xmalloc(n);
+    for (size_t i = 0; i < n; i++) t->decay[i] = dl_tmodel_is_matrix(m, i);
     dl_trng_seed(&t->rng, data_seed);
     return t;
 }
@@ -38,6 +40,7 @@ void dl_trainer_free(dl_trainer *t) {
     dl_tmodel_free(t->m);
     free(t->adam_m);
     free(t->adam_v);
+    free(t->decay);
     free(t);
 }
 
@@ -57,7 +60,7 @@ void dl_trainer_update(dl_trainer *t, double *grad_norm) {
         float mi = t->adam_m[i] = b1 * t->adam_m[i] + (1.0f - b1) * gi;
         float vi = t->adam_v[i] = b2 * t->adam_v[i] + (1.0f - b2) * gi * gi;
         float upd = (mi / c1) / (sqrtf(vi / c2) + t->op.eps);
-        if (dl_tmodel_is_matrix(t->m, i)) upd += t->op.weight_decay * p[i];
+        if (t->decay[i]) upd += t->op.weight_decay * p[i];
         p[i] -= lr * upd;
     }
 }

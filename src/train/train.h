@@ -227,6 +227,7 @@ typedef struct dl_trainer {
     dl_tmodel *m;
     dl_optim_params op;
     float *adam_m, *adam_v; /* (n_params) */
+    uint8_t *decay;         /* (n_params) 1 where weight decay applies (matrices) */
     int64_t step;           /* optimiser steps taken */
     dl_trng rng;            /* data sampling */
 } dl_trainer;

@@ -46,10 +46,13 @@ void dl_trace_mul(dl_buf *t, int64_t a, int64_t b);
  * functions ACCUMULATE into dx / dW / dg (+=). */
 /* y (T,O) = x (T,I) W^T */
 void dl_tl_linear_fwd(float *y, const float *x, const float *W, int T, int I, int O);
-/* dx += dy W ; dW += dy^T x (either may be NULL). scratch: at least
+/* dx += dy W ; dW += dy^T x (either may be NULL). WT: W transposed (I, O)
+ * if the caller has it, else NULL. scratch: at least
  * dl_tl_linear_scratch(T, I, O) floats. */
-void dl_tl_linear_bwd(float *dx, float *dW, const float *dy, const float *x, const float *W, int T,
-                      int I, int O, float *scratch);
+void dl_tl_linear_bwd(float *dx, float *dW, const float *dy, const float *x, const float *W,
+                      const float *WT, int T, int I, int O, float *scratch);
+/* dst (cols, rows) = src (rows, cols) transposed. */
+void dl_tl_transpose(float *dst, const float *src, int rows, int cols);
 size_t dl_tl_linear_scratch(int T, int I, int O);
 /* out = x * rstd * g over rows of n; rstd[t] saved */
 void dl_tl_rmsnorm_fwd(float *out, float *rstd, const float *x, const float *g, int T, int n,
