@@ -84,6 +84,16 @@ static dl_example *make_examples(const dl_tokenizer *tok, const dl_problem *prob
     return ex;
 }
 
+/* The parameters that decide the training data, one "key value" line each:
+ * written next to the checkpoint, compared on resume (resuming with other
+ * data would silently train on something else). */
+static void data_signature(const dl_sft_params *p, char *out, size_t cap) {
+    snprintf(out, cap,
+             "seed %llu\nsamples %d\nvalid %d\nlevels %d-%d\ntasks %u\nvocab %d\nbatch %d\nthreads %d\n",
+             (unsigned long long)p->seed, p->n_samples, p->n_valid, p->min_level, p->max_level,
+             (unsigned)p->task_mask, p->vocab_size, p->batch, p->threads);
+}
+
 static bool file_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
@@ -114,6 +124,24 @@ int dl_sft_run(const dl_sft_params *p, dl_sft_result *res, dl_error *err) {
     dl_pool *pool = NULL;
     FILE *log = NULL;
     bool resuming = p->resume && file_exists(ckpt_path) && file_exists(tok_path);
+    char sig_path[1024], sig[512];
+    path_in(sig_path, sizeof sig_path, p->out_dir, "data_params.txt");
+    data_signature(p, sig, sizeof sig);
+    if (resuming) {
+        char *old = dl_read_file(sig_path, NULL, NULL);
+        bool same = old && strcmp(old, sig) == 0;
+        free(old);
+        if (!same)
+            return dl_error_set(err, 400,
+                                "sft: %s was trained with other data parameters (seed, samples, levels, tasks, "
+                                "vocabulary, batch or threads; see its data_params.txt): resume with the same ones",
+                                p->out_dir);
+    } else {
+        FILE *f = fopen(sig_path, "w");
+        bool ok = f && fputs(sig, f) >= 0;
+        if (f && fclose(f) != 0) ok = false;
+        if (!ok) return dl_error_set(err, 500, "sft: cannot write %s", sig_path);
+    }
 
     train_p = make_problems(p, DL_SPLIT_TRAIN, p->seed, p->n_samples, err);
     valid_p = make_problems(p, DL_SPLIT_VALID, p->seed + 1, p->n_valid, err);

@@ -43,6 +43,9 @@ check "eval without thinking runs" [ $rc -eq 0 ]
 check "resume exits 0" [ $rc -eq 0 ]
 check "resume continues to 30 steps" has "$TMP/sft2" "for 30 steps"
 check "resume appends to the log" [ "$(wc -l <"$TMP/m/train_log.csv")" -eq 31 ]
+"$DELIBERATE" train sft --out "$TMP/m" --steps 40 --samples 600 --threads 2 --resume >/dev/null 2>"$TMP/sft3"; rc=$?
+check "resume with other data is refused" [ $rc -eq 1 ]
+check "the refusal says why" has "$TMP/sft3" "other data parameters"
 
 echo "[==========] $((PASS + FAIL)) test(s) run."
 echo "[  PASSED  ] $PASS test(s)."
