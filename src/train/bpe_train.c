@@ -272,6 +272,7 @@ int dl_bpe_train(const char *const *texts, size_t n, int32_t vocab_size, dl_bpe_
         }
         apply_merge(&ws, a, b, id);
     }
+    for (size_t i = 0; i < ws.n; i++) out->n_corpus_tokens += ws.w[i].freq * ws.w[i].n_sym;
     for (int k = 0; k < N_SPECIALS; k++)
         push_token(out, dl_xstrdup(SPECIALS[k]), k < 3 ? DL_TOKEN_CONTROL : DL_TOKEN_USER_DEFINED);
     set_special_ids(out);

@@ -134,6 +134,9 @@ typedef struct dl_bpe_vocab {
     char **merges;    /* (n_merges) "left right" */
     int32_t n_tokens, n_merges;
     int32_t id_endoftext, id_im_start, id_im_end, id_think, id_think_end;
+    int64_t n_corpus_tokens; /* after dl_bpe_train: tokens the training texts
+                              * (special tokens left out) come to with the
+                              * learnt merges; 0 when loaded from a file */
 } dl_bpe_vocab;
 void dl_bpe_vocab_free(dl_bpe_vocab *v);
 

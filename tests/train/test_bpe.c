@@ -45,6 +45,7 @@ static void test_train_load_roundtrip(void **state) {
     assert_int_equal(v.id_think_end, 511);
     /* deterministic */
     assert_int_equal(dl_bpe_train((const char *const *)texts, N, 512, &v2, &err), 0);
+    assert_int_equal(v2.n_corpus_tokens, v.n_corpus_tokens);
     for (int i = 0; i < v.n_tokens; i++) assert_string_equal(v.tokens[i], v2.tokens[i]);
     for (int i = 0; i < v.n_merges; i++) assert_string_equal(v.merges[i], v2.merges[i]);
     dl_bpe_vocab_free(&v2);
@@ -58,6 +59,23 @@ static void test_train_load_roundtrip(void **state) {
     dl_tokenizer *tok = dl_tokenizer_load(g, &err);
     if (!tok) fail_msg("%s", err.msg);
     assert_int_equal(dl_tokenizer_n_vocab(tok), 512);
+    /* the tokenizer splits the training texts exactly as training did: the
+     * same pre-tokeniser and the same merges give the same token count */
+    {
+        char **again = make_texts(7, DL_SPLIT_TRAIN, N);
+        int64_t n_plain = 0;
+        for (int i = 0; i < N; i++) {
+            int32_t *ids = NULL;
+            size_t n = 0;
+            assert_int_equal(dl_tokenize(tok, again[i], strlen(again[i]), false, true, &ids, &n, &err), 0);
+            for (size_t k = 0; k < n; k++) n_plain += ids[k] < v.n_tokens - 5; /* not one of the 5 specials */
+            free(ids);
+        }
+        free_texts(again, N);
+        print_message("training corpus: %lld tokens by the trainer, %lld by src/tokenizer\n",
+                      (long long)v.n_corpus_tokens, (long long)n_plain);
+        assert_int_equal(n_plain, v.n_corpus_tokens);
+    }
     assert_int_equal(dl_tokenizer_eos(tok), v.id_im_end);
     assert_true(dl_tokenizer_is_eog(tok, v.id_im_end));
     assert_false(dl_tokenizer_add_bos(tok));
