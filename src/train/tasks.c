@@ -101,7 +101,7 @@ static size_t scan_ints(const char *s, size_t n, int64_t *out, size_t cap) {
                 if (v > (INT64_MAX - 9) / 10) overflow = true;
                 else v = v * 10 + (s[i] - '0');
                 i++;
-            } else if (s[i] == ',' && i + 3 < n + 0 && isdigit((unsigned char)s[i + 1]) &&
+            } else if (s[i] == ',' && i + 3 < n && isdigit((unsigned char)s[i + 1]) &&
                        isdigit((unsigned char)s[i + 2]) && isdigit((unsigned char)s[i + 3]) &&
                        (i + 4 >= n || !isdigit((unsigned char)s[i + 4]))) {
                 i++; /* thousands separator */
