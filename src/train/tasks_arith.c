@@ -112,16 +112,19 @@ static const char *const ADD_Q[] = {
     "What is {0} + {1}?", "what's {0}+{1}", "Compute {0} + {1}.", "{0} + {1} = ?", "{0}+{1}",
     "Add {0} and {1}.", "What do you get when you add {0} to {1}?", "calculate {0} plus {1}",
     "Find the sum of {0} and {1}.", "{0} plus {1}?", "How much is {0} + {1}?", "sum of {0} and {1}?",
+    "{0}+{1}=", "pls add {0} and {1}", "quick one: {0} + {1}", "What is the total of {0} and {1}?",
 };
 static const char *const SUB_Q[] = {
     "What is {0} - {1}?", "what's {0}-{1}", "Compute {0} - {1}.", "{0} - {1} = ?", "{0}-{1}",
     "Subtract {1} from {0}.", "What is {0} minus {1}?", "calculate {0} minus {1}",
     "Find the difference {0} - {1}.", "How much is {0} take away {1}?",
+    "{0}-{1}=", "{0} minus {1} equals?", "take {1} away from {0}",
 };
 static const char *const MUL_Q[] = {
     "What is {0} * {1}?", "what's {0}*{1}", "Compute {0} × {1}.", "{0} x {1} = ?", "{0}*{1}",
     "Multiply {0} by {1}.", "What is {0} times {1}?", "calculate {0} times {1}",
     "Find the product of {0} and {1}.", "{0} × {1}", "How much is {0} multiplied by {1}?",
+    "{0}*{1}=", "what is {0} x {1}", "{0} times {1}?", "Multiply {0} and {1}.",
 };
 
 static void set_question(dl_trng *r, dl_problem *out, const char *const *tpls, size_t n,

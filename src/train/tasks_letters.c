@@ -29,6 +29,8 @@ static const char *const LET_Q[] = {
     "Count the letter {0} in the word {1}.", "how many {0} are there in {1}?", "number of {0}'s in {1}?",
     "In the word \"{1}\", how many {0}'s are there?", "Count how many times '{0}' occurs in '{1}'.",
     "how many {0} in {1}", "How often does {0} occur in the word {1}?",
+    "{1}: how many {0}'s?", "How many letter {0}s does {1} have?", "count the {0}s in {1}",
+    "What's the number of {0}'s in \"{1}\"?", "how many {0}'s does the word {1} contain",
 };
 
 static const int LEN_LO[] = {3, 5, 7, 9, 11}, LEN_HI[] = {4, 6, 8, 10, 40};

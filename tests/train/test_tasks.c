@@ -132,6 +132,53 @@ static void test_determinism(void **state) {
     }
 }
 
+/* Phrasings: the question's shape (numbers, the letter and the word
+ * replaced) takes many forms per task, and system / developer messages
+ * and thinking-off samples all occur. */
+static void test_phrasings(void **state) {
+    (void)state;
+    dl_trng r;
+    dl_trng_seed(&r, 5);
+    for (int k = 0; k < DL_TASK__COUNT; k++) {
+        char *shapes[600];
+        int n_shapes = 0, n_sys = 0, n_dev = 0, n_off = 0;
+        for (int i = 0; i < 600; i++) {
+            dl_problem p;
+            assert_int_equal(dl_task_generate(k, 2, DL_SPLIT_TRAIN, &r, &p, NULL), 0);
+            n_sys += p.system != NULL;
+            n_dev += p.developer != NULL;
+            n_off += p.no_thinking;
+            /* shape: digits -> '#', lower-case, no final punctuation */
+            char shape[512];
+            size_t j = 0;
+            for (const char *c = p.question; *c && j + 1 < sizeof shape; c++) {
+                if (*c >= '0' && *c <= '9') {
+                    if (j == 0 || shape[j - 1] != '#') shape[j++] = '#';
+                } else {
+                    shape[j++] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+                }
+            }
+            while (j > 0 && (shape[j - 1] == '?' || shape[j - 1] == '.' || shape[j - 1] == ' ')) j--;
+            shape[j] = '\0';
+            if (k == DL_TASK_LETTERS || k == DL_TASK_WORD) {
+                /* words vary by design: count the template by its first 8 bytes */
+                shape[DL_MIN(j, 8)] = '\0';
+            }
+            bool seen = false;
+            for (int q = 0; q < n_shapes && !seen; q++) seen = !strcmp(shapes[q], shape);
+            if (!seen) shapes[n_shapes++] = strdup(shape);
+            dl_problem_free(&p);
+        }
+        print_message("  %-8s %3d question shapes; system %d, developer %d, thinking off %d of 600\n",
+                      dl_task_name((dl_task_kind)k), n_shapes, n_sys, n_dev, n_off);
+        assert_true(n_shapes >= 6);
+        assert_true(n_sys > 200 && n_sys < 400);
+        assert_true(n_dev > 20 && n_dev < 120);
+        assert_true(n_off > 20 && n_off < 120);
+        for (int q = 0; q < n_shapes; q++) free(shapes[q]);
+    }
+}
+
 static void test_known_traces(void **state) {
     (void)state;
     /* find "strawberry / r" style problem through the verifier contract */
@@ -166,7 +213,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verify_and_traces), cmocka_unit_test(test_verify_lenient),
         cmocka_unit_test(test_split_no_overlap),  cmocka_unit_test(test_determinism),
-        cmocka_unit_test(test_known_traces),
+        cmocka_unit_test(test_phrasings),         cmocka_unit_test(test_known_traces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
