@@ -91,6 +91,22 @@ int dl_task_generate(dl_task_kind kind, int level, dl_split split, dl_trng *r, d
  * 1,234.", "3,5,9" for a list). */
 bool dl_task_verify(const dl_problem *p, const char *response);
 
+/* Rule-based reward of a raw reply (the model's text after the generation
+ * prompt, think tags included) for RL: correctness from dl_task_verify,
+ * format (thinking on: exactly "<think>\n...\n</think>\n\n" then a
+ * non-empty answer of one line; thinking off: no think tags, one line), and
+ * length discipline (reasoning up to 1.5x the reference trace's length
+ * scores 1, falling linearly to 0 at 3x; counted only when the format is
+ * right). total = w_correct*correct + w_format*format + w_length*length. */
+typedef struct dl_reward_params {
+    float w_correct, w_format, w_length;
+} dl_reward_params;
+dl_reward_params dl_reward_default_params(void); /* 1.0, 0.2, 0.2 */
+typedef struct dl_reward {
+    float total, correct, format, length; /* components in [0, 1] */
+} dl_reward;
+dl_reward dl_task_reward(const dl_problem *p, const char *reply, const dl_reward_params *rp);
+
 /* ---- samples (ChatML / Qwen3) ------------------------------------------- */
 
 /* Renders p as the Qwen3 chat text a model is trained on: the prompt exactly

@@ -179,6 +179,59 @@ static void test_phrasings(void **state) {
     }
 }
 
+static void test_rewards(void **state) {
+    (void)state;
+    dl_problem p = {.kind = DL_TASK_ADD, .trace = "2 + 2 + 0 = 4, write 4, carry 0, so far 4\n4", .answer = "4"};
+    dl_reward r = dl_task_reward(&p, "<think>\n2 + 2 + 0 = 4, write 4, carry 0, so far 4\n4\n</think>\n\n4", NULL);
+    assert_float_equal(r.correct, 1, 0);
+    assert_float_equal(r.format, 1, 0);
+    assert_float_equal(r.length, 1, 0);
+    assert_float_equal(r.total, 1.4, 1e-6);
+    /* wrong answer, right format */
+    r = dl_task_reward(&p, "<think>\nhmm\n</think>\n\n5", NULL);
+    assert_float_equal(r.correct, 0, 0);
+    assert_float_equal(r.total, 0.4, 1e-6);
+    /* right answer, no reasoning block */
+    r = dl_task_reward(&p, "4", NULL);
+    assert_float_equal(r.correct, 1, 0);
+    assert_float_equal(r.format, 0, 0);
+    assert_float_equal(r.length, 0, 0);
+    /* two think blocks, or an answer over several lines: bad format */
+    assert_float_equal(dl_task_reward(&p, "<think>\na\n</think>\n\n<think>\nb\n</think>\n\n4", NULL).format, 0, 0);
+    assert_float_equal(dl_task_reward(&p, "<think>\na\n</think>\n\nwell\n4", NULL).format, 0, 0);
+    /* reasoning 2.25x the reference: length 0.5 */
+    char reply[512], reason[256];
+    size_t ref = strlen(p.trace), want = ref * 9 / 4;
+    memset(reason, 'x', want);
+    reason[want] = '\0';
+    snprintf(reply, sizeof reply, "<think>\n%s\n</think>\n\n4", reason);
+    r = dl_task_reward(&p, reply, NULL);
+    assert_float_equal(r.length, (3.0 - (double)want / (double)ref) / 1.5, 1e-6);
+    /* thinking off: the answer alone */
+    p.no_thinking = true;
+    r = dl_task_reward(&p, "4", NULL);
+    assert_float_equal(r.total, 1.4, 1e-6);
+    assert_float_equal(dl_task_reward(&p, "<think>\nx\n</think>\n\n4", NULL).format, 0, 0);
+    /* custom weights */
+    dl_reward_params w = {2.0f, 0.0f, 0.0f};
+    assert_float_equal(dl_task_reward(&p, "4", &w).total, 2.0, 1e-6);
+    /* every generated reference reply earns the full reward */
+    dl_trng g;
+    dl_trng_seed(&g, 8);
+    for (int k = 0; k < DL_TASK__COUNT; k++) {
+        dl_problem q;
+        assert_int_equal(dl_task_generate(k, 3, DL_SPLIT_TRAIN, &g, &q, NULL), 0);
+        dl_buf b = {0};
+        size_t at;
+        assert_int_equal(dl_sample_render(&q, &b, &at, NULL), 0);
+        /* the reply as the model writes it: without "<|im_end|>\n" */
+        b.data[b.len - strlen("<|im_end|>\n")] = '\0';
+        assert_float_equal(dl_task_reward(&q, b.data + at, NULL).total, 1.4, 1e-6);
+        dl_buf_free(&b);
+        dl_problem_free(&q);
+    }
+}
+
 static void test_known_traces(void **state) {
     (void)state;
     /* find "strawberry / r" style problem through the verifier contract */
@@ -213,7 +266,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verify_and_traces), cmocka_unit_test(test_verify_lenient),
         cmocka_unit_test(test_split_no_overlap),  cmocka_unit_test(test_determinism),
-        cmocka_unit_test(test_phrasings),         cmocka_unit_test(test_known_traces),
+        cmocka_unit_test(test_phrasings),         cmocka_unit_test(test_rewards),
+        cmocka_unit_test(test_known_traces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
