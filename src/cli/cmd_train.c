@@ -202,14 +202,15 @@ static int cmd_eval(int argc, char **argv) {
                           (int)threads, res, show ? stdout : NULL, &err))
         return cli_fail("%s", err.msg);
     int tn = 0, tc = 0;
-    printf("%-8s %6s %8s %9s\n", "task", "n", "correct", "accuracy");
+    double tr = 0;
+    printf("%-8s %6s %8s %9s %7s\n", "task", "n", "correct", "accuracy", "reward");
     for (int k = 0; k < DL_TASK__COUNT; k++) {
         if (!res[k].n) continue;
-        printf("%-8s %6d %8d %8.1f%%\n", dl_task_name((dl_task_kind)k), res[k].n, res[k].correct,
-               100.0 * res[k].correct / res[k].n);
-        tn += res[k].n, tc += res[k].correct;
+        printf("%-8s %6d %8d %8.1f%% %7.3f\n", dl_task_name((dl_task_kind)k), res[k].n, res[k].correct,
+               100.0 * res[k].correct / res[k].n, res[k].reward_sum / res[k].n);
+        tn += res[k].n, tc += res[k].correct, tr += res[k].reward_sum;
     }
-    printf("%-8s %6d %8d %8.1f%%\n", "all", tn, tc, tn ? 100.0 * tc / tn : 0.0);
+    printf("%-8s %6d %8d %8.1f%% %7.3f\n", "all", tn, tc, tn ? 100.0 * tc / tn : 0.0, tn ? tr / tn : 0.0);
     return 0;
 }
 

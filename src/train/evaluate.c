@@ -80,6 +80,7 @@ int dl_train_evaluate(const char *model_path, uint32_t task_mask, int level, dl_
             bool ok = dl_task_verify(&p, out.data);
             res[k].n++;
             res[k].correct += ok;
+            res[k].reward_sum += dl_task_reward(&p, out.data, NULL).total;
             if (show) fprintf(show, "--- %s L%d %s\nQ: %s\nexpected: %s\nreply: %s\n", dl_task_name(p.kind), level,
                               ok ? "correct" : "WRONG", p.question, p.answer, out.data);
             dl_buf_free(&out);

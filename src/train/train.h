@@ -334,6 +334,7 @@ int dl_sft_plot_log(const char *log_csv, const char *svg_path, dl_error *err);
 
 typedef struct dl_eval_task_result {
     int32_t n, correct;
+    double reward_sum; /* dl_task_reward totals (default weights) */
 } dl_eval_task_result;
 
 /* Greedy generation with the local engine on n_per_task problems per task
