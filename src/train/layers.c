@@ -10,14 +10,20 @@
 #include "../kernels/kernels.h"
 #include "train_int.h"
 
-void dl_tl_linear_fwd(float *y, const float *x, const float *W, int T, int I, int O) {
-    for (int t = 0; t < T; t++)
-        for (int o = 0; o < O; o++) y[(size_t)t * O + o] = dl_vec_dot_f32(x + (size_t)t * I, W + (size_t)o * I, I);
+/* All three products of a linear layer run on the kernels' F32 GEMM
+ * (register-tiled, SIMD chosen at run time), on the calling thread. */
+static void gemm(const float *w, int rows, int cols, const float *x, int n_tok, float *y) {
+    /* y[t * rows + r] = w[r] . x[t]; F32 with cols > 0 cannot fail */
+    int rc = dl_matmul(NULL, NULL, DL_TYPE_F32, w, rows, cols, x, n_tok, y, rows, NULL);
+    (void)rc;
 }
 
+void dl_tl_linear_fwd(float *y, const float *x, const float *W, int T, int I, int O) {
+    gemm(W, O, I, x, T, y);
+}
 
 size_t dl_tl_linear_scratch(int T, int I, int O) {
-    return (size_t)I * O + (size_t)O * T + (size_t)I * T;
+    return (size_t)I * O + (size_t)O * T + (size_t)I * T + (size_t)DL_MAX(T, O) * I;
 }
 
 /* dst (cols, rows) = src (rows, cols) transposed, in 32x32 tiles. */
@@ -30,32 +36,31 @@ static void transpose(float *restrict dst, const float *restrict src, int rows, 
 
 void dl_tl_transpose(float *dst, const float *src, int rows, int cols) { transpose(dst, src, rows, cols); }
 
-/* Both products become dot products over contiguous rows, so they run on
- * the kernels' SIMD dot: dx[t][i] = dy[t] . W^T[i] and dW[o][i] =
- * dy^T[o] . x^T[i], with the transposes (a small fraction of the work)
- * written to `scratch` (dl_tl_linear_scratch floats). */
+static void add_to(float *restrict y, const float *restrict x, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+/* Both products as GEMMs over transposed operands: dx = dy W is
+ * (W^T as the weights) x dy, and dW = dy^T x is (x^T as the weights) x
+ * dy^T; the transposes are a small fraction of the work. Results go to a
+ * scratch block, then are added (the backward passes accumulate). */
 void dl_tl_linear_bwd(float *dx, float *dW, const float *dy, const float *x, const float *W,
                       const float *WT, int T, int I, int O, float *scratch) {
+    float *wt_buf = scratch, *dyT = wt_buf + (size_t)I * O, *xT = dyT + (size_t)O * T;
+    float *tmp = xT + (size_t)I * T; /* (max(T, O), I) */
     if (dx) {
         if (!WT) {
-            transpose(scratch, W, O, I); /* (I, O) */
-            WT = scratch;
+            transpose(wt_buf, W, O, I); /* (I, O) */
+            WT = wt_buf;
         }
-        for (int t = 0; t < T; t++) {
-            const float *g = dy + (size_t)t * O;
-            float *d = dx + (size_t)t * I;
-            for (int i = 0; i < I; i++) d[i] += dl_vec_dot_f32(g, WT + (size_t)i * O, O);
-        }
+        gemm(WT, I, O, dy, T, tmp); /* tmp[t][i] = W^T[i] . dy[t] */
+        add_to(dx, tmp, (size_t)T * I);
     }
     if (dW) {
-        float *dyT = scratch + (size_t)I * O, *xT = dyT + (size_t)O * T; /* (O, T), (I, T) */
         transpose(dyT, dy, T, O);
         transpose(xT, x, T, I);
-        for (int o = 0; o < O; o++) {
-            const float *g = dyT + (size_t)o * T;
-            float *d = dW + (size_t)o * I;
-            for (int i = 0; i < I; i++) d[i] += dl_vec_dot_f32(g, xT + (size_t)i * T, T);
-        }
+        gemm(xT, I, T, dyT, O, tmp); /* tmp[o][i] = x^T[i] . dy^T[o] */
+        add_to(dW, tmp, (size_t)O * I);
     }
 }
 

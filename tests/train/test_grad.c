@@ -89,13 +89,12 @@ static void test_linear(void **state) {
     c.x = randv(&r, 39, 1), c.W = randv(&r, 91, 1), c.y = calloc(21, 4), c.r = randv(&r, 21, 1);
     float *dx = calloc(39, 4), *dW = calloc(91, 4), *scratch = calloc(dl_tl_linear_scratch(3, 13, 7), 4);
     dl_tl_linear_bwd(dx, dW, c.r, c.x, c.W, NULL, c.T, c.I, c.O, scratch);
-    free(scratch);
     /* with a caller-provided W^T: the same numbers */
     float *WT = calloc(91, 4), *dx2 = calloc(39, 4);
     dl_tl_transpose(WT, c.W, 7, 13);
-    dl_tl_linear_bwd(dx2, NULL, c.r, c.x, c.W, WT, c.T, c.I, c.O, NULL);
+    dl_tl_linear_bwd(dx2, NULL, c.r, c.x, c.W, WT, c.T, c.I, c.O, scratch);
     assert_memory_equal(dx, dx2, 39 * 4);
-    free(WT), free(dx2);
+    free(WT), free(dx2), free(scratch);
     check("linear dx", lin_loss, &c, c.x, dx, 39);
     check("linear dW", lin_loss, &c, c.W, dW, 91);
     free(c.x), free(c.W), free(c.y), free(c.r), free(dx), free(dW);
