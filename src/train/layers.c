@@ -1,9 +1,9 @@
 /* Forward and backward of every layer type of the trainer, in float32 with
  * the engine's conventions (RMSNorm sums of squares in double, neox RoPE
  * with angles advanced in float, 1/sqrt(head_dim) attention scale). The
- * backward functions accumulate (+=) into their outputs. Inner products
- * and row updates use the kernels' SIMD dot / mad (AVX-512, AVX2 or scalar,
- * chosen at run time). */
+ * backward functions accumulate (+=) into their outputs. Linear layers use
+ * the kernels' F32 GEMM, attention their SIMD dot / mad (AVX-512, AVX2 or
+ * scalar, chosen at run time). */
 #include <math.h>
 #include <string.h>
 
