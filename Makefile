@@ -41,7 +41,7 @@ AVX512_FLAGS := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq \
 
 # Modules in dependency order, highest first (a module may use those after it).
 .DEFAULT_GOAL := all
-MODULES := server eval safety store reason backend chat sample model kernels tokenizer gguf base
+MODULES := server eval train safety store reason backend chat sample model kernels tokenizer gguf base
 LIBS    := $(foreach m,$(MODULES),$(O)/lib$(m).a)
 
 define module_rules
@@ -67,9 +67,10 @@ TEST_DEPS_reason    := reason backend chat sample model kernels tokenizer gguf b
 TEST_DEPS_store     := store base
 TEST_DEPS_safety    := safety reason backend chat sample model kernels tokenizer gguf base
 TEST_DEPS_eval      := eval safety store reason backend chat sample model kernels tokenizer gguf base
+TEST_DEPS_train     := train safety store reason backend chat sample model kernels tokenizer gguf base
 TEST_DEPS_server    := server safety store reason backend chat sample model kernels tokenizer gguf base
 TEST_DEPS_cli       := $(MODULES)
-TEST_MODULES := $(foreach m,base gguf tokenizer kernels model sample chat backend reason store safety eval server cli,$(if $(wildcard tests/$(m)/test_*.c),$(m)))
+TEST_MODULES := $(foreach m,base gguf tokenizer kernels model sample chat backend reason store safety eval train server cli,$(if $(wildcard tests/$(m)/test_*.c),$(m)))
 COMMON_TEST_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(wildcard tests/common/*.c))
 
 # Every tests/<m>/test_*.c is one binary, linked with tests/common and the

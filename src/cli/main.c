@@ -23,6 +23,7 @@ static void usage(FILE *f) {
           "  eval run|list|runs|show|grade|report|compare|gate [...]\n"
           "                                the evaluation hub: safety and reasoning evals against\n"
           "                                any model, stored runs, reports, the deployment gate\n"
+          "  train sft|sample|eval [...]   train the built-in reasoning model on generated problems\n"
           "\n"
           "'deliberate <command> --help' describes each command.\n",
           f);
@@ -47,6 +48,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "moderate")) return cli_moderate(argc - 1, argv + 1);
     if (!strcmp(cmd, "keys")) return cli_keys(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval")) return cli_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "train")) return cli_train(argc - 1, argv + 1);
     fprintf(stderr, "deliberate: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

@@ -35,30 +35,18 @@ int32_t dl_strmap_get(const dl_strmap *m, const char *key, size_t len);
 
 /* ---- GPT-2 byte <-> unicode alphabet ----------------------------------- */
 
-/* UTF-8 encoding of the code point that stands for byte b (1 or 2 bytes,
- * written to out); returns its length. */
-int dl_bytelevel_encode(unsigned char b, char out[2]);
+/* dl_bytelevel_encode is public (tokenizer.h). */
 /* Byte a code point stands for, or -1 when cp is not in the alphabet. */
 int dl_bytelevel_decode(uint32_t cp);
 
 /* ---- pre-tokeniser ------------------------------------------------------ */
 
-typedef struct dl_pretok dl_pretok; /* compiled regexes of one tokenizer.ggml.pre */
-
-/* Compiles the regexes for `pre` (tokenizer.ggml.pre; NULL or "" = "default").
- * NULL + err (400) for an unknown name. */
-dl_pretok *dl_pretok_new(const char *pre, dl_error *err);
-void dl_pretok_free(dl_pretok *p);
+/* dl_pretok, dl_pretok_new/free/split are public (tokenizer.h). */
 /* What the pre-tokenizer name implies for the vocabulary (the reference sets
  * these per name): emit whole words found in the vocabulary without merging,
  * and add BOS when tokenizer.ggml.add_bos_token is absent. */
 bool dl_pretok_ignore_merges(const dl_pretok *p);
 bool dl_pretok_default_add_bos(const dl_pretok *p);
-/* Splits text[0..len) (valid UTF-8) into words: on return (*spans)[2*i] and
- * (*spans)[2*i+1] are the start and length of word i, *n_words words. The
- * array is malloc'd (caller frees). -1 + err on a regex engine failure. */
-int dl_pretok_split(const dl_pretok *p, const char *text, size_t len, size_t **spans,
-                    size_t *n_words, dl_error *err);
 
 /* ---- the tokenizer ------------------------------------------------------ */
 

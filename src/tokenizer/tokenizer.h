@@ -79,4 +79,22 @@ void dl_detok_push(dl_detok *d, int32_t id, dl_buf *out);
 /* Flushes held-back bytes (invalid sequences become U+FFFD). */
 void dl_detok_flush(dl_detok *d, dl_buf *out);
 
+/* ---- pre-tokeniser and byte alphabet (also used to train vocabularies) ---- */
+
+typedef struct dl_pretok dl_pretok; /* compiled regexes of one tokenizer.ggml.pre */
+
+/* Compiles the regexes for `pre` (tokenizer.ggml.pre; NULL or "" = "default").
+ * NULL + err (400) for an unknown name. */
+dl_pretok *dl_pretok_new(const char *pre, dl_error *err);
+void dl_pretok_free(dl_pretok *p);
+/* Splits text[0..len) (valid UTF-8) into words: on return (*spans)[2*i] and
+ * (*spans)[2*i+1] are the start and length of word i, *n_words words. The
+ * array is malloc'd (caller frees). -1 + err on a regex engine failure. */
+int dl_pretok_split(const dl_pretok *p, const char *text, size_t len, size_t **spans,
+                    size_t *n_words, dl_error *err);
+
+/* UTF-8 encoding of the code point that stands for byte b (1 or 2 bytes,
+ * written to out); returns its length. */
+int dl_bytelevel_encode(unsigned char b, char out[2]);
+
 #endif
