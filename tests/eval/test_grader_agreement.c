@@ -111,7 +111,10 @@ static void test_harmful_gptfuzz(void **state) {
     (void)state;
     const char *root = dl_datasets_root();
     char path[1024];
-    snprintf(path, sizeof path, "%s/gptfuzz_labeled_responses/evaluate.csv", root ? root : "");
+    /* DL_AGREEMENT_GPTFUZZ=train.csv measures on the split the rule was tuned on */
+    const char *split = getenv("DL_AGREEMENT_GPTFUZZ") ? getenv("DL_AGREEMENT_GPTFUZZ")
+                                                        : "evaluate.csv";
+    snprintf(path, sizeof path, "%s/gptfuzz_labeled_responses/%s", root ? root : "", split);
     FILE *probe = root ? fopen(path, "rb") : NULL;
     if (!probe) {
         print_message("SKIP %s: %s not found (set DL_SHARED)\n", __func__, path);
@@ -151,14 +154,19 @@ static void test_harmful_gptfuzz(void **state) {
         fp += got && !human;
         fn += !got && human;
         tn += !got && !human;
+        if (getenv("DL_AGREEMENT_DUMP"))
+            fprintf(stderr, "%d\t%s\t%.4f\t%.4f\t%zu\n", human,
+                    dl_json_str(v, "refusal"), json_real_value(json_object_get(v, "p")),
+                    json_real_value(json_object_get(v, "p_pair")),
+                    json_array_size(json_object_get(v, "categories")));
         if (verbose && got != human)
             printf("--- gptfuzz row %zu human=%d got=%d p=%.3f\n[%s]\n%.500s\n", i + 2, human, got,
                    json_real_value(json_object_get(v, "p")), prompt, resp ? resp : "");
         json_decref(v);
     }
-    printf("harmful grader agreement: %.1f%% (n=%ld; precision %.1f%%, recall %.1f%%; "
+    printf("harmful grader agreement (GPTFuzz %s): %.1f%% (n=%ld; precision %.1f%%, recall %.1f%%; "
            "tp %ld fp %ld fn %ld tn %ld)\n",
-           pct(agree, n), n, pct(tp, tp + fp), pct(tp, tp + fn), tp, fp, fn, tn);
+           split, pct(agree, n), n, pct(tp, tp + fp), pct(tp, tp + fn), tp, fp, fn, tn);
     dl_classifier_free(c);
     json_decref(rows);
     json_decref(questions);
