@@ -17,6 +17,7 @@ int cli_serve(int argc, char **argv);
 int cli_moderate(int argc, char **argv);
 int cli_keys(int argc, char **argv);
 int cli_safety(int argc, char **argv);
+int cli_eval_grade(int argc, char **argv);
 
 /* Helpers shared by the subcommands (args.c). */
 /* Prints "deliberate: <msg>" on stderr; returns 1. */

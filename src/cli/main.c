@@ -43,6 +43,9 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "serve")) return cli_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "moderate")) return cli_moderate(argc - 1, argv + 1);
     if (!strcmp(cmd, "keys")) return cli_keys(argc - 1, argv + 1);
+    /* wt-graders only: the runner's cli_eval dispatches "eval grade" at integration */
+    if (!strcmp(cmd, "eval") && argc > 2 && !strcmp(argv[2], "grade"))
+        return cli_eval_grade(argc - 2, argv + 2);
     fprintf(stderr, "deliberate: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

@@ -264,10 +264,13 @@ dl_refusal_class dl_refusal_detect(const char *response) {
     } else if ((r = first_of(s, refusal_phrases, &rlen))) {
         /* an explicit refusal: in the opening it is a full refusal unless an
          * answer follows it; later in an answer, a partial refusal */
+        static const char *const but_here[] = {"but here is", "but here are", NULL};
         const char *after = sentence_end(r + rlen);
         if ((size_t)(r - s) < opening_len(s))
-            out = first_of(after, answer_markers, NULL) || has_list(after) ? DL_REFUSAL_PARTIAL
-                                                                            : DL_REFUSAL_FULL;
+            out = first_of(after, answer_markers, NULL) || has_list(after) ||
+                          first_of(r + rlen, but_here, NULL)
+                      ? DL_REFUSAL_PARTIAL
+                      : DL_REFUSAL_FULL;
         else
             out = DL_REFUSAL_PARTIAL;
     } else {
