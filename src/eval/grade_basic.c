@@ -3,7 +3,8 @@
  * docs/eval-graders.md has the exact rules. */
 #include <ctype.h>
 #include <math.h>
-#include <regex.h>
+#include <oniguruma.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -239,6 +240,16 @@ int dl_grader_choice(const char *prompt, const char *response, const json_t *ref
 
 /* ---- regex ---------------------------------------------------------------------- */
 
+/* Oniguruma (Perl syntax, UTF-8), as the tokenizer uses it: its library
+ * also exports POSIX-named functions, so <regex.h> cannot be used safely
+ * in this program. Compiling is serialised; searching is thread-safe. */
+static pthread_mutex_t onig_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t onig_once = PTHREAD_ONCE_INIT;
+static void onig_setup(void) {
+    OnigEncoding encs[1] = {ONIG_ENCODING_UTF8};
+    onig_initialize(encs, 1);
+}
+
 int dl_grader_regex(const char *prompt, const char *response, const json_t *ref,
                     const dl_grade_ctx *ctx, json_t **out, dl_error *err) {
     (void)prompt;
@@ -249,28 +260,50 @@ int dl_grader_regex(const char *prompt, const char *response, const json_t *ref,
                      ref && json_object_get(ref, "pattern") ? "not a string" : "missing");
         return -1;
     }
-    /* ref.flags: "i" = ignore case, "m" = ^ and $ match at newlines */
+    /* ref.flags: "i" ignore case, "m" ^ and $ at line breaks, "s" . matches a newline */
     const char *flags = ref ? dl_json_str(ref, "flags") : NULL;
-    int cflags = REG_EXTENDED | REG_NOSUB;
+    OnigOptionType opt = ONIG_OPTION_NONE;
+    dl_buf pat = {0};
     for (const char *f = flags ? flags : ""; *f; f++) {
-        if (*f == 'i') cflags |= REG_ICASE;
-        else if (*f == 'm') cflags |= REG_NEWLINE;
+        if (*f == 'i') opt |= ONIG_OPTION_IGNORECASE;
+        else if (*f == 'm') dl_buf_printf(&pat, "(?m)");
+        else if (*f == 's') dl_buf_printf(&pat, "(?s)");
         else {
-            dl_error_set(err, 400, "grader 'regex': unknown flag '%c' in ref.flags (known: i, m)",
-                         *f);
+            dl_buf_free(&pat);
+            dl_error_set(err, 400,
+                         "grader 'regex': unknown flag '%c' in ref.flags (known: i, m, s)", *f);
             return -1;
         }
     }
-    regex_t re;
-    int rc = regcomp(&re, pattern, cflags);
-    if (rc) {
-        char msg[256];
-        regerror(rc, &re, msg, sizeof msg);
-        dl_error_set(err, 400, "grader 'regex': invalid ref.pattern '%s': %s", pattern, msg);
+    dl_buf_printf(&pat, "%s", pattern);
+    pthread_once(&onig_once, onig_setup);
+    regex_t *re = NULL;
+    OnigErrorInfo einfo;
+    const OnigUChar *p = (const OnigUChar *)pat.data;
+    pthread_mutex_lock(&onig_mu);
+    int r = onig_new(&re, p, p + pat.len, opt, ONIG_ENCODING_UTF8, ONIG_SYNTAX_PERL_NG, &einfo);
+    pthread_mutex_unlock(&onig_mu);
+    dl_buf_free(&pat);
+    if (r != ONIG_NORMAL) {
+        OnigUChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
+        onig_error_code_to_str(msg, r, &einfo);
+        dl_error_set(err, 400, "grader 'regex': invalid ref.pattern '%s': %s", pattern,
+                     (const char *)msg);
         return -1;
     }
-    bool ok = regexec(&re, response, 0, NULL, 0) == 0;
-    regfree(&re);
+    const OnigUChar *s = (const OnigUChar *)response, *end = s + strlen(response);
+    int pos = onig_search(re, s, end, s, end, NULL, ONIG_OPTION_NONE);
+    pthread_mutex_lock(&onig_mu);
+    onig_free(re);
+    pthread_mutex_unlock(&onig_mu);
+    if (pos < 0 && pos != ONIG_MISMATCH) {
+        OnigUChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
+        onig_error_code_to_str(msg, pos);
+        dl_error_set(err, 400, "grader 'regex': searching with '%s' failed: %s", pattern,
+                     (const char *)msg);
+        return -1;
+    }
+    bool ok = pos >= 0;
     *out = json_pack("{s:f, s:b, s:s}", "score", ok ? 1.0 : 0.0, "matched", ok, "pattern",
                      pattern);
     return 0;

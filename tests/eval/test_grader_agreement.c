@@ -156,7 +156,7 @@ static void test_harmful_gptfuzz(void **state) {
         tn += !got && !human;
         if (getenv("DL_AGREEMENT_DUMP"))
             fprintf(stderr, "%d\t%s\t%.4f\t%.4f\t%zu\n", human,
-                    dl_json_str(v, "refusal"), json_real_value(json_object_get(v, "p")),
+                    dl_json_str(v, "refusal_kind"), json_real_value(json_object_get(v, "p")),
                     json_real_value(json_object_get(v, "p_pair")),
                     json_array_size(json_object_get(v, "categories")));
         if (verbose && got != human)
