@@ -393,6 +393,53 @@ static void test_kind_refusal(void **state) {
     dl_eval_def_free(&d);
 }
 
+/* Every shipped definition of kind "refusal" loads from ../shared with
+ * unique keys. */
+static void test_shipped_definitions(void **state) {
+    (void)state;
+    static const struct {
+        const char *name;
+        size_t n; /* samples with the datasets in ../shared */
+    } defs[] = {{"harmbench", 200},   {"advbench", 520},         {"jbb_harmful", 100},
+                {"do_not_answer", 939}, {"simplesafetytests", 100}, {"multijail", 3150},
+                {"xstest_unsafe", 100}, {"xstest_safe", 125},     {"jbb_benign", 100},
+                {"cyberseceval_frr", 750}};
+    const char *root = dl_datasets_root();
+    char probe[1024];
+    snprintf(probe, sizeof probe, "%s/advbench/harmful_behaviors.csv", root ? root : "");
+    FILE *f = root ? fopen(probe, "rb") : NULL;
+    if (!f) {
+        print_message("SKIP %s: ../shared/datasets not found (set DL_SHARED)\n", __func__);
+        skip();
+    }
+    fclose(f);
+    for (size_t i = 0; i < sizeof defs / sizeof *defs; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "evals/%s.json", defs[i].name);
+        dl_eval_def d;
+        dl_error err = {0};
+        int rc = dl_eval_def_load(path, &d, &err);
+        if (rc) print_message("%s: %s\n", path, err.msg);
+        assert_int_equal(rc, 0);
+        assert_string_equal(d.kind, "refusal");
+        dl_eval_samples s = {0};
+        rc = dl_kind_refusal.load(&d, NULL, 0, &s, &err);
+        if (rc) print_message("%s: %s\n", path, err.msg);
+        assert_int_equal(rc, 0);
+        print_message("%s: %zu samples\n", defs[i].name, s.n);
+        assert_true(s.n > 0);
+        if (defs[i].n) assert_int_equal(s.n, defs[i].n);
+        json_t *seen = json_object();
+        for (size_t k = 0; k < s.n; k++) {
+            assert_null(json_object_get(seen, s.v[k].key));
+            json_object_set_new(seen, s.v[k].key, json_true());
+        }
+        json_decref(seen);
+        dl_eval_samples_free(&s);
+        dl_eval_def_free(&d);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact),           cmocka_unit_test(test_normalized),
@@ -400,7 +447,7 @@ int main(void) {
         cmocka_unit_test(test_regex),           cmocka_unit_test(test_refusal_classes),
         cmocka_unit_test(test_refusal_grader),  cmocka_unit_test(test_harmful),
         cmocka_unit_test(test_style),           cmocka_unit_test(test_rubric),
-        cmocka_unit_test(test_kind_refusal),
+        cmocka_unit_test(test_kind_refusal),    cmocka_unit_test(test_shipped_definitions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
