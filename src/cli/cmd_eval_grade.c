@@ -263,7 +263,7 @@ int cli_eval_grade(int argc, char **argv) {
             else if (!strcmp(kind, "partial_refusal")) kinds[2]++;
         }
         if (json) {
-            char *s = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII);
+            char *s = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
             printf("%s\n", s);
             free(s);
         } else {
