@@ -8,13 +8,6 @@
 #include "../eval/eval_int.h"
 #include "cli.h"
 
-/* The grader registry (eval/grade.c) holds weak references while the graders
- * land on separate branches; these strong ones make sure the generic graders
- * are linked into the program. */
-__attribute__((used)) static const dl_grader_fn linked_graders[] = {
-    dl_grader_exact,   dl_grader_normalized, dl_grader_numeric, dl_grader_choice, dl_grader_regex,
-    dl_grader_refusal, dl_grader_harmful,    dl_grader_style,   dl_grader_rubric};
-
 static const char GRADE_HELP[] =
     "usage: deliberate eval grade --grader NAME [options] FILE|-\n"
     "\n"

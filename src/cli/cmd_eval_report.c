@@ -9,11 +9,6 @@
 #include "../eval/eval.h"
 #include "cli.h"
 
-/* Made strong by the runner (store -> results document); absent on
- * branches without it, which then only read --results files. */
-int dl_eval_results_json(dl_store *st, const char *run_ids, const char *model, const char *eval,
-                         json_t **out, dl_error *err) __attribute__((weak));
-
 static const char REPORT_HELP[] =
     "usage: deliberate eval report [--results FILE | --db FILE] [--model M] [--eval E]\n"
     "                              [--runs IDS] --out REPORT.html [--json REPORT.json]\n"
@@ -150,9 +145,6 @@ static int load_results(const char *cmd, const src_opts *s, json_t **out) {
         const char *env = getenv("DELIBERATE_DB");
         db = env && *env ? env : "deliberate.db";
     }
-    if (!dl_eval_results_json)
-        return cli_fail("reading runs from a store is not available in this build; save the "
-                        "results as JSON and pass --results FILE");
     if (access(db, F_OK) != 0)
         return cli_fail("%s: no such database (run an eval first, or give --db FILE or --results FILE)",
                         db);

@@ -62,7 +62,7 @@ int dl_metric_from_json(const char *name, const json_t *j, dl_metric *out, dl_er
 /* An eval definition as read from evals/<name>.json (docs/eval.md has the
  * schema). Owned strings; `json` keeps the whole document for kind options. */
 typedef struct dl_eval_def {
-    char *name;         /* "xstest_overrefusal" */
+    char *name;         /* "xstest_safe" */
     char *kind;         /* "refusal", "jailbreak", "simpleqa", "bbq", "math", "ih", ... */
     char *category;     /* scorecard category it feeds ("disallowed", "jailbreak",
                          * "hallucination", "bias", "instruction_hierarchy", "reasoning", ...) */
@@ -266,7 +266,7 @@ const char *dl_risk_name(dl_risk r);
 typedef struct dl_scorecard_row {
     char category[64];
     dl_risk pre, post;          /* from the latest pre- and post-mitigation runs */
-    char evidence[256];         /* "xstest_overrefusal not_overrefuse 0.91 (run_...)" */
+    char evidence[256];         /* "xstest_safe not_overrefuse 0.91 (run_...)" */
 } dl_scorecard_row;
 
 /* Evaluates a scorecard file against a results document. 400 on a malformed

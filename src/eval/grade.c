@@ -1,24 +1,8 @@
-/* eval/grade: the grader registry behind dl_grade.
- * DEVELOPMENT NOTE: weak references while graders land on separate
- * branches; made strong once all have landed. */
+/* eval/grade: the grader registry behind dl_grade (each grader is defined in
+ * its grade_<name>.c; eval_int.h declares them). */
 #include <string.h>
 
 #include "eval_int.h"
-
-#define WEAKG(n)                                                                                   \
-    int n(const char *, const char *, const json_t *, const dl_grade_ctx *, json_t **, dl_error *) \
-        __attribute__((weak));
-WEAKG(dl_grader_exact)
-WEAKG(dl_grader_normalized)
-WEAKG(dl_grader_numeric)
-WEAKG(dl_grader_choice)
-WEAKG(dl_grader_regex)
-WEAKG(dl_grader_refusal)
-WEAKG(dl_grader_harmful)
-WEAKG(dl_grader_style)
-WEAKG(dl_grader_rubric)
-WEAKG(dl_grader_simpleqa)
-WEAKG(dl_grader_strongreject)
 
 typedef struct grader {
     const char *name;
@@ -26,21 +10,18 @@ typedef struct grader {
 } grader;
 
 static const grader *graders(void) {
-    static grader g[] = {
-        {"exact", NULL},     {"normalized", NULL}, {"numeric", NULL},  {"choice", NULL},
-        {"regex", NULL},     {"refusal", NULL},    {"harmful", NULL},  {"style", NULL},
-        {"rubric", NULL},    {"simpleqa", NULL},   {"strongreject", NULL}, {NULL, NULL}};
-    g[0].fn = dl_grader_exact;
-    g[1].fn = dl_grader_normalized;
-    g[2].fn = dl_grader_numeric;
-    g[3].fn = dl_grader_choice;
-    g[4].fn = dl_grader_regex;
-    g[5].fn = dl_grader_refusal;
-    g[6].fn = dl_grader_harmful;
-    g[7].fn = dl_grader_style;
-    g[8].fn = dl_grader_rubric;
-    g[9].fn = dl_grader_simpleqa;
-    g[10].fn = dl_grader_strongreject;
+    static const grader g[] = {{"exact", dl_grader_exact},
+                               {"normalized", dl_grader_normalized},
+                               {"numeric", dl_grader_numeric},
+                               {"choice", dl_grader_choice},
+                               {"regex", dl_grader_regex},
+                               {"refusal", dl_grader_refusal},
+                               {"harmful", dl_grader_harmful},
+                               {"style", dl_grader_style},
+                               {"rubric", dl_grader_rubric},
+                               {"simpleqa", dl_grader_simpleqa},
+                               {"strongreject", dl_grader_strongreject},
+                               {NULL, NULL}};
     return g;
 }
 

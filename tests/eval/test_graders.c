@@ -7,11 +7,6 @@
 #include "../../src/eval/refusal_detect.h"
 #include "../common/testutil.h"
 
-/* The registry holds weak references (eval/grade.c): link the graders. */
-__attribute__((used)) static const dl_grader_fn linked[] = {
-    dl_grader_exact,   dl_grader_normalized, dl_grader_numeric, dl_grader_choice, dl_grader_regex,
-    dl_grader_refusal, dl_grader_harmful,    dl_grader_style,   dl_grader_rubric};
-
 /* Grades with `grader` and a reference given as JSON text; returns the
  * verdict (asserting success) or NULL with *status set on failure. */
 static json_t *grade_ctx(const char *grader, const char *prompt, const char *response,

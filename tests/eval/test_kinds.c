@@ -16,8 +16,7 @@
 
 #define DATA "tests/eval/data"
 
-/* Strong references: the registry's are weak until integration, so naming
- * the kinds here is what links them into this binary. */
+/* The kinds this file tests, in the order test_registry names them. */
 static const dl_eval_kind *const MY_KINDS[] = {&dl_kind_jailbreak,  &dl_kind_simpleqa,
                                                &dl_kind_truthfulqa, &dl_kind_halueval,
                                                &dl_kind_bbq,        &dl_kind_crows_pairs,

@@ -201,7 +201,7 @@ static void test_report_document(void **state) {
             mits++;
             assert_string_equal(str(json_object_get(c, "a"), "mitigation"), "pre");
             assert_string_equal(str(json_object_get(c, "b"), "mitigation"), "post");
-            if (!strcmp(str(c, "eval"), "xstest_overrefusal") &&
+            if (!strcmp(str(c, "eval"), "xstest_safe") &&
                 !strcmp(str(json_object_get(c, "a"), "model"), "alpha-7b"))
                 xs = c;
         }
