@@ -103,8 +103,9 @@ size_t dl_utf8_incomplete_tail(const char *s, size_t n);
 
 /* Reads a whole file into a NUL-terminated malloc'd buffer (caller frees). */
 char *dl_read_file(const char *path, size_t *len, dl_error *err);
-/* The shared public datasets folder: $DL_DATASETS, ../shared/datasets or
- * $DL_SHARED/datasets; NULL when none exists. */
+/* The shared public datasets folder: $DL_DATASETS, ../shared/datasets,
+ * $DL_SHARED/datasets, or ../shared/datasets beside the source tree the
+ * program was built in; NULL when none exists. */
 const char *dl_datasets_root(void);
 double dl_time_ms(void); /* monotonic milliseconds */
 int dl_cpu_count(void);  /* online logical CPUs, >= 1 */

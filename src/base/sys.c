@@ -51,5 +51,20 @@ const char *dl_datasets_root(void) {
         snprintf(from_shared, sizeof from_shared, "%s/datasets", shared);
         if (access(from_shared, R_OK) == 0) return from_shared;
     }
+    /* beside the source tree the program was built in: <repo>/../shared/datasets
+     * (the program is <repo>/build/<dir>/deliberate or the <repo>/deliberate link) */
+    static char from_exe[4200];
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        for (int up = 0; up < 4; up++) {
+            char *slash = strrchr(exe, '/');
+            if (!slash) break;
+            *slash = 0;
+            snprintf(from_exe, sizeof from_exe, "%s/../shared/datasets", exe);
+            if (access(from_exe, R_OK) == 0) return from_exe;
+        }
+    }
     return NULL;
 }
