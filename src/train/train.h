@@ -126,11 +126,16 @@ int dl_sample_render(const dl_problem *p, dl_buf *out, size_t *assistant_at, dl_
  * `weight` (NULL = 1 everywhere) scales each masked position's term of the
  * loss; it may be negative: with weight[i] = coefficient c_i the gradient
  * is that of -sum c_i log p(ids[i+1]), the policy-gradient form RL needs. */
+typedef struct dl_pg_terms dl_pg_terms;
 typedef struct dl_example {
     int32_t *ids;
     uint8_t *mask;
     float *weight;
     int32_t n;
+    /* NULL: (weighted) cross-entropy. Otherwise the masked positions are
+     * trained with the clipped policy-gradient objective with a KL penalty
+     * (dl_pg_terms, rl_loss.c) and `weight` is ignored. Not owned. */
+    const dl_pg_terms *pg;
 } dl_example;
 void dl_example_free(dl_example *e);
 /* Tokenises a rendered sample, the prompt and the assistant part separately
@@ -218,7 +223,8 @@ struct dl_batch {
     int32_t n_rows;
 };
 
-/* Loss (mean cross-entropy over masked positions of the batch) and its
+/* Loss (mean over the batch's masked positions of the cross-entropy, or of
+ * -J for rows with pg terms) and its
  * gradient in dl_tmodel_grads (overwritten). Rows are spread over `pool`
  * (NULL = this thread); each worker accumulates its own gradient and they
  * are summed in worker order, so a given thread count is deterministic.
@@ -314,6 +320,79 @@ typedef struct dl_sft_result {
  * with a progress callback, writes the checkpoint and the GGUF. */
 int dl_sft_run(const dl_sft_params *p, dl_sft_result *res, dl_error *err);
 
+/* ---- reinforcement learning, GRPO-style (rl_loss.c, rl_rollout.c, rl.c) ---- */
+
+/* Per-sequence terms of the policy-gradient objective for one example
+ * (arrays indexed like the loss mask: position i scores token ids[i + 1]).
+ * For each masked position, with logp the current log-probability,
+ *   ratio = exp(logp - old_logp[i]),  d = ref_logp[i] - logp,
+ *   J_i = min(ratio * adv, clip(ratio, 1 - clip_eps, 1 + clip_eps) * adv)
+ *         - kl_beta * (exp(d) - d - 1)          (k3 estimator of KL(pi || ref))
+ * and the loss is -sum_i J_i (times the batch's 1 / masked tokens). */
+struct dl_pg_terms {
+    const float *old_logp; /* (n-1) under the policy that sampled the tokens */
+    const float *ref_logp; /* (n-1) under the frozen reference (SFT) model */
+    float adv;             /* the sequence's (group-normalised) advantage */
+    float clip_eps;        /* e.g. 0.2 */
+    float kl_beta;         /* e.g. 0.04; 0 = no penalty */
+    float *cur_logp;       /* (n-1) out, may be NULL: logp under the current parameters */
+};
+
+typedef struct dl_rl_progress {
+    int64_t step, total;      /* RL steps done, planned */
+    double reward, accuracy;  /* this step's mean reward and fraction correct */
+    double kl, clip_frac, mean_len, elapsed_ms;
+} dl_rl_progress;
+
+typedef struct dl_rl_params {
+    const char *from_dir;  /* an SFT (or RL) output: checkpoint.bin + tokenizer.gguf */
+    const char *out_dir;   /* created if missing */
+    int32_t steps;         /* RL steps: sample a batch, then `inner` optimiser updates on it */
+    int32_t group;         /* completions per prompt (G >= 2) */
+    int32_t prompts;       /* prompts per step (P) */
+    int32_t inner;         /* optimiser updates per sampled batch (>= 1; the clip acts from the 2nd) */
+    float clip_eps, kl_beta;
+    float adv_eps;         /* advantages (r - mean) / (std + adv_eps) */
+    int32_t max_tokens;    /* completion tokens at most (also bounded by the context) */
+    double max_seconds;    /* stop early after this long (<= 0: no limit) */
+    int threads;           /* trainer workers and engine threads (>= 1) */
+    uint64_t seed;         /* prompts and sampling */
+    int min_level, max_level;
+    uint32_t task_mask;    /* 0 = all */
+    dl_reward_params reward;
+    dl_optim_params optim; /* total is set to steps * inner */
+    bool resume;           /* continue from out_dir/checkpoint.bin when present */
+    void (*progress)(const dl_rl_progress *p, void *ud);
+    void *ud;
+} dl_rl_params;
+dl_rl_params dl_rl_default_params(void);
+
+typedef struct dl_rl_result {
+    int64_t steps;                  /* RL steps done in total */
+    double first_reward, last_reward; /* mean reward of the first / last step run here */
+    double first_accuracy, last_accuracy;
+    double seconds;
+    char model_path[1024];
+} dl_rl_result;
+
+/* Loads the policy (and a frozen copy as the reference) from from_dir, runs
+ * GRPO steps with a log (rl_log.csv), a chart (rl.svg), a checkpoint and
+ * the exported GGUF (model.gguf) in out_dir. docs/train.md. */
+int dl_rl_run(const dl_rl_params *p, dl_rl_result *res, dl_error *err);
+
+/* Group-normalised advantages: adv[i] = (r[i] - mean) / (std + eps) over
+ * each consecutive group of g rewards (population std). n % g == 0. */
+void dl_rl_advantages(const float *r, int32_t n, int32_t g, float eps, float *adv);
+
+/* One sampled completion of a prompt, with the local engine. */
+typedef struct dl_rollout {
+    int32_t *ids;      /* prompt then completion tokens (owned) */
+    int32_t n, n_prompt;
+    char *text;        /* the completion's text, special tokens rendered, the end-of-turn token left out */
+    bool finished;     /* ended with an end-of-generation token */
+} dl_rollout;
+void dl_rollout_free(dl_rollout *r);
+
 /* ---- charts for the training reports (report.c) --------------------------- */
 
 typedef struct dl_svg_series {
@@ -321,6 +400,7 @@ typedef struct dl_svg_series {
     const double *x, *y;
     size_t n;
     const char *color;  /* CSS colour, e.g. "#1f77b4" */
+    const double *lo, *hi; /* optional (both or neither): error bars with point markers */
 } dl_svg_series;
 
 /* Writes a self-contained SVG line chart (axes with ticks, one polyline per
@@ -329,6 +409,8 @@ int dl_svg_chart(const char *path, const char *title, const char *xlabel, const 
                  const dl_svg_series *series, size_t n_series, bool log_y, dl_error *err);
 /* The loss curve of a train_log.csv (raw and smoothed) as an SVG chart. */
 int dl_sft_plot_log(const char *log_csv, const char *svg_path, dl_error *err);
+/* Reward and accuracy against RL step of an rl_log.csv (raw and smoothed). */
+int dl_rl_plot_log(const char *log_csv, const char *svg_path, dl_error *err);
 
 /* ---- evaluation with the engine (evaluate.c) ------------------------------ */
 
