@@ -1,6 +1,8 @@
-/* deliberate train rl: GRPO-style reinforcement learning of a trained
- * model (docs/train.md). */
+/* deliberate train rl|curves: GRPO-style reinforcement learning of a
+ * trained model, and its test-time compute curves (docs/train.md). */
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -114,5 +116,84 @@ int cli_train_rl(int argc, char **argv) {
     printf("reward: first step %.3f, last step %.3f; accuracy: first %.3f, last %.3f\n", r.first_reward,
            r.last_reward, r.first_accuracy, r.last_accuracy);
     printf("model: %s\n", r.model_path);
+    return 0;
+}
+
+static const char CURVES_HELP[] =
+    "usage: deliberate train curves -m FILE --out DIR [--task NAME] [--level N] [-n N]\n"
+    "                               [--budgets SPEC] [--votes 1,4,16] [--vote-effort E]\n"
+    "                               [--temp T] [--max-tokens N] [--threads N] [--seed N] [--cue] [--show]\n"
+    "\n"
+    "Test-time compute on held-out (test split) problems, every reply produced by\n"
+    "the reasoning controller on the local engine: accuracy at effort none, low,\n"
+    "medium and high (greedy; --budgets sets the thinking budgets, e.g.\n"
+    "low=16,medium=48,high=256, over the model's hints or the defaults), and with\n"
+    "n samples and majority vote (--votes, at --vote-effort, default high, and\n"
+    "--temp, default 1). Wilson 95% intervals. Writes DIR/curves.json,\n"
+    "DIR/budget.svg, DIR/votes.svg and DIR/curves.html.\n"
+    "  --cue   let high effort reopen reasoning closed early (\"Wait\"; off by default:\n"
+    "          the model is not trained on it)\n";
+
+static void print_points(const char *head, const dl_ttc_point *pts, int n) {
+    printf("%-8s %8s %5s %8s %9s %17s %10s\n", head, "budget/n", "n", "correct", "accuracy", "95% CI", "reasoning");
+    for (int i = 0; i < n; i++)
+        printf("%-8s %8g %5d %8d %8.1f%% %7.1f%% - %5.1f%% %10.1f\n", pts[i].label, pts[i].x, pts[i].n,
+               pts[i].correct, 100 * pts[i].acc, 100 * pts[i].lo, 100 * pts[i].hi, pts[i].mean_reasoning_tokens);
+}
+
+int cli_train_curves(int argc, char **argv) {
+    dl_ttc_params p = dl_ttc_default_params();
+    const char *out = NULL;
+    long level = p.level, n = p.n_per_task, max_tokens = p.max_tokens, threads = p.threads;
+    bool show = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-m") && i + 1 < argc) p.model_path = argv[++i];
+        else if (!strcmp(a, "--out") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(a, "--budgets") && i + 1 < argc) p.budgets = argv[++i];
+        NUM_OPT("--level", 1, DL_TASK_MAX_LEVEL, level)
+        NUM_OPT("-n", 1, 100000, n)
+        NUM_OPT("--max-tokens", 1, 100000, max_tokens)
+        NUM_OPT("--threads", 1, 256, threads)
+        FLT_OPT("--temp", 0.0f, 10.0f, p.temperature)
+        else if (!strcmp(a, "--seed") && i + 1 < argc) {
+            if (!cli_parse_u64(argv[++i], &p.seed)) return cli_usage_error("train", "bad --seed");
+        } else if (!strcmp(a, "--task") && i + 1 < argc) {
+            int k = dl_task_from_name(argv[++i]);
+            if (k < 0) return cli_usage_error("train", "unknown task '%s'", argv[i]);
+            p.task_mask |= 1u << k;
+        } else if (!strcmp(a, "--vote-effort") && i + 1 < argc) {
+            dl_error e = {0};
+            if (dl_effort_parse(argv[++i], &p.vote_effort, &e)) return cli_usage_error("train", "%s", e.msg);
+        } else if (!strcmp(a, "--votes") && i + 1 < argc) {
+            p.n_votes = 0;
+            char *s = argv[++i], *end;
+            while (*s) {
+                long v = strtol(s, &end, 10);
+                if (end == s || v < 1 || v > 64 || p.n_votes == DL_TTC_MAX_VOTES ||
+                    (p.n_votes && v <= p.votes[p.n_votes - 1]))
+                    return cli_usage_error("train", "bad --votes (rising counts 1..64, at most %d, e.g. 1,4,16)",
+                                           DL_TTC_MAX_VOTES);
+                p.votes[p.n_votes++] = (int32_t)v;
+                s = *end == ',' ? end + 1 : end;
+                if (*end && *end != ',') return cli_usage_error("train", "bad --votes");
+            }
+        } else if (!strcmp(a, "--cue")) p.continue_cue = true;
+        else if (!strcmp(a, "--show")) show = true;
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(CURVES_HELP, stdout);
+            return 0;
+        } else return cli_usage_error("train", "unknown option '%s'", a);
+    }
+    if (!p.model_path || !out) return cli_usage_error("train", "curves needs -m FILE and --out DIR");
+    p.level = (int)level, p.n_per_task = (int32_t)n, p.max_tokens = (int32_t)max_tokens, p.threads = (int)threads;
+    if (mkdir(out, 0755) != 0 && errno != EEXIST) return cli_fail("cannot create %s: %s", out, strerror(errno));
+    dl_ttc_result r;
+    dl_error err = {0};
+    if (dl_ttc_measure(&p, &r, show ? stdout : NULL, &err) || dl_ttc_write(&p, &r, out, &err))
+        return cli_fail("%s", err.msg);
+    print_points("effort", r.effort, 4);
+    if (r.n_votes) print_points("samples", r.vote, r.n_votes);
+    printf("measured in %.1f s; wrote %s/curves.json, budget.svg, votes.svg, curves.html\n", r.seconds, out);
     return 0;
 }

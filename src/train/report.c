@@ -43,6 +43,12 @@ int dl_svg_chart(const char *path, const char *title, const char *xlabel, const 
         }
     if (!(x0 <= x1)) return dl_error_set(err, 400, "chart: no finite points to plot");
     if (x1 == x0) x1 = x0 + 1;
+    for (size_t k = 0; k < n_series; k++)
+        if (series[k].lo && series[k].hi) { /* room for the end points' error bars */
+            double pad = 0.04 * (x1 - x0);
+            x0 -= pad, x1 += pad;
+            break;
+        }
     if (y1 == y0) y1 = y0 + 1, y0 -= 1;
     if (log_y) y0 = floor(y0), y1 = ceil(y1);
     FILE *f = fopen(path, "w");

@@ -16,6 +16,7 @@
 #include "../base/base.h"
 #include "../gguf/gguf.h"
 #include "../tokenizer/tokenizer.h"
+#include "../reason/reason.h"
 
 /* ---- random numbers ------------------------------------------------------ */
 
@@ -427,5 +428,57 @@ typedef struct dl_eval_task_result {
 int dl_train_evaluate(const char *model_path, uint32_t task_mask, int level, dl_split split,
                       int32_t n_per_task, int32_t max_tokens, bool thinking, uint64_t seed, int threads,
                       dl_eval_task_result res[DL_TASK__COUNT], FILE *show, dl_error *err);
+
+/* ---- test-time compute curves with the reasoning controller (curves.c) ---- */
+
+#define DL_TTC_MAX_VOTES 4
+
+typedef struct dl_ttc_params {
+    const char *model_path;    /* a trained GGUF, run by the local backend */
+    uint32_t task_mask;        /* 0 = all */
+    int level;                 /* difficulty of the test-split problems */
+    int32_t n_per_task;
+    uint64_t seed;
+    int threads;
+    const char *budgets;       /* thinking budgets, e.g. "low=16,medium=48,high=256", over the
+                                * model's hints or the defaults (NULL: those) */
+    int32_t max_tokens;        /* reasoning + answer tokens per reply */
+    bool continue_cue;         /* let high effort reopen early-closed reasoning ("Wait") */
+    /* the n-samples curve: majority vote over the first n of votes[n_votes-1]
+     * samples drawn at `temperature` with effort `vote_effort` */
+    int32_t votes[DL_TTC_MAX_VOTES];
+    int n_votes;
+    float temperature;
+    dl_effort vote_effort;
+} dl_ttc_params;
+/* Test split, level 1, 20 per task, budgets from the model (or the
+ * defaults), 256 tokens, votes 1/4/16 at temperature 1 with effort high. */
+dl_ttc_params dl_ttc_default_params(void);
+
+typedef struct dl_ttc_point {
+    char label[24];      /* "none", "low", ..., or "n=4" */
+    double x;            /* the thinking budget in tokens, or n */
+    int32_t n, correct;
+    double acc, lo, hi;  /* accuracy and its Wilson 95% interval */
+    double mean_reasoning_tokens;
+    int32_t task_n[DL_TASK__COUNT], task_correct[DL_TASK__COUNT];
+} dl_ttc_point;
+
+typedef struct dl_ttc_result {
+    dl_ttc_point effort[4]; /* none, low, medium, high: greedy, one sample */
+    dl_ttc_point vote[DL_TTC_MAX_VOTES];
+    int n_votes;
+    double seconds;
+} dl_ttc_result;
+
+/* Accuracy on held-out problems against the thinking budget and against n
+ * samples with majority vote, every reply produced by dl_reason_run on the
+ * local backend. `show` (may be NULL) gets one line per reply. */
+int dl_ttc_measure(const dl_ttc_params *p, dl_ttc_result *res, FILE *show, dl_error *err);
+/* Writes dir/curves.json, dir/budget.svg, dir/votes.svg and dir/curves.html
+ * (the two charts inline and the tables). */
+int dl_ttc_write(const dl_ttc_params *p, const dl_ttc_result *res, const char *dir, dl_error *err);
+/* Wilson score interval (z = 1.96) of k successes in n; n == 0 gives [0, 1]. */
+void dl_wilson95(int64_t k, int64_t n, double *lo, double *hi);
 
 #endif
