@@ -17,7 +17,7 @@ dl_rl_params dl_rl_default_params(void) {
     p.out_dir = "train-rl";
     p.steps = 50;
     p.group = 8;
-    p.prompts = 4;
+    p.prompts = 8;
     p.inner = 2;
     p.clip_eps = 0.2f;
     p.kl_beta = 0.04f;
@@ -29,7 +29,7 @@ dl_rl_params dl_rl_default_params(void) {
     p.max_level = 2;
     p.reward = dl_reward_default_params();
     p.optim = dl_optim_default_params();
-    p.optim.lr = 1e-3f;
+    p.optim.lr = 3e-5f; /* ~100x below SFT: Adam moves every weight ~lr per update */
     p.optim.min_lr_frac = 1.0f; /* constant after warm-up: a resumed run does not depend on --steps */
     p.optim.warmup = 0;
     p.optim.weight_decay = 0.0f;

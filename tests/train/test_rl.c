@@ -217,6 +217,7 @@ static dl_rl_params rl_params(const char *out, int steps) {
     p.min_level = p.max_level = 1;
     p.task_mask = 1u << DL_TASK_ADD;
     p.optim.warmup = 3;
+    p.optim.lr = 1e-3f; /* fast enough to see within seconds */
     return p;
 }
 
