@@ -33,11 +33,13 @@ static const char RL_HELP[] =
     "  --max-tokens N        completion tokens at most (default 192)\n"
     "  --levels A-B          difficulty levels (default 1-2)\n"
     "  --task NAME           only this task (repeatable; default all)\n"
+    "  --no-std              advantages r - mean, not divided by the group's std (Dr. GRPO)\n"
     "  --w-correct F --w-format F --w-length F   reward weights (default 1, 0.2, 0.2)\n"
     "  --threads N           trainer and engine threads (default 2)\n"
     "  --time SECONDS        stop early after this long\n"
     "  --seed N              prompts and sampling (default 1)\n"
-    "  --resume              continue from DIR/checkpoint.bin\n";
+    "  --resume              continue from DIR/checkpoint.bin\n"
+    "  --show                print each step's first group: question, replies, rewards\n";
 
 static void rl_progress(const dl_rl_progress *p, void *ud) {
     (void)ud;
@@ -98,6 +100,8 @@ int cli_train_rl(int argc, char **argv) {
             if (k < 0) return cli_usage_error("train", "unknown task '%s'", argv[i]);
             p.task_mask |= 1u << k;
         } else if (!strcmp(a, "--resume")) p.resume = true;
+        else if (!strcmp(a, "--no-std")) p.adv_no_std = true;
+        else if (!strcmp(a, "--show")) p.show = stdout;
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(RL_HELP, stdout);
             return 0;

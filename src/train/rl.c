@@ -43,7 +43,8 @@ void dl_rl_advantages(const float *r, int32_t n, int32_t g, float eps, float *ad
         mean /= g;
         for (int32_t i = 0; i < g; i++) var += ((double)r[b + i] - mean) * ((double)r[b + i] - mean);
         double sd = sqrt(var / g);
-        for (int32_t i = 0; i < g; i++) adv[b + i] = (float)(((double)r[b + i] - mean) / (sd + (double)eps));
+        double div = eps < 0 ? 1.0 : sd + (double)eps;
+        for (int32_t i = 0; i < g; i++) adv[b + i] = (float)(((double)r[b + i] - mean) / div);
     }
 }
 
@@ -60,11 +61,11 @@ static void path_in(char *out, size_t cap, const char *dir, const char *name) {
 static void rl_signature(const dl_rl_params *p, char *out, size_t cap) {
     snprintf(out, cap,
              "from %s\nseed %llu\ngroup %d\nprompts %d\ninner %d\nclip %g\nkl %g\nadv_eps %g\nmax_tokens %d\n"
-             "threads %d\nlevels %d-%d\ntasks %u\nreward %g %g %g\nlr %g\nwarmup %d\n",
+             "threads %d\nlevels %d-%d\ntasks %u\nreward %g %g %g\nlr %g\nwarmup %d\nadv_std %d\n",
              p->from_dir, (unsigned long long)p->seed, p->group, p->prompts, p->inner, (double)p->clip_eps,
              (double)p->kl_beta, (double)p->adv_eps, p->max_tokens, p->threads, p->min_level, p->max_level,
              (unsigned)p->task_mask, (double)p->reward.w_correct, (double)p->reward.w_format,
-             (double)p->reward.w_length, (double)p->optim.lr, p->optim.warmup);
+             (double)p->reward.w_length, (double)p->optim.lr, p->optim.warmup, !p->adv_no_std);
 }
 
 /* Everything one RL step allocates, sized for P*G rows. */
@@ -185,7 +186,14 @@ static int rl_step(rl_ctx *x, rl_stats *st, dl_error *err) {
     int rc = -1;
     memset(st, 0, sizeof *st);
     if (rl_sample(x, &b, err)) goto out;
-    dl_rl_advantages(b.reward, R, p->group, p->adv_eps, b.adv);
+    dl_rl_advantages(b.reward, R, p->group, p->adv_no_std ? -1.0f : p->adv_eps, b.adv);
+    if (p->show) {
+        fprintf(p->show, "=== step %lld: %s (expected %s)\n", (long long)(x->t->step / p->inner + 1),
+                b.probs[0].question, b.probs[0].answer);
+        for (int32_t g = 0; g < p->group; g++)
+            fprintf(p->show, "--- reward %.3f correct %.0f advantage %+.3f\n%s\n", (double)b.reward[g],
+                    (double)b.correct[g], (double)b.adv[g], b.ro[g].text);
+    }
     int64_t n_tok = 0;
     for (int32_t k = 0; k < R; k++) {
         const dl_rollout *r = &b.ro[k];

@@ -354,6 +354,8 @@ typedef struct dl_rl_params {
     int32_t inner;         /* optimiser updates per sampled batch (>= 1; the clip acts from the 2nd) */
     float clip_eps, kl_beta;
     float adv_eps;         /* advantages (r - mean) / (std + adv_eps) */
+    bool adv_no_std;       /* advantages r - mean (Dr. GRPO: a group whose rewards barely
+                            * differ is not blown up to unit scale) */
     int32_t max_tokens;    /* completion tokens at most (also bounded by the context) */
     double max_seconds;    /* stop early after this long (<= 0: no limit) */
     int threads;           /* trainer workers and engine threads (>= 1) */
@@ -363,6 +365,7 @@ typedef struct dl_rl_params {
     dl_reward_params reward;
     dl_optim_params optim; /* total is set to steps * inner */
     bool resume;           /* continue from out_dir/checkpoint.bin when present */
+    FILE *show;            /* if set: each step's first group (question, replies, rewards) */
     void (*progress)(const dl_rl_progress *p, void *ud);
     void *ud;
 } dl_rl_params;
@@ -382,7 +385,8 @@ typedef struct dl_rl_result {
 int dl_rl_run(const dl_rl_params *p, dl_rl_result *res, dl_error *err);
 
 /* Group-normalised advantages: adv[i] = (r[i] - mean) / (std + eps) over
- * each consecutive group of g rewards (population std). n % g == 0. */
+ * each consecutive group of g rewards (population std); with eps < 0,
+ * r[i] - mean (no division). n % g == 0. */
 void dl_rl_advantages(const float *r, int32_t n, int32_t g, float eps, float *adv);
 
 /* One sampled completion of a prompt, with the local engine. */

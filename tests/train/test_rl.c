@@ -181,6 +181,14 @@ static void test_advantages(void **state) {
     assert_float_equal(a[0], 0.75 / (sd + 1e-4), 1e-5);
     assert_float_equal(a[1], -0.25 / (sd + 1e-4), 1e-5);
     for (int i = 4; i < 8; i++) assert_true(a[i] == 0.0f); /* no variance, no signal */
+    /* Dr. GRPO: r - mean, undivided */
+    const float r2[4] = {0.4f, 0.4f, 0.4f, 0.3999f};
+    dl_rl_advantages(r2, 4, 4, -1.0f, a);
+    assert_float_equal(a[3], 0.3999 - 0.399975, 1e-6);
+    assert_float_equal(a[0], 0.4 - 0.399975, 1e-6);
+    /* with the std a 1e-4 reward difference becomes a sizeable advantage */
+    dl_rl_advantages(r2, 4, 4, 1e-4f, a);
+    assert_true(fabsf(a[3]) > 0.4f);
 }
 
 /* ---- the pipeline ---- */
