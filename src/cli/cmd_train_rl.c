@@ -28,7 +28,7 @@ static const char RL_HELP[] =
     "  --inner K             optimiser updates per sampled batch (default 2)\n"
     "  --kl BETA             KL penalty weight (default 0.04)\n"
     "  --clip EPS            ratio clip (default 0.2)\n"
-    "  --lr F                learning rate, constant after warm-up (default 3e-5)\n"
+    "  --lr F                learning rate, constant after warm-up (default 1e-4)\n"
     "  --warmup N            warm-up optimiser updates (default 0)\n"
     "  --max-tokens N        completion tokens at most (default 192)\n"
     "  --levels A-B          difficulty levels (default 1-2)\n"

@@ -29,7 +29,7 @@ dl_rl_params dl_rl_default_params(void) {
     p.max_level = 2;
     p.reward = dl_reward_default_params();
     p.optim = dl_optim_default_params();
-    p.optim.lr = 3e-5f; /* ~100x below SFT: Adam moves every weight ~lr per update */
+    p.optim.lr = 1e-4f; /* ~30x below SFT: Adam moves every weight ~lr per update */
     p.optim.min_lr_frac = 1.0f; /* constant after warm-up: a resumed run does not depend on --steps */
     p.optim.warmup = 0;
     p.optim.weight_decay = 0.0f;
