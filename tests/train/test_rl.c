@@ -273,9 +273,9 @@ static void test_rollouts(void **state) {
     assert_true(distinct > 0); /* temperature 1: the group is not four copies */
     print_message("  rollouts: lengths %d %d %d %d\n", a[0].n - (int)n, a[1].n - (int)n, a[2].n - (int)n,
                   a[3].n - (int)n);
+    for (int s = 0; s < 4; s++) dl_rollout_free(&a[s]), dl_rollout_free(&b[s]);
     /* too long for the context */
-    assert_int_equal(dl_rl_rollout_group(c, tok, 512, ids, (int32_t)n, 4, 256, &r1, a + 0, &err), -1);
-    for (int s = 0; s < 4; s++) dl_rollout_free(&b[s]);
+    assert_int_equal(dl_rl_rollout_group(c, tok, 512, ids, (int32_t)n, 4, 256, &r1, a, &err), -1);
     free(ids);
     dl_context_free(c);
     dl_model_free(em);
