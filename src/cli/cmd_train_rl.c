@@ -38,7 +38,8 @@ static const char RL_HELP[] =
     "  --threads N           trainer and engine threads (default 2)\n"
     "  --time SECONDS        stop early after this long\n"
     "  --seed N              prompts and sampling (default 1)\n"
-    "  --resume              continue from DIR/checkpoint.bin\n"
+    "  --save-every N        also checkpoint every N steps (default 25; 0: only at the end)\n"
+    "  --resume              continue from DIR/checkpoint.bin (log rows after it are dropped)\n"
     "  --show                print each step's first group: question, replies, rewards\n";
 
 static void rl_progress(const dl_rl_progress *p, void *ud) {
@@ -81,6 +82,7 @@ int cli_train_rl(int argc, char **argv) {
         NUM_OPT("--max-tokens", 1, 8192, p.max_tokens)
         NUM_OPT("--threads", 1, 256, p.threads)
         NUM_OPT("--time", 1, 1000000, seconds)
+        NUM_OPT("--save-every", 0, 10000000, p.save_every)
         FLT_OPT("--kl", 0.0f, 100.0f, p.kl_beta)
         FLT_OPT("--clip", 1e-4f, 10.0f, p.clip_eps)
         FLT_OPT("--lr", 1e-8f, 1.0f, p.optim.lr)

@@ -24,6 +24,7 @@ dl_rl_params dl_rl_default_params(void) {
     p.adv_eps = 1e-4f;
     p.max_tokens = 192;
     p.threads = 2;
+    p.save_every = 25;
     p.seed = 1;
     p.min_level = 1;
     p.max_level = 2;
@@ -242,6 +243,35 @@ out:
     return rc;
 }
 
+/* On resume: keeps the log's header and the rows of steps <= `step` (a run
+ * stopped after its last checkpoint logged steps that will be redone) and
+ * returns the last kept row's elapsed milliseconds (0 if none). */
+static int trim_log(const char *path, int64_t step, double *elapsed, dl_error *err) {
+    *elapsed = 0.0;
+    char *data = dl_read_file(path, NULL, NULL);
+    if (!data) return 0; /* no log yet: a new one is started */
+    dl_buf out = {0};
+    char *line = data;
+    for (int row = 0; *line; row++) {
+        char *nl = strchr(line, '\n');
+        size_t n = nl ? (size_t)(nl - line) + 1 : strlen(line);
+        if (row == 0 || strtoll(line, NULL, 10) <= step) {
+            dl_buf_append(&out, line, n);
+            const char *last = NULL;
+            for (size_t i = 0; i < n; i++)
+                if (line[i] == ',') last = line + i + 1;
+            if (row > 0 && last) *elapsed = strtod(last, NULL);
+        }
+        line += n;
+    }
+    FILE *f = fopen(path, "w");
+    bool ok = f && (out.len == 0 || fwrite(out.data, 1, out.len, f) == out.len);
+    if (f && fclose(f) != 0) ok = false;
+    dl_buf_free(&out);
+    free(data);
+    return ok ? 0 : dl_error_set(err, 500, "rl: cannot rewrite %s", path);
+}
+
 /* Loads the model of a checkpoint alone (its optimiser state dropped). */
 static dl_tmodel *load_model(const char *ckpt, dl_error *err) {
     dl_trainer *t = dl_trainer_load(ckpt, err);
@@ -331,6 +361,8 @@ int dl_rl_run(const dl_rl_params *p, dl_rl_result *res, dl_error *err) {
         goto out;
     }
     pool = dl_pool_create(p->threads);
+    double elapsed0 = 0.0; /* a resumed run's time carries on from the log */
+    if (resuming && trim_log(log_path, t->step / p->inner, &elapsed0, err)) goto out;
     log = fopen(log_path, resuming ? "a" : "w");
     if (!log) {
         dl_error_set(err, 500, "rl: cannot write %s", log_path);
@@ -346,7 +378,7 @@ int dl_rl_run(const dl_rl_params *p, dl_rl_result *res, dl_error *err) {
         if (rl_step(&x, &st, err)) goto out;
         if (done_here++ == 0) res->first_reward = st.reward, res->first_accuracy = st.accuracy;
         res->last_reward = st.reward, res->last_accuracy = st.accuracy;
-        double el = dl_time_ms() - t0;
+        double el = elapsed0 + dl_time_ms() - t0;
         int64_t step = t->step / p->inner;
         fprintf(log, "%lld,%.6g,%.6f,%.6f,%.6f,%.6f,%.6f,%.2f,%.6f,%.6f,%.1f\n", (long long)step, (double)lr,
                 st.reward, st.accuracy, st.format, st.kl, st.clip_frac, st.mean_len, st.loss, st.grad_norm, el);
@@ -355,6 +387,8 @@ int dl_rl_run(const dl_rl_params *p, dl_rl_result *res, dl_error *err) {
             dl_rl_progress pr = {step, p->steps, st.reward, st.accuracy, st.kl, st.clip_frac, st.mean_len, el};
             p->progress(&pr, p->ud);
         }
+        if (p->save_every > 0 && step % p->save_every == 0 && step < p->steps && dl_trainer_save(t, ckpt, err))
+            goto out;
     }
     res->steps = t->step / p->inner;
     if (dl_trainer_save(t, ckpt, err)) goto out;

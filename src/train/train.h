@@ -358,6 +358,7 @@ typedef struct dl_rl_params {
                             * differ is not blown up to unit scale) */
     int32_t max_tokens;    /* completion tokens at most (also bounded by the context) */
     double max_seconds;    /* stop early after this long (<= 0: no limit) */
+    int32_t save_every;    /* also checkpoint every this many RL steps (<= 0: only at the end) */
     int threads;           /* trainer workers and engine threads (>= 1) */
     uint64_t seed;         /* prompts and sampling */
     int min_level, max_level;

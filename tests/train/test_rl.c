@@ -313,11 +313,19 @@ static void test_resume_identical(void **state) {
     dl_error err = {0};
     dl_rl_result res;
     dl_rl_params p = rl_params(a, 4);
+    p.save_every = 1; /* checkpoints along the way change nothing */
     assert_int_equal(dl_rl_run(&p, &res, &err), 0);
     assert_int_equal(res.steps, 4);
     p = rl_params(b, 2);
     assert_int_equal(dl_rl_run(&p, &res, &err), 0);
     assert_int_equal(res.steps, 2);
+    /* as if the run had logged a step after its last checkpoint, then died */
+    char logb_path[600];
+    snprintf(logb_path, sizeof logb_path, "%s/rl_log.csv", b);
+    FILE *f = fopen(logb_path, "a");
+    assert_non_null(f);
+    fputs("3,0.001,9,9,9,9,9,9,9,9,1e9\n", f);
+    fclose(f);
     p = rl_params(b, 4);
     p.resume = true;
     assert_int_equal(dl_rl_run(&p, &res, &err), 0);
@@ -334,6 +342,16 @@ static void test_resume_identical(void **state) {
     assert_memory_equal(ga, gb, la);
     free(ga), free(gb);
     char *loga = slurp(a, "rl_log.csv", NULL), *logb = slurp(b, "rl_log.csv", NULL);
+    /* elapsed time carries on across the resume */
+    double el[4];
+    for (int i = 0, row = 0; logb[i]; i++)
+        if (logb[i] == '\n' && logb[i + 1] && row < 4) {
+            const char *line = logb + i + 1, *end = strchr(line, '\n'), *last = line;
+            for (const char *q = line; q < end; q++)
+                if (*q == ',') last = q + 1;
+            el[row++] = strtod(last, NULL);
+        }
+    assert_true(el[2] >= el[1] && el[3] >= el[2] && el[3] < 1e8);
     strip_elapsed(loga), strip_elapsed(logb);
     assert_string_equal(loga, logb); /* every logged figure of every step */
     int lines = 0;
