@@ -129,6 +129,7 @@ static const char CURVES_HELP[] =
     "usage: deliberate train curves -m FILE --out DIR [--task NAME] [--level N] [-n N]\n"
     "                               [--budgets SPEC] [--votes 1,4,16] [--vote-effort E]\n"
     "                               [--temp T] [--max-tokens N] [--threads N] [--seed N] [--cue] [--show]\n"
+    "                               [--embed FILE.svg]...\n"
     "\n"
     "Test-time compute on held-out (test split) problems, every reply produced by\n"
     "the reasoning controller on the local engine: accuracy at effort none, low,\n"
@@ -137,6 +138,7 @@ static const char CURVES_HELP[] =
     "n samples and majority vote (--votes, at --vote-effort, default high, and\n"
     "--temp, default 1). Wilson 95% intervals. Writes DIR/curves.json,\n"
     "DIR/budget.svg, DIR/votes.svg and DIR/curves.html.\n"
+    "  --embed FILE.svg  put a training chart (e.g. loss.svg, rl.svg) on the page (up to 4)\n"
     "  --cue   let high effort reopen reasoning closed early (\"Wait\"; off by default:\n"
     "          the model is not trained on it)\n";
 
@@ -157,6 +159,10 @@ int cli_train_curves(int argc, char **argv) {
         if (!strcmp(a, "-m") && i + 1 < argc) p.model_path = argv[++i];
         else if (!strcmp(a, "--out") && i + 1 < argc) out = argv[++i];
         else if (!strcmp(a, "--budgets") && i + 1 < argc) p.budgets = argv[++i];
+        else if (!strcmp(a, "--embed") && i + 1 < argc) {
+            if (p.n_embed == 4) return cli_usage_error("train", "at most 4 --embed charts");
+            p.embed[p.n_embed++] = argv[++i];
+        }
         NUM_OPT("--level", 1, DL_TASK_MAX_LEVEL, level)
         NUM_OPT("-n", 1, 100000, n)
         NUM_OPT("--max-tokens", 1, 100000, max_tokens)

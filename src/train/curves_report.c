@@ -89,8 +89,11 @@ int dl_ttc_write(const dl_ttc_params *p, const dl_ttc_result *res, const char *d
     fprintf(f, "<p>%d held-out (test split) problems per task at level %d; every reply produced by the reasoning "
                "controller on the local engine; intervals are Wilson 95%%. Measured in %.1f s.</p>\n",
             p->n_per_task, p->level, res->seconds);
+    int rc = 0;
+    if (p->n_embed > 0) fputs("<h2>Training</h2>\n", f);
+    for (int i = 0; i < p->n_embed && i < 4 && !rc; i++) rc = embed(f, p->embed[i], err);
     fputs("<h2>Thinking budget</h2>\n", f);
-    int rc = embed(f, budget_svg, err);
+    if (!rc) rc = embed(f, budget_svg, err);
     html_table(f, "effort", res->effort, 4);
     if (!rc && res->n_votes > 0) {
         fputs("<h2>Samples with majority vote</h2>\n", f);

@@ -455,6 +455,8 @@ typedef struct dl_ttc_params {
     int n_votes;
     float temperature;
     dl_effort vote_effort;
+    const char *embed[4];      /* extra SVG charts for the HTML page (training curves) */
+    int n_embed;
 } dl_ttc_params;
 /* Test split, level 1, 20 per task, budgets from the model (or the
  * defaults), 256 tokens, votes 1/4/16 at temperature 1 with effort high. */
@@ -481,7 +483,8 @@ typedef struct dl_ttc_result {
  * local backend. `show` (may be NULL) gets one line per reply. */
 int dl_ttc_measure(const dl_ttc_params *p, dl_ttc_result *res, FILE *show, dl_error *err);
 /* Writes dir/curves.json, dir/budget.svg, dir/votes.svg and dir/curves.html
- * (the two charts inline and the tables). */
+ * (the two charts inline and the tables; first, under "Training", the SVG
+ * files p->embed[0..n_embed), e.g. a run's loss.svg and rl.svg). */
 int dl_ttc_write(const dl_ttc_params *p, const dl_ttc_result *res, const char *dir, dl_error *err);
 /* Wilson score interval (z = 1.96) of k successes in n; n == 0 gives [0, 1]. */
 void dl_wilson95(int64_t k, int64_t n, double *lo, double *hi);

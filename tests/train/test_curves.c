@@ -103,6 +103,14 @@ static void test_measure(void **state) {
     char dir[600], path[700];
     snprintf(dir, sizeof dir, "%s/curves_test_out", dl_test_tmpdir());
     mkdir(dir, 0755);
+    char extra[700];
+    snprintf(extra, sizeof extra, "%s/extra.svg", dir);
+    FILE *f = fopen(extra, "w");
+    assert_non_null(f);
+    fputs("<svg xmlns=\"http://www.w3.org/2000/svg\"><text>training marker</text></svg>\n", f);
+    fclose(f);
+    p.embed[0] = extra;
+    p.n_embed = 1;
     assert_int_equal(dl_ttc_write(&p, &r, dir, &err), 0);
     snprintf(path, sizeof path, "%s/curves.json", dir);
     json_error_t je;
@@ -122,9 +130,18 @@ static void test_measure(void **state) {
         assert_non_null(s);
         assert_non_null(strstr(s, "<svg"));
         assert_non_null(strstr(s, "<circle")); /* points with error bars */
-        if (i == 2) assert_non_null(strstr(s, "<td>medium</td><td>12</td>"));
+        if (i == 2) {
+            assert_non_null(strstr(s, "<td>medium</td><td>12</td>"));
+            const char *tr = strstr(s, "<h2>Training</h2>"), *mk = strstr(s, "training marker");
+            assert_non_null(tr);
+            assert_non_null(mk);
+            assert_true(mk > tr && mk < strstr(s, "<h2>Thinking budget</h2>"));
+        }
         free(s);
     }
+    /* a missing chart is an error */
+    p.embed[0] = "/nonexistent/chart.svg";
+    assert_int_equal(dl_ttc_write(&p, &r, dir, &err), -1);
     /* bad vote counts */
     p.votes[1] = 1;
     assert_int_equal(dl_ttc_measure(&p, &r, NULL, &err), -1);
