@@ -111,4 +111,24 @@ int dl_rl_rollout_group(dl_context *c, const dl_tokenizer *tok, int32_t n_vocab,
                         int32_t n_prompt, int32_t g, int32_t max_new, dl_trng *rng, dl_rollout *out,
                         dl_error *err);
 
+/* ---- RL steps (rl_step.c) ---- */
+/* What a run hands its steps. */
+typedef struct dl_rl_ctx {
+    const dl_rl_params *p;
+    dl_trainer *t;
+    dl_tmodel *ref;
+    const dl_tokenizer *tok;
+    const dl_bpe_vocab *vocab;
+    dl_pool *pool;
+    const char *policy_path;
+    int kinds[DL_TASK__COUNT], n_kinds;
+} dl_rl_ctx;
+/* One step's figures (means over the step's completions / tokens). */
+typedef struct dl_rl_stats {
+    double reward, accuracy, format, kl, clip_frac, mean_len, loss, grad_norm;
+} dl_rl_stats;
+/* One RL step: rollouts, rewards, advantages, old and reference
+ * log-probabilities, then p->inner optimiser updates of x->t. */
+int dl_rl_step(dl_rl_ctx *x, dl_rl_stats *st, dl_error *err);
+
 #endif
