@@ -33,6 +33,7 @@ static const char RL_HELP[] =
     "  --max-tokens N        completion tokens at most (default 192)\n"
     "  --levels A-B          difficulty levels (default 1-2)\n"
     "  --task NAME           only this task (repeatable; default all)\n"
+    "  --drop-flat           leave groups with equal rewards (no signal) out of the update\n"
     "  --no-std              advantages r - mean, not divided by the group's std (Dr. GRPO)\n"
     "  --w-correct F --w-format F --w-length F   reward weights (default 1, 0.2, 0.2)\n"
     "  --threads N           trainer and engine threads (default 2)\n"
@@ -103,6 +104,7 @@ int cli_train_rl(int argc, char **argv) {
             p.task_mask |= 1u << k;
         } else if (!strcmp(a, "--resume")) p.resume = true;
         else if (!strcmp(a, "--no-std")) p.adv_no_std = true;
+        else if (!strcmp(a, "--drop-flat")) p.drop_flat = true;
         else if (!strcmp(a, "--show")) p.show = stdout;
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(RL_HELP, stdout);

@@ -64,11 +64,11 @@ static void path_in(char *out, size_t cap, const char *dir, const char *name) {
 static void rl_signature(const dl_rl_params *p, char *out, size_t cap) {
     snprintf(out, cap,
              "from %s\nseed %llu\ngroup %d\nprompts %d\ninner %d\nclip %g\nkl %g\nadv_eps %g\nmax_tokens %d\n"
-             "threads %d\nlevels %d-%d\ntasks %u\nreward %g %g %g\nlr %g\nwarmup %d\nadv_std %d\n",
+             "threads %d\nlevels %d-%d\ntasks %u\nreward %g %g %g\nlr %g\nwarmup %d\nadv_std %d\ndrop_flat %d\n",
              p->from_dir, (unsigned long long)p->seed, p->group, p->prompts, p->inner, (double)p->clip_eps,
              (double)p->kl_beta, (double)p->adv_eps, p->max_tokens, p->threads, p->min_level, p->max_level,
              (unsigned)p->task_mask, (double)p->reward.w_correct, (double)p->reward.w_format,
-             (double)p->reward.w_length, (double)p->optim.lr, p->optim.warmup, !p->adv_no_std);
+             (double)p->reward.w_length, (double)p->optim.lr, p->optim.warmup, !p->adv_no_std, p->drop_flat);
 }
 
 /* On resume: keeps the log's header and the rows of steps <= `step` (a run
@@ -196,7 +196,9 @@ int dl_rl_run(const dl_rl_params *p, dl_rl_result *res, dl_error *err) {
         dl_error_set(err, 500, "rl: cannot write %s", log_path);
         goto out;
     }
-    if (!resuming) fprintf(log, "step,lr,reward,accuracy,format,kl,clip_frac,mean_len,loss,grad_norm,elapsed_ms\n");
+    if (!resuming)
+        fprintf(log, "step,lr,reward,accuracy,format,kl,clip_frac,mean_len,kept,loss,grad_norm,sample_ms,update_ms,"
+                     "elapsed_ms\n");
     x.t = t, x.ref = ref, x.tok = tok, x.vocab = &vocab, x.pool = pool;
     int64_t done_here = 0;
     while (t->step / p->inner < p->steps) {
@@ -208,8 +210,9 @@ int dl_rl_run(const dl_rl_params *p, dl_rl_result *res, dl_error *err) {
         res->last_reward = st.reward, res->last_accuracy = st.accuracy;
         double el = elapsed0 + dl_time_ms() - t0;
         int64_t step = t->step / p->inner;
-        fprintf(log, "%lld,%.6g,%.6f,%.6f,%.6f,%.6f,%.6f,%.2f,%.6f,%.6f,%.1f\n", (long long)step, (double)lr,
-                st.reward, st.accuracy, st.format, st.kl, st.clip_frac, st.mean_len, st.loss, st.grad_norm, el);
+        fprintf(log, "%lld,%.6g,%.6f,%.6f,%.6f,%.6f,%.6f,%.2f,%.4f,%.6f,%.6f,%.1f,%.1f,%.1f\n", (long long)step,
+                (double)lr, st.reward, st.accuracy, st.format, st.kl, st.clip_frac, st.mean_len, st.kept, st.loss,
+                st.grad_norm, st.sample_ms, st.update_ms, el);
         fflush(log);
         if (p->progress) {
             dl_rl_progress pr = {step, p->steps, st.reward, st.accuracy, st.kl, st.clip_frac, st.mean_len, el};

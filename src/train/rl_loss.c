@@ -24,7 +24,7 @@ double dl_tl_pg_loss(float *dlogits, const float *logits, const int32_t *targets
         for (int v = 0; v < V; v++) se += exp((double)l[v] - mx);
         double lse = mx + log(se), logp = (double)l[targets[t]] - lse;
         if (pg->cur_logp) pg->cur_logp[t] = (float)logp;
-        double ratio = exp(logp - (double)pg->old_logp[t]);
+        double ratio = pg->old_logp ? exp(logp - (double)pg->old_logp[t]) : 1.0;
         double clipped = ratio < lo ? lo : ratio > hi ? hi : ratio;
         double s1 = ratio * A, s2 = clipped * A;
         double d = (double)pg->ref_logp[t] - logp, ed = exp(d);

@@ -109,7 +109,10 @@ int dl_rl_step(dl_rl_ctx *x, dl_rl_stats *st, dl_error *err) {
     b.rows = R;
     int rc = -1;
     memset(st, 0, sizeof *st);
+    double t0 = dl_time_ms();
     if (rl_sample(x, &b, err)) goto out;
+    double t1 = dl_time_ms();
+    st->sample_ms = t1 - t0;
     dl_rl_advantages(b.reward, R, p->group, p->adv_no_std ? -1.0f : p->adv_eps, b.adv);
     if (p->show) {
         fprintf(p->show, "=== step %lld: %s (expected %s)\n", (long long)(x->t->step / p->inner + 1),
@@ -118,7 +121,8 @@ int dl_rl_step(dl_rl_ctx *x, dl_rl_stats *st, dl_error *err) {
             fprintf(p->show, "--- reward %.3f correct %.0f advantage %+.3f\n%s\n", (double)b.reward[g],
                     (double)b.correct[g], (double)b.adv[g], b.ro[g].text);
     }
-    int64_t n_tok = 0;
+    int64_t n_tok = 0, n_keep_tok = 0;
+    int32_t n_keep = 0;
     for (int32_t k = 0; k < R; k++) {
         const dl_rollout *r = &b.ro[k];
         dl_example *e = &b.ex[k];
@@ -129,38 +133,67 @@ int dl_rl_step(dl_rl_ctx *x, dl_rl_stats *st, dl_error *err) {
         b.old_lp[k] = dl_xcalloc((size_t)r->n, sizeof(float));
         b.ref_lp[k] = dl_xcalloc((size_t)r->n, sizeof(float));
         b.cur_lp[k] = dl_xcalloc((size_t)r->n, sizeof(float));
-        b.pg[k] = (dl_pg_terms){.old_logp = b.old_lp[k], .ref_logp = b.ref_lp[k], .adv = b.adv[k],
-                                .clip_eps = p->clip_eps, .kl_beta = p->kl_beta, .cur_logp = b.cur_lp[k]};
+        /* first update: the current parameters sampled the tokens (ratio 1),
+         * and the pass records their log-probabilities as old_logp */
+        b.pg[k] = (dl_pg_terms){.old_logp = NULL, .ref_logp = b.ref_lp[k], .adv = b.adv[k],
+                                .clip_eps = p->clip_eps, .kl_beta = p->kl_beta, .cur_logp = b.old_lp[k]};
         e->pg = &b.pg[k];
         n_tok += r->n - r->n_prompt;
         st->reward += b.reward[k], st->accuracy += b.correct[k], st->format += b.format[k];
     }
     st->reward /= R, st->accuracy /= R, st->format /= R;
     st->mean_len = (double)n_tok / R;
-    dl_batch batch = {b.ex, R};
-    if (dl_tmodel_batch_logprobs(x->t->m, &batch, x->pool, b.old_lp, err)) goto out;
-    if (dl_tmodel_batch_logprobs(x->ref, &batch, x->pool, b.ref_lp, err)) goto out;
-    double kl = 0.0; /* k3 of the sampling policy against the reference */
-    for (int32_t k = 0; k < R; k++)
+    /* the rows trained on, in order: all, or those of groups with a signal */
+    dl_example *keep = dl_xmalloc((size_t)R * sizeof(dl_example));
+    float **keep_ref = dl_xmalloc((size_t)R * sizeof(float *));
+    int32_t *keep_idx = dl_xmalloc((size_t)R * sizeof(int32_t));
+    for (int32_t k = 0; k < R; k++) {
+        if (p->drop_flat) {
+            bool flat = true;
+            for (int32_t g = k - k % p->group; g < k - k % p->group + p->group; g++)
+                flat = flat && b.reward[g] == b.reward[k - k % p->group];
+            if (flat) continue;
+        }
+        keep[n_keep] = b.ex[k], keep_ref[n_keep] = b.ref_lp[k], keep_idx[n_keep++] = k;
+        n_keep_tok += b.ro[k].n - b.ro[k].n_prompt;
+    }
+    dl_batch batch = {keep, n_keep};
+    int64_t clipped = 0;
+    if (n_keep > 0 && dl_tmodel_batch_logprobs(x->ref, &batch, x->pool, keep_ref, err)) goto out_keep;
+    for (int32_t it = 0; it < p->inner; it++) {
+        double loss = 0.0, gn;
+        if (n_keep > 0 && dl_tmodel_loss_grad(x->t->m, &batch, x->pool, &loss, NULL, err)) goto out_keep;
+        if (n_keep == 0) memset(dl_tmodel_grads(x->t->m), 0, dl_tmodel_n_params(x->t->m) * sizeof(float));
+        for (int32_t j = 0; j < n_keep; j++) {
+            int32_t k = keep_idx[j];
+            if (it == 0) { /* from now on, against the sampling policy */
+                b.pg[k].old_logp = b.old_lp[k];
+                b.pg[k].cur_logp = b.cur_lp[k];
+                continue;
+            }
+            for (int32_t i = b.ro[k].n_prompt - 1; i < b.ro[k].n - 1; i++) { /* the min took the clipped term */
+                double ratio = exp((double)b.cur_lp[k][i] - (double)b.old_lp[k][i]);
+                clipped += (b.adv[k] > 0 && ratio > 1.0 + p->clip_eps) || (b.adv[k] < 0 && ratio < 1.0 - p->clip_eps);
+            }
+        }
+        dl_trainer_update(x->t, &gn);
+        st->loss += loss / p->inner, st->grad_norm += gn / p->inner;
+    }
+    double kl = 0.0; /* k3 of the sampling policy against the reference, over the rows trained on */
+    for (int32_t j = 0; j < n_keep; j++) {
+        int32_t k = keep_idx[j];
         for (int32_t i = b.ro[k].n_prompt - 1; i < b.ro[k].n - 1; i++) {
             double d = (double)b.ref_lp[k][i] - (double)b.old_lp[k][i];
             kl += exp(d) - d - 1.0;
         }
-    st->kl = n_tok ? kl / (double)n_tok : 0.0;
-    int64_t clipped = 0;
-    for (int32_t it = 0; it < p->inner; it++) {
-        double loss, gn;
-        if (dl_tmodel_loss_grad(x->t->m, &batch, x->pool, &loss, NULL, err)) goto out;
-        for (int32_t k = 0; k < R; k++) /* clipped: the min took the constant, clipped term */
-            for (int32_t i = b.ro[k].n_prompt - 1; i < b.ro[k].n - 1; i++) {
-                double ratio = exp((double)b.cur_lp[k][i] - (double)b.old_lp[k][i]);
-                clipped += (b.adv[k] > 0 && ratio > 1.0 + p->clip_eps) || (b.adv[k] < 0 && ratio < 1.0 - p->clip_eps);
-            }
-        dl_trainer_update(x->t, &gn);
-        st->loss += loss / p->inner, st->grad_norm += gn / p->inner;
     }
-    st->clip_frac = n_tok ? (double)clipped / ((double)n_tok * p->inner) : 0.0;
+    st->kl = n_keep_tok ? kl / (double)n_keep_tok : 0.0;
+    st->clip_frac = n_keep_tok ? (double)clipped / ((double)n_keep_tok * p->inner) : 0.0;
+    st->kept = R ? (double)n_keep / R : 0.0;
+    st->update_ms = dl_time_ms() - t1;
     rc = 0;
+out_keep:
+    free(keep), free(keep_ref), free(keep_idx);
 out:
     rl_batch_free(&b, p->prompts);
     return rc;

@@ -331,7 +331,9 @@ int dl_sft_run(const dl_sft_params *p, dl_sft_result *res, dl_error *err);
  *         - kl_beta * (exp(d) - d - 1)          (k3 estimator of KL(pi || ref))
  * and the loss is -sum_i J_i (times the batch's 1 / masked tokens). */
 struct dl_pg_terms {
-    const float *old_logp; /* (n-1) under the policy that sampled the tokens */
+    const float *old_logp; /* (n-1) under the policy that sampled the tokens; NULL: the
+                            * current parameters are that policy (ratio 1; cur_logp
+                            * then receives old_logp for the later updates) */
     const float *ref_logp; /* (n-1) under the frozen reference (SFT) model */
     float adv;             /* the sequence's (group-normalised) advantage */
     float clip_eps;        /* e.g. 0.2 */
@@ -356,6 +358,8 @@ typedef struct dl_rl_params {
     float adv_eps;         /* advantages (r - mean) / (std + adv_eps) */
     bool adv_no_std;       /* advantages r - mean (Dr. GRPO: a group whose rewards barely
                             * differ is not blown up to unit scale) */
+    bool drop_flat;        /* leave groups whose rewards are all equal (advantage 0) out of
+                            * the update: no KL term for them, 2-3x faster at high accuracy */
     int32_t max_tokens;    /* completion tokens at most (also bounded by the context) */
     double max_seconds;    /* stop early after this long (<= 0: no limit) */
     int32_t save_every;    /* also checkpoint every this many RL steps (<= 0: only at the end) */

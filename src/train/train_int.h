@@ -126,6 +126,8 @@ typedef struct dl_rl_ctx {
 /* One step's figures (means over the step's completions / tokens). */
 typedef struct dl_rl_stats {
     double reward, accuracy, format, kl, clip_frac, mean_len, loss, grad_norm;
+    double sample_ms, update_ms; /* rollouts (export, load, generation); log-probabilities + updates */
+    double kept;                 /* fraction of the completions trained on (drop_flat) */
 } dl_rl_stats;
 /* One RL step: rollouts, rewards, advantages, old and reference
  * log-probabilities, then p->inner optimiser updates of x->t. */

@@ -54,7 +54,7 @@ check "rl exits 0" [ $rc -eq 0 ]
 check "rl reports 3 steps" has "$TMP/rl.out" "RL: 3 steps (2 prompts x 4 completions each)"
 check "rl writes model, checkpoint, tokenizer, log, chart" \
     test -s "$TMP/rl/model.gguf" -a -s "$TMP/rl/checkpoint.bin" -a -s "$TMP/rl/tokenizer.gguf" -a -s "$TMP/rl/rl_log.csv" -a -s "$TMP/rl/rl.svg"
-check "rl log header" [ "$(head -1 "$TMP/rl/rl_log.csv")" = "step,lr,reward,accuracy,format,kl,clip_frac,mean_len,loss,grad_norm,elapsed_ms" ]
+check "rl log header" [ "$(head -1 "$TMP/rl/rl_log.csv")" = "step,lr,reward,accuracy,format,kl,clip_frac,mean_len,kept,loss,grad_norm,sample_ms,update_ms,elapsed_ms" ]
 check "rl log has 3 rows" [ "$(wc -l <"$TMP/rl/rl_log.csv")" -eq 4 ]
 check "rl draws reward and accuracy" has "$TMP/rl/rl.svg" "accuracy (smoothed)"
 check "rl removes the rollout policy file" [ ! -e "$TMP/rl/policy.gguf" ]
