@@ -25,6 +25,8 @@ int cli_eval_report(int argc, char **argv);
 int cli_eval_gate(int argc, char **argv);
 int cli_eval_compare(int argc, char **argv);
 int cli_train(int argc, char **argv);
+int cli_train_rl(int argc, char **argv);     /* cmd_train_rl.c */
+int cli_train_curves(int argc, char **argv); /* cmd_train_rl.c */
 
 /* Helpers shared by the subcommands (args.c). */
 /* Prints "deliberate: <msg>" on stderr; returns 1. */

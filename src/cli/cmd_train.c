@@ -10,6 +10,8 @@
 
 static const char TRAIN_HELP[] =
     "usage: deliberate train sft [--out DIR] [--steps N] [--time SECONDS] [--threads N] [...]\n"
+    "       deliberate train rl --from SFT_DIR --out DIR [--steps N] [--group G] [...]\n"
+    "       deliberate train curves -m FILE --out DIR [--budgets SPEC] [--votes 1,4,16] [...]\n"
     "       deliberate train sample [--task NAME] [--level N] [--split S] [-n N] [--seed N]\n"
     "       deliberate train eval -m FILE [--task NAME] [--level N] [-n N] [--max-tokens N]\n"
     "                             [--no-thinking] [--show]\n"
@@ -33,6 +35,9 @@ static const char TRAIN_HELP[] =
     "          --embd N --layers N --heads N --kv-heads N --head-dim N --ff N --ctx N\n"
     "                            model shape (default 64, 2, 4, 2, 16, 192, 256)\n"
     "          --resume          continue from DIR/checkpoint.bin\n"
+    "rl      GRPO-style reinforcement learning from an sft output ('train rl --help')\n"
+    "curves  accuracy vs thinking budget and vs n samples with majority vote, through\n"
+    "        the reasoning controller ('train curves --help')\n"
     "sample  prints generated problems: question, trace and answer\n"
     "eval    greedy accuracy of a trained GGUF on held-out (test split) problems;\n"
     "        --no-thinking prompts as reasoning effort none does (empty think block)\n"
@@ -222,5 +227,7 @@ int cli_train(int argc, char **argv) {
     if (!strcmp(argv[1], "sft")) return cmd_sft(argc - 1, argv + 1);
     if (!strcmp(argv[1], "sample")) return cmd_sample(argc - 1, argv + 1);
     if (!strcmp(argv[1], "eval")) return cmd_eval(argc - 1, argv + 1);
-    return cli_usage_error("train", "unknown subcommand '%s' (sft, sample, eval)", argv[1]);
+    if (!strcmp(argv[1], "rl")) return cli_train_rl(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "curves")) return cli_train_curves(argc - 1, argv + 1);
+    return cli_usage_error("train", "unknown subcommand '%s' (sft, rl, sample, eval, curves)", argv[1]);
 }

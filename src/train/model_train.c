@@ -373,7 +373,8 @@ static double example_grad_ws(dl_tmodel *m, tws *w, const dl_example *e, float *
     if (cnt == 0) return 0.0;
     forward(m, w, e->ids, T);
     /* the last position has no target: clear its logits' gradient */
-    double loss = dl_tl_xent(w->dlogits, w->logits, e->ids + 1, e->mask, e->weight, Tp, m->cfg.n_vocab, scale);
+    double loss = e->pg ? dl_tl_pg_loss(w->dlogits, w->logits, e->ids + 1, e->mask, e->pg, Tp, m->cfg.n_vocab, scale)
+                        : dl_tl_xent(w->dlogits, w->logits, e->ids + 1, e->mask, e->weight, Tp, m->cfg.n_vocab, scale);
     memset(w->dlogits + (size_t)Tp * m->cfg.n_vocab, 0, (size_t)m->cfg.n_vocab * sizeof(float));
     backward(m, w, e->ids, T, G);
     return loss;

@@ -38,9 +38,17 @@ int dl_svg_chart(const char *path, const char *title, const char *xlabel, const 
             if (!isfinite(x) || !isfinite(y) || (log_y && y <= 0)) continue;
             if (log_y) y = log10(y);
             x0 = fmin(x0, x), x1 = fmax(x1, x), y0 = fmin(y0, y), y1 = fmax(y1, y);
+            if (series[k].lo && series[k].hi && !log_y && isfinite(series[k].lo[i]) && isfinite(series[k].hi[i]))
+                y0 = fmin(y0, series[k].lo[i]), y1 = fmax(y1, series[k].hi[i]);
         }
     if (!(x0 <= x1)) return dl_error_set(err, 400, "chart: no finite points to plot");
     if (x1 == x0) x1 = x0 + 1;
+    for (size_t k = 0; k < n_series; k++)
+        if (series[k].lo && series[k].hi) { /* room for the end points' error bars */
+            double pad = 0.04 * (x1 - x0);
+            x0 -= pad, x1 += pad;
+            break;
+        }
     if (y1 == y0) y1 = y0 + 1, y0 -= 1;
     if (log_y) y0 = floor(y0), y1 = ceil(y1);
     FILE *f = fopen(path, "w");
@@ -82,6 +90,14 @@ int dl_svg_chart(const char *path, const char *title, const char *xlabel, const 
             fprintf(f, "%.1f,%.1f ", PX(x), PY(log_y ? log10(y) : y));
         }
         fputs("\"/>\n", f);
+        for (size_t i = 0; series[k].lo && series[k].hi && !log_y && i < series[k].n; i++) {
+            double x = series[k].x[i], y = series[k].y[i], l = series[k].lo[i], h = series[k].hi[i];
+            if (!isfinite(x) || !isfinite(y) || !isfinite(l) || !isfinite(h)) continue;
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>"
+                       "<path d=\"M%.1f %.1fV%.1fM%.1f %.1fh8M%.1f %.1fh8\" stroke=\"%s\" fill=\"none\"/>\n",
+                    PX(x), PY(y), series[k].color, PX(x), PY(l), PY(h), PX(x) - 4, PY(l), PX(x) - 4, PY(h),
+                    series[k].color);
+        }
         double ly = MT + 14 + 16 * (double)k;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>"
                    "<text x=\"%.1f\" y=\"%.1f\">", ML + pw - 150, ly, ML + pw - 130, ly, series[k].color, ML + pw - 124, ly + 4);
@@ -125,7 +141,7 @@ int dl_sft_plot_log(const char *log_csv, const char *svg_path, dl_error *err) {
     }
     ema = dl_xmalloc((n ? n : 1) * sizeof(double));
     for (size_t i = 0; i < n; i++) ema[i] = i ? 0.95 * ema[i - 1] + 0.05 * y[i] : y[i];
-    dl_svg_series s[2] = {{"loss per step", x, y, n, "#9ecae1"}, {"smoothed (EMA 0.95)", x, ema, n, "#08519c"}};
+    dl_svg_series s[2] = {{"loss per step", x, y, n, "#9ecae1", NULL, NULL}, {"smoothed (EMA 0.95)", x, ema, n, "#08519c", NULL, NULL}};
     rc = dl_svg_chart(svg_path, "SFT training loss (assistant tokens)", "optimiser step", "cross-entropy (nats)",
                       s, 2, true, err);
 out:

@@ -16,6 +16,7 @@
 #include "../base/base.h"
 #include "../gguf/gguf.h"
 #include "../tokenizer/tokenizer.h"
+#include "../reason/reason.h"
 
 /* ---- random numbers ------------------------------------------------------ */
 
@@ -126,11 +127,16 @@ int dl_sample_render(const dl_problem *p, dl_buf *out, size_t *assistant_at, dl_
  * `weight` (NULL = 1 everywhere) scales each masked position's term of the
  * loss; it may be negative: with weight[i] = coefficient c_i the gradient
  * is that of -sum c_i log p(ids[i+1]), the policy-gradient form RL needs. */
+typedef struct dl_pg_terms dl_pg_terms;
 typedef struct dl_example {
     int32_t *ids;
     uint8_t *mask;
     float *weight;
     int32_t n;
+    /* NULL: (weighted) cross-entropy. Otherwise the masked positions are
+     * trained with the clipped policy-gradient objective with a KL penalty
+     * (dl_pg_terms, rl_loss.c) and `weight` is ignored. Not owned. */
+    const dl_pg_terms *pg;
 } dl_example;
 void dl_example_free(dl_example *e);
 /* Tokenises a rendered sample, the prompt and the assistant part separately
@@ -218,7 +224,8 @@ struct dl_batch {
     int32_t n_rows;
 };
 
-/* Loss (mean cross-entropy over masked positions of the batch) and its
+/* Loss (mean over the batch's masked positions of the cross-entropy, or of
+ * -J for rows with pg terms) and its
  * gradient in dl_tmodel_grads (overwritten). Rows are spread over `pool`
  * (NULL = this thread); each worker accumulates its own gradient and they
  * are summed in worker order, so a given thread count is deterministic.
@@ -314,6 +321,88 @@ typedef struct dl_sft_result {
  * with a progress callback, writes the checkpoint and the GGUF. */
 int dl_sft_run(const dl_sft_params *p, dl_sft_result *res, dl_error *err);
 
+/* ---- reinforcement learning, GRPO-style (rl_loss.c, rl_rollout.c, rl.c) ---- */
+
+/* Per-sequence terms of the policy-gradient objective for one example
+ * (arrays indexed like the loss mask: position i scores token ids[i + 1]).
+ * For each masked position, with logp the current log-probability,
+ *   ratio = exp(logp - old_logp[i]),  d = ref_logp[i] - logp,
+ *   J_i = min(ratio * adv, clip(ratio, 1 - clip_eps, 1 + clip_eps) * adv)
+ *         - kl_beta * (exp(d) - d - 1)          (k3 estimator of KL(pi || ref))
+ * and the loss is -sum_i J_i (times the batch's 1 / masked tokens). */
+struct dl_pg_terms {
+    const float *old_logp; /* (n-1) under the policy that sampled the tokens; NULL: the
+                            * current parameters are that policy (ratio 1; cur_logp
+                            * then receives old_logp for the later updates) */
+    const float *ref_logp; /* (n-1) under the frozen reference (SFT) model */
+    float adv;             /* the sequence's (group-normalised) advantage */
+    float clip_eps;        /* e.g. 0.2 */
+    float kl_beta;         /* e.g. 0.04; 0 = no penalty */
+    float *cur_logp;       /* (n-1) out, may be NULL: logp under the current parameters */
+};
+
+typedef struct dl_rl_progress {
+    int64_t step, total;      /* RL steps done, planned */
+    double reward, accuracy;  /* this step's mean reward and fraction correct */
+    double kl, clip_frac, mean_len, elapsed_ms;
+} dl_rl_progress;
+
+typedef struct dl_rl_params {
+    const char *from_dir;  /* an SFT (or RL) output: checkpoint.bin + tokenizer.gguf */
+    const char *out_dir;   /* created if missing */
+    int32_t steps;         /* RL steps: sample a batch, then `inner` optimiser updates on it */
+    int32_t group;         /* completions per prompt (G >= 2) */
+    int32_t prompts;       /* prompts per step (P) */
+    int32_t inner;         /* optimiser updates per sampled batch (>= 1; the clip acts from the 2nd) */
+    float clip_eps, kl_beta;
+    float adv_eps;         /* advantages (r - mean) / (std + adv_eps) */
+    bool adv_no_std;       /* advantages r - mean (Dr. GRPO: a group whose rewards barely
+                            * differ is not blown up to unit scale) */
+    bool drop_flat;        /* leave groups whose rewards are all equal (advantage 0) out of
+                            * the update: no KL term for them, 2-3x faster at high accuracy */
+    int32_t max_tokens;    /* completion tokens at most (also bounded by the context) */
+    double max_seconds;    /* stop early after this long (<= 0: no limit) */
+    int32_t save_every;    /* also checkpoint every this many RL steps (<= 0: only at the end) */
+    int threads;           /* trainer workers and engine threads (>= 1) */
+    uint64_t seed;         /* prompts and sampling */
+    int min_level, max_level;
+    uint32_t task_mask;    /* 0 = all */
+    dl_reward_params reward;
+    dl_optim_params optim; /* total is set to steps * inner */
+    bool resume;           /* continue from out_dir/checkpoint.bin when present */
+    FILE *show;            /* if set: each step's first group (question, replies, rewards) */
+    void (*progress)(const dl_rl_progress *p, void *ud);
+    void *ud;
+} dl_rl_params;
+dl_rl_params dl_rl_default_params(void);
+
+typedef struct dl_rl_result {
+    int64_t steps;                  /* RL steps done in total */
+    double first_reward, last_reward; /* mean reward of the first / last step run here */
+    double first_accuracy, last_accuracy;
+    double seconds;
+    char model_path[1024];
+} dl_rl_result;
+
+/* Loads the policy (and a frozen copy as the reference) from from_dir, runs
+ * GRPO steps with a log (rl_log.csv), a chart (rl.svg), a checkpoint and
+ * the exported GGUF (model.gguf) in out_dir. docs/train.md. */
+int dl_rl_run(const dl_rl_params *p, dl_rl_result *res, dl_error *err);
+
+/* Group-normalised advantages: adv[i] = (r[i] - mean) / (std + eps) over
+ * each consecutive group of g rewards (population std); with eps < 0,
+ * r[i] - mean (no division). n % g == 0. */
+void dl_rl_advantages(const float *r, int32_t n, int32_t g, float eps, float *adv);
+
+/* One sampled completion of a prompt, with the local engine. */
+typedef struct dl_rollout {
+    int32_t *ids;      /* prompt then completion tokens (owned) */
+    int32_t n, n_prompt;
+    char *text;        /* the completion's text, special tokens rendered, the end-of-turn token left out */
+    bool finished;     /* ended with an end-of-generation token */
+} dl_rollout;
+void dl_rollout_free(dl_rollout *r);
+
 /* ---- charts for the training reports (report.c) --------------------------- */
 
 typedef struct dl_svg_series {
@@ -321,6 +410,7 @@ typedef struct dl_svg_series {
     const double *x, *y;
     size_t n;
     const char *color;  /* CSS colour, e.g. "#1f77b4" */
+    const double *lo, *hi; /* optional (both or neither): error bars with point markers */
 } dl_svg_series;
 
 /* Writes a self-contained SVG line chart (axes with ticks, one polyline per
@@ -329,6 +419,8 @@ int dl_svg_chart(const char *path, const char *title, const char *xlabel, const 
                  const dl_svg_series *series, size_t n_series, bool log_y, dl_error *err);
 /* The loss curve of a train_log.csv (raw and smoothed) as an SVG chart. */
 int dl_sft_plot_log(const char *log_csv, const char *svg_path, dl_error *err);
+/* Reward and accuracy against RL step of an rl_log.csv (raw and smoothed). */
+int dl_rl_plot_log(const char *log_csv, const char *svg_path, dl_error *err);
 
 /* ---- evaluation with the engine (evaluate.c) ------------------------------ */
 
@@ -345,5 +437,60 @@ typedef struct dl_eval_task_result {
 int dl_train_evaluate(const char *model_path, uint32_t task_mask, int level, dl_split split,
                       int32_t n_per_task, int32_t max_tokens, bool thinking, uint64_t seed, int threads,
                       dl_eval_task_result res[DL_TASK__COUNT], FILE *show, dl_error *err);
+
+/* ---- test-time compute curves with the reasoning controller (curves.c) ---- */
+
+#define DL_TTC_MAX_VOTES 4
+
+typedef struct dl_ttc_params {
+    const char *model_path;    /* a trained GGUF, run by the local backend */
+    uint32_t task_mask;        /* 0 = all */
+    int level;                 /* difficulty of the test-split problems */
+    int32_t n_per_task;
+    uint64_t seed;
+    int threads;
+    const char *budgets;       /* thinking budgets, e.g. "low=16,medium=48,high=256", over the
+                                * model's hints or the defaults (NULL: those) */
+    int32_t max_tokens;        /* reasoning + answer tokens per reply */
+    bool continue_cue;         /* let high effort reopen early-closed reasoning ("Wait") */
+    /* the n-samples curve: majority vote over the first n of votes[n_votes-1]
+     * samples drawn at `temperature` with effort `vote_effort` */
+    int32_t votes[DL_TTC_MAX_VOTES];
+    int n_votes;
+    float temperature;
+    dl_effort vote_effort;
+    const char *embed[4];      /* extra SVG charts for the HTML page (training curves) */
+    int n_embed;
+} dl_ttc_params;
+/* Test split, level 1, 20 per task, budgets from the model (or the
+ * defaults), 256 tokens, votes 1/4/16 at temperature 1 with effort high. */
+dl_ttc_params dl_ttc_default_params(void);
+
+typedef struct dl_ttc_point {
+    char label[24];      /* "none", "low", ..., or "n=4" */
+    double x;            /* the thinking budget in tokens, or n */
+    int32_t n, correct;
+    double acc, lo, hi;  /* accuracy and its Wilson 95% interval */
+    double mean_reasoning_tokens;
+    int32_t task_n[DL_TASK__COUNT], task_correct[DL_TASK__COUNT];
+} dl_ttc_point;
+
+typedef struct dl_ttc_result {
+    dl_ttc_point effort[4]; /* none, low, medium, high: greedy, one sample */
+    dl_ttc_point vote[DL_TTC_MAX_VOTES];
+    int n_votes;
+    double seconds;
+} dl_ttc_result;
+
+/* Accuracy on held-out problems against the thinking budget and against n
+ * samples with majority vote, every reply produced by dl_reason_run on the
+ * local backend. `show` (may be NULL) gets one line per reply. */
+int dl_ttc_measure(const dl_ttc_params *p, dl_ttc_result *res, FILE *show, dl_error *err);
+/* Writes dir/curves.json, dir/budget.svg, dir/votes.svg and dir/curves.html
+ * (the two charts inline and the tables; first, under "Training", the SVG
+ * files p->embed[0..n_embed), e.g. a run's loss.svg and rl.svg). */
+int dl_ttc_write(const dl_ttc_params *p, const dl_ttc_result *res, const char *dir, dl_error *err);
+/* Wilson score interval (z = 1.96) of k successes in n; n == 0 gives [0, 1]. */
+void dl_wilson95(int64_t k, int64_t n, double *lo, double *hi);
 
 #endif

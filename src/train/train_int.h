@@ -5,6 +5,7 @@
 #define DL_TRAIN_INT_H
 
 #include "train.h"
+#include "../model/model.h"
 
 /* ---- text helpers (tasks.c) ---- */
 char *dl_tstrf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -82,6 +83,11 @@ void dl_tl_swiglu_bwd(float *dgate, float *dup, const float *dh, const float *ga
  * masked rows, 0 elsewhere. */
 double dl_tl_xent(float *dlogits, const float *logits, const int32_t *targets, const uint8_t *mask,
                   const float *weight, int T, int V, float scale);
+/* The GRPO loss (dl_pg_terms in train.h) over rows of V logits: returns the
+ * SUM over masked t of -J_t; dlogits (may be NULL) = scale * dLoss/dlogits
+ * on masked rows, 0 elsewhere; pg->cur_logp[t] (if set) gets log p_t. */
+double dl_tl_pg_loss(float *dlogits, const float *logits, const int32_t *targets, const uint8_t *mask,
+                     const dl_pg_terms *pg, int T, int V, float scale);
 /* out[t] = log softmax(logits row t)[targets[t]], in double then rounded. */
 void dl_tl_logprobs(float *out, const float *logits, const int32_t *targets, int T, int V);
 
@@ -94,5 +100,37 @@ typedef struct dl_toffsets {
     dl_tlayer_off *layer; /* (n_layer) */
 } dl_toffsets;
 const dl_toffsets *dl_tmodel_offsets(const dl_tmodel *m);
+
+/* ---- RL (rl_rollout.c) ---- */
+/* Samples g completions of prompt[0..n_prompt) at temperature 1 with the
+ * engine context c (n_seq >= g; sequences 0..g-1 are cleared first), each
+ * until an end-of-generation token (kept in ids) or max_new tokens. Draws
+ * from rng in a fixed order, so the same state gives the same rollouts.
+ * out[0..g) filled (dl_rollout_free each); -1 + err. */
+int dl_rl_rollout_group(dl_context *c, const dl_tokenizer *tok, int32_t n_vocab, const int32_t *prompt,
+                        int32_t n_prompt, int32_t g, int32_t max_new, dl_trng *rng, dl_rollout *out,
+                        dl_error *err);
+
+/* ---- RL steps (rl_step.c) ---- */
+/* What a run hands its steps. */
+typedef struct dl_rl_ctx {
+    const dl_rl_params *p;
+    dl_trainer *t;
+    dl_tmodel *ref;
+    const dl_tokenizer *tok;
+    const dl_bpe_vocab *vocab;
+    dl_pool *pool;
+    const char *policy_path;
+    int kinds[DL_TASK__COUNT], n_kinds;
+} dl_rl_ctx;
+/* One step's figures (means over the step's completions / tokens). */
+typedef struct dl_rl_stats {
+    double reward, accuracy, format, kl, clip_frac, mean_len, loss, grad_norm;
+    double sample_ms, update_ms; /* rollouts (export, load, generation); log-probabilities + updates */
+    double kept;                 /* fraction of the completions trained on (drop_flat) */
+} dl_rl_stats;
+/* One RL step: rollouts, rewards, advantages, old and reference
+ * log-probabilities, then p->inner optimiser updates of x->t. */
+int dl_rl_step(dl_rl_ctx *x, dl_rl_stats *st, dl_error *err);
 
 #endif

@@ -47,6 +47,40 @@ check "resume appends to the log" [ "$(wc -l <"$TMP/m/train_log.csv")" -eq 31 ]
 check "resume with other data is refused" [ $rc -eq 1 ]
 check "the refusal says why" has "$TMP/sft3" "other data parameters"
 
+# RL from the SFT output, resumed; then the test-time compute curves
+"$DELIBERATE" train rl --from "$TMP/m" --out "$TMP/rl" --steps 3 --group 4 --prompts-per-step 2 --max-tokens 48 \
+    --threads 2 >"$TMP/rl.out" 2>"$TMP/rl.err"; rc=$?
+check "rl exits 0" [ $rc -eq 0 ]
+check "rl reports 3 steps" has "$TMP/rl.out" "RL: 3 steps (2 prompts x 4 completions each)"
+check "rl writes model, checkpoint, tokenizer, log, chart" \
+    test -s "$TMP/rl/model.gguf" -a -s "$TMP/rl/checkpoint.bin" -a -s "$TMP/rl/tokenizer.gguf" -a -s "$TMP/rl/rl_log.csv" -a -s "$TMP/rl/rl.svg"
+check "rl log header" [ "$(head -1 "$TMP/rl/rl_log.csv")" = "step,lr,reward,accuracy,format,kl,clip_frac,mean_len,kept,loss,grad_norm,sample_ms,update_ms,elapsed_ms" ]
+check "rl log has 3 rows" [ "$(wc -l <"$TMP/rl/rl_log.csv")" -eq 4 ]
+check "rl draws reward and accuracy" has "$TMP/rl/rl.svg" "accuracy (smoothed)"
+check "rl removes the rollout policy file" [ ! -e "$TMP/rl/policy.gguf" ]
+"$DELIBERATE" train rl --from "$TMP/m" --out "$TMP/rl" --steps 5 --group 4 --prompts-per-step 2 --max-tokens 48 \
+    --threads 2 --resume >"$TMP/rl2.out" 2>/dev/null; rc=$?
+check "rl resume exits 0" [ $rc -eq 0 ]
+check "rl resume continues to 5 steps" has "$TMP/rl2.out" "RL: 5 steps"
+check "rl resume appends to the log" [ "$(wc -l <"$TMP/rl/rl_log.csv")" -eq 6 ]
+"$DELIBERATE" chat -m "$TMP/rl/model.gguf" -p "what's 2+3" --max-tokens 8 --temp 0 >/dev/null 2>&1; rc=$?
+check "chat runs the RL model" [ $rc -eq 0 ]
+"$DELIBERATE" train rl --from "$TMP/m" --out "$TMP/m" --steps 1 >/dev/null 2>"$TMP/rl3"; rc=$?
+check "rl refuses to overwrite its reference" [ $rc -eq 1 ]
+check "the refusal says why" has "$TMP/rl3" "must differ"
+"$DELIBERATE" train rl --out "$TMP/x" >/dev/null 2>&1; rc=$?
+check "rl without --from exits 2" [ $rc -eq 2 ]
+"$DELIBERATE" train curves -m "$TMP/rl/model.gguf" --out "$TMP/cv" --task add -n 2 --votes 1,2,4 --max-tokens 32 \
+    --budgets low=4,medium=8,high=32 --threads 2 >"$TMP/cv.out" 2>"$TMP/cv.err"; rc=$?
+check "curves exits 0" [ $rc -eq 0 ]
+check "curves reports the effort levels" has "$TMP/cv.out" "^medium *8 *2 "
+check "curves reports the vote counts" has "$TMP/cv.out" "^n=4 "
+check "curves writes json, charts, page" \
+    test -s "$TMP/cv/curves.json" -a -s "$TMP/cv/budget.svg" -a -s "$TMP/cv/votes.svg" -a -s "$TMP/cv/curves.html"
+check "curves json names the levels" has "$TMP/cv/curves.json" '"label": "high"'
+"$DELIBERATE" train curves -m "$TMP/rl/model.gguf" --out "$TMP/cv" --votes 4,1 >/dev/null 2>&1; rc=$?
+check "falling vote counts exit 2" [ $rc -eq 2 ]
+
 echo "[==========] $((PASS + FAIL)) test(s) run."
 echo "[  PASSED  ] $PASS test(s)."
 [ "$FAIL" -gt 0 ] && echo "[  FAILED  ] $FAIL test(s), listed above."

@@ -252,7 +252,7 @@ static void test_model_every_tensor(void **state) {
     for (size_t i = 0; i < n; i++) P[i] = dl_tmodel_is_matrix(m, i) ? (float)(0.3 * dl_trng_normal(&r)) : (float)(1.0 + 0.2 * dl_trng_normal(&r));
     int32_t ids0[10] = {1, 5, 7, 2, 9, 22, 4, 4, 3, 0}, ids1[7] = {6, 6, 1, 8, 13, 2, 7};
     uint8_t m0[10] = {0, 0, 1, 1, 1, 0, 1, 1, 1, 0}, m1[7] = {1, 1, 1, 1, 1, 1, 0};
-    dl_example ex[2] = {{ids0, m0, NULL, 10}, {ids1, m1, NULL, 7}};
+    dl_example ex[2] = {{ids0, m0, NULL, 10, NULL}, {ids1, m1, NULL, 7, NULL}};
     dl_batch b = {ex, 2};
     model_loss(m, &b);
     float *g = malloc(n * sizeof(float));

@@ -27,7 +27,7 @@ static int points_of_first_polyline(const char *svg) {
 static void test_chart(void **state) {
     (void)state;
     double x[5] = {0, 1, 2, 3, 4}, y[5] = {4, 2, 1, 0.5, -1}, z[5] = {3, 3, 3, 3, 3};
-    dl_svg_series s[2] = {{"a <b>", x, y, 5, "#123456"}, {"flat", x, z, 5, "red"}};
+    dl_svg_series s[2] = {{"a <b>", x, y, 5, "#123456", NULL, NULL}, {"flat", x, z, 5, "red", NULL, NULL}};
     char path[512];
     snprintf(path, sizeof path, "%s/chart.svg", dl_test_tmpdir());
     dl_error err = {0};
@@ -46,7 +46,7 @@ static void test_chart(void **state) {
     svg = dl_read_file(path, NULL, &err);
     assert_int_equal(points_of_first_polyline(svg), 4);
     free(svg);
-    dl_svg_series empty = {"e", x, y, 0, "red"};
+    dl_svg_series empty = {"e", x, y, 0, "red", NULL, NULL};
     assert_int_equal(dl_svg_chart(path, "t", "x", "y", &empty, 1, false, &err), -1);
     assert_int_equal(err.status, 400);
 }
