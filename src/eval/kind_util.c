@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,101 @@ json_t *dl_ku_datasets(const dl_eval_def *d, dl_error *err) {
     dl_error_set(err, 400, "%s: \"datasets\" must list at least one dataset",
                  d->path ? d->path : d->name);
     return NULL;
+}
+
+/* The rows of one spec with base's def, seen, out and seed. */
+static int spec_rows(dl_ku_row base, const json_t *spec, const char *data_dir,
+                     const char *default_name, dl_ku_row_fn fn, void *ctx, dl_error *err) {
+    json_t *rows;
+    char *label;
+    if (dl_ku_rows(base.def, spec, data_dir, &rows, &label, err) != 0) return -1;
+    dl_ku_row r = base;
+    r.spec = spec;
+    r.name = dl_ku_opt_str(spec, "name", default_name);
+    r.label = label;
+    int rc = 0;
+    json_t *row;
+    json_array_foreach(rows, r.i, row) {
+        r.row = row;
+        if (fn(&r, ctx, err) != 0) {
+            rc = -1;
+            break;
+        }
+    }
+    json_decref(rows);
+    free(label);
+    return rc;
+}
+
+int dl_ku_each_spec_row(const dl_ku_row *base, const json_t *spec, const char *data_dir,
+                        const char *default_name, dl_ku_row_fn fn, void *ctx, dl_error *err) {
+    return spec_rows(*base, spec, data_dir, default_name, fn, ctx, err);
+}
+
+/* Every dataset of the definition, one key set for all. */
+static int all_rows(dl_ku_row base, const char *data_dir, const char *default_name,
+                    dl_ku_row_fn fn, void *ctx, dl_error *err) {
+    json_t *dss = dl_ku_datasets(base.def, err);
+    if (!dss) return -1;
+    base.seen = json_object();
+    int rc = 0;
+    size_t di;
+    json_t *spec;
+    json_array_foreach(dss, di, spec) {
+        rc = spec_rows(base, spec, data_dir, default_name, fn, ctx, err);
+        if (rc) break;
+    }
+    json_decref(base.seen);
+    json_decref(dss);
+    return rc;
+}
+
+int dl_ku_each_row(const dl_eval_def *d, const char *data_dir, const char *default_name,
+                   dl_ku_row_fn fn, void *ctx, dl_error *err) {
+    return all_rows((dl_ku_row){.def = d}, data_dir, default_name, fn, ctx, err);
+}
+
+int dl_ku_load_rows(const dl_eval_def *d, const char *data_dir, uint64_t seed,
+                    const char *default_name, dl_ku_row_fn fn, void *ctx, dl_eval_samples *out,
+                    dl_error *err) {
+    memset(out, 0, sizeof *out);
+    int rc = all_rows((dl_ku_row){.def = d, .out = out, .seed = seed}, data_dir, default_name, fn,
+                      ctx, err);
+    if (rc) dl_eval_samples_free(out);
+    return rc;
+}
+
+char *dl_ku_row_key(const dl_ku_row *r, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *key = dl_xmalloc((size_t)(n > 0 ? n : 0) + 1);
+    va_start(ap, fmt);
+    vsnprintf(key, (size_t)(n > 0 ? n : 0) + 1, fmt, ap);
+    va_end(ap);
+    char *k = dl_ku_unique_key(r->seen, key, r->i);
+    free(key);
+    return k;
+}
+
+const char *dl_ku_row_need(const dl_ku_row *r, const char *col, char *buf, size_t size,
+                           dl_error *err) {
+    return dl_ku_need(r->row, col, r->label, r->i, buf, size, err);
+}
+
+int dl_ku_row_fields(const dl_ku_row *r, const char *const *cols, size_t n, const char **out,
+                     char (*bufs)[32], dl_error *err) {
+    for (size_t c = 0; c < n; c++) {
+        out[c] = dl_ku_row_need(r, cols[c], bufs[c], sizeof bufs[c], err);
+        if (!out[c]) return -1;
+    }
+    return 0;
+}
+
+void dl_ku_add_user(dl_eval_samples *out, const char *key, const char *content, json_t *ref) {
+    dl_chat_msg m = {.role = DL_ROLE_USER, .content = content};
+    dl_eval_samples_add(out, key, &m, 1, ref);
 }
 
 const char *dl_ku_text(const json_t *row, const char *col, char *buf, size_t size) {
