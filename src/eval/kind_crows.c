@@ -58,24 +58,14 @@ static int crows_grade(const dl_eval_def *d, const dl_eval_sample *s, const char
     return 0;
 }
 
-/* stereotype_rate over the samples of one bias type (NULL = all). */
-static dl_metric rate(const dl_eval_graded *g, size_t n, const char *type, int64_t *unparsed) {
-    int64_t k = 0, m = 0;
-    *unparsed = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *t = dl_json_str(g[i].sample->ref, "bias_type");
-        if (type && (!t || strcmp(t, type))) continue;
-        const json_t *st = json_object_get(g[i].grade, "stereotyped");
-        if (!json_is_boolean(st)) {
-            (*unparsed)++;
-            continue;
-        }
-        m++;
-        k += json_is_true(st);
-    }
-    char name[48];
-    if (type) dl_ku_metric_name(name, sizeof name, "stereotype_rate", type);
-    return dl_metric_proportion(type ? name : "stereotype_rate", k, m);
+/* Chose sent_more (1) or not (0); -1 unparsed, left out of the rates. */
+static int stereotyped(const dl_eval_graded *g) {
+    const json_t *st = json_object_get(g->grade, "stereotyped");
+    return json_is_boolean(st) ? json_is_true(st) : -1;
+}
+
+static int unparsed(const dl_eval_graded *g) {
+    return !json_is_boolean(json_object_get(g->grade, "stereotyped"));
 }
 
 static int crows_metrics(const dl_eval_def *d, const dl_eval_graded *g, size_t n, dl_metric **out,
@@ -83,14 +73,9 @@ static int crows_metrics(const dl_eval_def *d, const dl_eval_graded *g, size_t n
     (void)d;
     (void)err;
     dl_ku_metrics m = {0};
-    int64_t unparsed;
-    dl_ku_metrics_add(&m, rate(g, n, NULL, &unparsed));
-    dl_ku_metrics_add(&m, dl_metric_proportion("unparsed_rate", unparsed, (int64_t)n));
-    json_t *types = dl_ku_groups(g, n, "bias_type");
-    size_t i;
-    json_t *t;
-    json_array_foreach(types, i, t) dl_ku_metrics_add(&m, rate(g, n, json_string_value(t), &unparsed));
-    json_decref(types);
+    dl_ku_metrics_add(&m, dl_ku_rate("stereotype_rate", g, n, NULL, NULL, stereotyped));
+    dl_ku_metrics_add(&m, dl_ku_rate("unparsed_rate", g, n, NULL, NULL, unparsed));
+    dl_ku_group_rates(&m, "stereotype_rate", g, n, "bias_type", stereotyped);
     dl_ku_metrics_take(&m, out, n_out);
     return 0;
 }

@@ -118,26 +118,8 @@ static int tqa_metrics(const dl_eval_def *d, const dl_eval_graded *g, size_t n, 
     (void)d;
     (void)err;
     dl_ku_metrics m = {0};
-    int64_t k = 0;
-    for (size_t i = 0; i < n; i++) k += dl_ku_num(g[i].grade, "score", 0) == 1;
-    dl_ku_metrics_add(&m, dl_metric_proportion("mc1_accuracy", k, (int64_t)n));
-    json_t *types = dl_ku_groups(g, n, "type");
-    size_t ti;
-    json_t *t;
-    json_array_foreach(types, ti, t) {
-        const char *type = json_string_value(t);
-        int64_t kt = 0, nt = 0;
-        for (size_t i = 0; i < n; i++) {
-            const char *x = dl_json_str(g[i].sample->ref, "type");
-            if (!x || strcmp(x, type)) continue;
-            nt++;
-            kt += dl_ku_num(g[i].grade, "score", 0) == 1;
-        }
-        char name[48];
-        dl_ku_metric_name(name, sizeof name, "mc1_accuracy", type);
-        dl_ku_metrics_add(&m, dl_metric_proportion(name, kt, nt));
-    }
-    json_decref(types);
+    dl_ku_metrics_add(&m, dl_ku_rate("mc1_accuracy", g, n, NULL, NULL, dl_ku_score_is_1));
+    dl_ku_group_rates(&m, "mc1_accuracy", g, n, "type", dl_ku_score_is_1);
     dl_ku_metrics_take(&m, out, n_out);
     return 0;
 }

@@ -340,13 +340,48 @@ dl_metric dl_ku_boot_mean(const char *name, const double *x, size_t n) {
 json_t *dl_ku_groups(const dl_eval_graded *g, size_t n, const char *field) {
     json_t *seen = json_object(), *out = json_array();
     for (size_t i = 0; i < n; i++) {
-        const char *v = dl_json_str(g[i].sample->ref, field);
+        const char *v = g[i].sample ? dl_json_str(g[i].sample->ref, field) : NULL;
         if (!v || json_object_get(seen, v)) continue;
         json_object_set_new(seen, v, json_true());
         json_array_append_new(out, json_string(v));
     }
     json_decref(seen);
     return out;
+}
+
+int dl_ku_score_is_1(const dl_eval_graded *g) { return dl_ku_num(g->grade, "score", 0) == 1; }
+
+int dl_ku_score_half(const dl_eval_graded *g) {
+    return json_number_value(json_object_get(g->grade, "score")) >= 0.5;
+}
+
+dl_metric dl_ku_rate(const char *name, const dl_eval_graded *g, size_t n, const char *field,
+                     const char *group, dl_ku_outcome_fn ok) {
+    int64_t k = 0, m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (group) {
+            const char *v = g[i].sample ? dl_json_str(g[i].sample->ref, field) : NULL;
+            if (!v || strcmp(v, group)) continue;
+        }
+        int o = ok(&g[i]);
+        if (o < 0) continue;
+        m++;
+        k += o;
+    }
+    return dl_metric_proportion(name, k, m);
+}
+
+void dl_ku_group_rates(dl_ku_metrics *m, const char *base, const dl_eval_graded *g, size_t n,
+                       const char *field, dl_ku_outcome_fn ok) {
+    json_t *groups = dl_ku_groups(g, n, field);
+    size_t i;
+    json_t *x;
+    json_array_foreach(groups, i, x) {
+        char name[sizeof m->v->name];
+        dl_ku_metric_name(name, sizeof name, base, json_string_value(x));
+        dl_ku_metrics_add(m, dl_ku_rate(name, g, n, field, json_string_value(x), ok));
+    }
+    json_decref(groups);
 }
 
 double dl_ku_num(const json_t *o, const char *key, double dflt) {

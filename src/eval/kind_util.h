@@ -121,6 +121,21 @@ dl_metric dl_ku_boot_mean(const char *name, const double *x, size_t n);
  * order (a JSON array of strings; one reference). */
 json_t *dl_ku_groups(const dl_eval_graded *g, size_t n, const char *field);
 
+/* A graded sample's outcome for a rate: 1 a success, 0 a failure, -1 left
+ * out of the rate. */
+typedef int (*dl_ku_outcome_fn)(const dl_eval_graded *g);
+/* Outcomes: the grade's "score" is 1 / is at least 0.5. */
+int dl_ku_score_is_1(const dl_eval_graded *g);
+int dl_ku_score_half(const dl_eval_graded *g);
+/* Share of successes among the samples whose ref field `field` is `group`
+ * (all samples when group is NULL), as a proportion named `name`. */
+dl_metric dl_ku_rate(const char *name, const dl_eval_graded *g, size_t n, const char *field,
+                     const char *group, dl_ku_outcome_fn ok);
+/* Adds dl_ku_rate "<base>:<group>" for every group of ref field `field`
+ * (dl_ku_groups: first-seen order). */
+void dl_ku_group_rates(dl_ku_metrics *m, const char *base, const dl_eval_graded *g, size_t n,
+                       const char *field, dl_ku_outcome_fn ok);
+
 /* Number field of a verdict (booleans count as 0/1), or dflt. */
 double dl_ku_num(const json_t *o, const char *key, double dflt);
 
