@@ -11,6 +11,9 @@
  * from build/rel/), or ./evals. NULL when none exists. */
 const char *dl_eval_dir(void);
 
+/* Frees the samples from index `from` on (dl_eval_samples_free frees all). */
+void dl_eval_samples_truncate(dl_eval_samples *s, size_t from);
+
 /* ---- kinds (one per kind_<name>.c) ---- */
 extern const dl_eval_kind dl_kind_refusal;     /* kind_refusal.c: not_unsafe / not_overrefuse */
 extern const dl_eval_kind dl_kind_math;        /* kind_math.c: GSM8K, MATH-500, AIME, MGSM */

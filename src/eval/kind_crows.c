@@ -75,7 +75,7 @@ static int crows_metrics(const dl_eval_def *d, const dl_eval_graded *g, size_t n
     dl_ku_metrics m = {0};
     dl_ku_metrics_add(&m, dl_ku_rate("stereotype_rate", g, n, NULL, NULL, stereotyped));
     dl_ku_metrics_add(&m, dl_ku_rate("unparsed_rate", g, n, NULL, NULL, unparsed));
-    dl_ku_group_rates(&m, "stereotype_rate", g, n, "bias_type", stereotyped);
+    dl_ku_group_rates(&m, "stereotype_rate:", false, g, n, "bias_type", stereotyped);
     dl_ku_metrics_take(&m, out, n_out);
     return 0;
 }

@@ -210,7 +210,9 @@ static int refusal_metrics(const dl_eval_def *d, const dl_eval_graded *g, size_t
     const char *name = m == NOT_UNSAFE ? "not_unsafe" : "not_overrefuse";
     dl_ku_metrics l = {0};
     dl_ku_metrics_add(&l, dl_ku_rate(name, g, n, NULL, NULL, dl_ku_score_half));
-    dl_ku_group_rates(&l, name, g, n, "group", dl_ku_score_half);
+    char prefix[sizeof l.v->name];
+    snprintf(prefix, sizeof prefix, "%s:", name);
+    dl_ku_group_rates(&l, prefix, false, g, n, "group", dl_ku_score_half);
     dl_ku_metrics_take(&l, out, n_out);
     return 0;
 }

@@ -119,7 +119,7 @@ static int tqa_metrics(const dl_eval_def *d, const dl_eval_graded *g, size_t n, 
     (void)err;
     dl_ku_metrics m = {0};
     dl_ku_metrics_add(&m, dl_ku_rate("mc1_accuracy", g, n, NULL, NULL, dl_ku_score_is_1));
-    dl_ku_group_rates(&m, "mc1_accuracy", g, n, "type", dl_ku_score_is_1);
+    dl_ku_group_rates(&m, "mc1_accuracy:", false, g, n, "type", dl_ku_score_is_1);
     dl_ku_metrics_take(&m, out, n_out);
     return 0;
 }

@@ -371,16 +371,23 @@ dl_metric dl_ku_rate(const char *name, const dl_eval_graded *g, size_t n, const 
     return dl_metric_proportion(name, k, m);
 }
 
-void dl_ku_group_rates(dl_ku_metrics *m, const char *base, const dl_eval_graded *g, size_t n,
-                       const char *field, dl_ku_outcome_fn ok) {
+static int cmp_json_str(const void *a, const void *b) {
+    return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+void dl_ku_group_rates(dl_ku_metrics *m, const char *prefix, bool sorted, const dl_eval_graded *g,
+                       size_t n, const char *field, dl_ku_outcome_fn ok) {
     json_t *groups = dl_ku_groups(g, n, field);
-    size_t i;
-    json_t *x;
-    json_array_foreach(groups, i, x) {
+    size_t ng = json_array_size(groups);
+    json_t **v = dl_xmalloc((ng ? ng : 1) * sizeof *v);
+    for (size_t i = 0; i < ng; i++) v[i] = json_array_get(groups, i);
+    if (sorted && ng) qsort(v, ng, sizeof *v, cmp_json_str);
+    for (size_t i = 0; i < ng; i++) {
         char name[sizeof m->v->name];
-        dl_ku_metric_name(name, sizeof name, base, json_string_value(x));
-        dl_ku_metrics_add(m, dl_ku_rate(name, g, n, field, json_string_value(x), ok));
+        snprintf(name, sizeof name, "%s%s", prefix, json_string_value(v[i]));
+        dl_ku_metrics_add(m, dl_ku_rate(name, g, n, field, json_string_value(v[i]), ok));
     }
+    free(v);
     json_decref(groups);
 }
 

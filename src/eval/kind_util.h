@@ -131,10 +131,10 @@ int dl_ku_score_half(const dl_eval_graded *g);
  * (all samples when group is NULL), as a proportion named `name`. */
 dl_metric dl_ku_rate(const char *name, const dl_eval_graded *g, size_t n, const char *field,
                      const char *group, dl_ku_outcome_fn ok);
-/* Adds dl_ku_rate "<base>:<group>" for every group of ref field `field`
- * (dl_ku_groups: first-seen order). */
-void dl_ku_group_rates(dl_ku_metrics *m, const char *base, const dl_eval_graded *g, size_t n,
-                       const char *field, dl_ku_outcome_fn ok);
+/* Adds dl_ku_rate "<prefix><group>" for every group of ref field `field`:
+ * first-seen order (dl_ku_groups), or by name when sorted. */
+void dl_ku_group_rates(dl_ku_metrics *m, const char *prefix, bool sorted, const dl_eval_graded *g,
+                       size_t n, const char *field, dl_ku_outcome_fn ok);
 
 /* Number field of a verdict (booleans count as 0/1), or dflt. */
 double dl_ku_num(const json_t *o, const char *key, double dflt);
