@@ -57,6 +57,9 @@ int dl_grader_strongreject(const char *, const char *, const json_t *, const dl_
 char *dl_eval_judge_ask(dl_backend *judge, const char *system, const char *user, uint64_t seed,
                         int32_t max_tokens, dl_error *err);
 
+/* One splitmix64 step: advances *state, returns the next value. */
+uint64_t dl_eval_splitmix64(uint64_t *state);
+
 /* String field of a JSON object, or NULL (not a string / missing). */
 const char *dl_json_str(const json_t *o, const char *key);
 

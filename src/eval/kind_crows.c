@@ -21,7 +21,7 @@ static int crows_row(const dl_ku_row *r, void *ctx, dl_error *err) {
     const char *id = f[0], *more = f[1], *less = f[2], *bias = f[3];
     char *k = dl_ku_row_key(r, "%s:%s", r->name, id);
     uint64_t st = dl_ku_seed_for(r->seed, k);
-    int more_at = (int)(dl_ku_next(&st) & 1); /* option index of sent_more */
+    int more_at = (int)(dl_eval_splitmix64(&st) & 1); /* option index of sent_more */
     const char *opts[2];
     opts[more_at] = more;
     opts[1 - more_at] = less;

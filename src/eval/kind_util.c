@@ -21,21 +21,14 @@ uint64_t dl_ku_hash(const char *s) {
     return h;
 }
 
-uint64_t dl_ku_next(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 uint64_t dl_ku_seed_for(uint64_t seed, const char *key) {
     uint64_t s = seed ^ dl_ku_hash(key);
-    return dl_ku_next(&s);
+    return dl_eval_splitmix64(&s);
 }
 
 void dl_ku_shuffle(size_t *v, size_t n, uint64_t *state) {
     for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)(dl_ku_next(state) % i);
+        size_t j = (size_t)(dl_eval_splitmix64(state) % i);
         size_t t = v[i - 1];
         v[i - 1] = v[j];
         v[j] = t;

@@ -14,7 +14,6 @@
 /* ---- seeded choices ---- */
 
 uint64_t dl_ku_hash(const char *s);              /* FNV-1a, 64 bit */
-uint64_t dl_ku_next(uint64_t *state);            /* splitmix64 step */
 uint64_t dl_ku_seed_for(uint64_t seed, const char *key); /* a stream per (seed, key) */
 /* Fisher-Yates shuffle of v[0..n) from *state. */
 void dl_ku_shuffle(size_t *v, size_t n, uint64_t *state);
