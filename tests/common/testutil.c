@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int is_dir(const char *p) {
@@ -41,4 +42,37 @@ const char *dl_test_tmpdir(void) {
         mkdir(path, 0755);
     }
     return path;
+}
+
+const char *dl_test_prog(void) {
+    const char *p = getenv("DELIBERATE");
+    return p && *p ? p : "./deliberate";
+}
+
+/* Whole file as a malloc'd string, or NULL. */
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t n = 0, cap = 4096;
+    char *b = malloc(cap);
+    for (size_t r; b && (r = fread(b + n, 1, cap - n - 1, f)) > 0;) {
+        n += r;
+        if (cap - n - 1 == 0) b = realloc(b, cap *= 2);
+    }
+    fclose(f);
+    if (b) b[n] = 0;
+    return b;
+}
+
+int dl_test_run_prog(const char *prefix, const char *args, char **out, char **err) {
+    char cmd[8192], po[512], pe[512];
+    snprintf(po, sizeof po, "%s/run_out.txt", dl_test_tmpdir());
+    snprintf(pe, sizeof pe, "%s/run_err.txt", dl_test_tmpdir());
+    snprintf(cmd, sizeof cmd, "%s%s%s %s >%s 2>%s", prefix ? prefix : "", prefix ? " " : "",
+             dl_test_prog(), args, po, pe);
+    int st = system(cmd);
+    *out = slurp(po);
+    *err = slurp(pe);
+    if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+    return WEXITSTATUS(st);
 }

@@ -281,21 +281,8 @@ static void test_shipped_default(void **state) {
 
 /* ---- the gate, through the program ---- */
 
-static const char *prog(void) {
-    const char *p = getenv("DELIBERATE");
-    return p && *p ? p : "./deliberate";
-}
-
 static int run_cmd(const char *args, char **out, char **errout) {
-    char cmd[8192], po[512], pe[512];
-    snprintf(po, sizeof po, "%s/out.txt", dl_test_tmpdir());
-    snprintf(pe, sizeof pe, "%s/err.txt", dl_test_tmpdir());
-    snprintf(cmd, sizeof cmd, "env -u DELIBERATE_DB %s %s >%s 2>%s", prog(), args, po, pe);
-    int st = system(cmd);
-    *out = dl_read_file(po, NULL, NULL);
-    *errout = dl_read_file(pe, NULL, NULL);
-    if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
-    return WEXITSTATUS(st);
+    return dl_test_run_prog("env -u DELIBERATE_DB", args, out, errout);
 }
 
 /* Runs `deliberate <args>`; asserts the exit status and that stdout holds
