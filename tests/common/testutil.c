@@ -76,3 +76,11 @@ int dl_test_run_prog(const char *prefix, const char *args, char **out, char **er
     if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
     return WEXITSTATUS(st);
 }
+
+void dl_test_write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (!f) print_error("cannot write %s\n", path);
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}

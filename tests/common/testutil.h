@@ -17,6 +17,9 @@ const char *dl_test_fixture(const char *rel);
 /* Temporary directory for test outputs (created once, under build/). */
 const char *dl_test_tmpdir(void);
 
+/* Writes text to path (replacing it); fails the test when it cannot. */
+void dl_test_write_file(const char *path, const char *text);
+
 /* The program under test: $DELIBERATE, else ./deliberate. */
 const char *dl_test_prog(void);
 /* Runs "<prefix> <program> <args>" through the shell, stdout and stderr

@@ -36,10 +36,7 @@ static void load_def(const char *path, dl_eval_def *d) {
 static void def_from_json(const char *text, dl_eval_def *d) {
     char path[4096];
     snprintf(path, sizeof path, "%s/def_%zu.json", dl_test_tmpdir(), strlen(text));
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    dl_test_write_file(path, text);
     load_def(path, d);
 }
 
@@ -805,22 +802,19 @@ static void test_bbq_targets(void **state) {
     assert_int_equal(system(path), 0);
     assert_non_null(realpath(rel, dir)); /* absolute: not under the datasets root */
     snprintf(path, sizeof path, "%s/Race_x_gender.jsonl", dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("{\"example_id\": 0, \"question_polarity\": \"neg\", \"context_condition\": \"ambig\", "
-          "\"category\": \"Race_x_gender\", \"answer_info\": {\"ans0\": [\"Roberto Mendez\", "
-          "\"M-Latino\"], \"ans1\": [\"Unknown\", \"unknown\"], \"ans2\": [\"Amy Yu\", \"F-Asian\"]}, "
-          "\"additional_metadata\": {\"stereotyped_groups\": [\"Latino\"]}, \"context\": \"C.\", "
-          "\"question\": \"Q?\", \"ans0\": \"Roberto\", \"ans1\": \"Unknown\", \"ans2\": \"Amy\", "
-          "\"label\": 1}\n",
-          f);
-    fputs("{\"example_id\": 1, \"question_polarity\": \"nonneg\", \"context_condition\": \"ambig\", "
-          "\"category\": \"SES\", \"answer_info\": {\"ans0\": [\"cook\", \"lowSES\"], \"ans1\": "
-          "[\"Unknown\", \"unknown\"], \"ans2\": [\"cook\", \"lowSES\"]}, \"additional_metadata\": "
-          "{\"stereotyped_groups\": [\"low SES\"]}, \"context\": \"C.\", \"question\": \"Q?\", "
-          "\"ans0\": \"a\", \"ans1\": \"b\", \"ans2\": \"c\", \"label\": 1}\n",
-          f);
-    fclose(f);
+    dl_test_write_file(
+        path,
+        "{\"example_id\": 0, \"question_polarity\": \"neg\", \"context_condition\": \"ambig\", "
+        "\"category\": \"Race_x_gender\", \"answer_info\": {\"ans0\": [\"Roberto Mendez\", "
+        "\"M-Latino\"], \"ans1\": [\"Unknown\", \"unknown\"], \"ans2\": [\"Amy Yu\", \"F-Asian\"]}, "
+        "\"additional_metadata\": {\"stereotyped_groups\": [\"Latino\"]}, \"context\": \"C.\", "
+        "\"question\": \"Q?\", \"ans0\": \"Roberto\", \"ans1\": \"Unknown\", \"ans2\": \"Amy\", "
+        "\"label\": 1}\n"
+        "{\"example_id\": 1, \"question_polarity\": \"nonneg\", \"context_condition\": \"ambig\", "
+        "\"category\": \"SES\", \"answer_info\": {\"ans0\": [\"cook\", \"lowSES\"], \"ans1\": "
+        "[\"Unknown\", \"unknown\"], \"ans2\": [\"cook\", \"lowSES\"]}, \"additional_metadata\": "
+        "{\"stereotyped_groups\": [\"low SES\"]}, \"context\": \"C.\", \"question\": \"Q?\", "
+        "\"ans0\": \"a\", \"ans1\": \"b\", \"ans2\": \"c\", \"label\": 1}\n");
     dl_eval_def d;
     char def[4600];
     snprintf(def, sizeof def,
@@ -836,10 +830,7 @@ static void test_bbq_targets(void **state) {
     const char *resp[2] = {"A", "A"};
     /* a row without a field: 400 naming the file and its row */
     snprintf(path, sizeof path, "%s/Zbad.jsonl", dir);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("{\"example_id\": 5}\n", f);
-    fclose(f);
+    dl_test_write_file(path, "{\"example_id\": 5}\n");
     dl_eval_samples bad = {0};
     dl_error err = {0};
     assert_int_equal(dl_kind_bbq.load(&d, NULL, 1, &bad, &err), -1);

@@ -233,10 +233,8 @@ static void test_compare_tiny_model(void **state) {
     char prompts[512], records[512], args[8192];
     snprintf(prompts, sizeof prompts, "%s/pw_prompts.jsonl", dl_test_tmpdir());
     snprintf(records, sizeof records, "%s/pw_records.jsonl", dl_test_tmpdir());
-    FILE *f = fopen(prompts, "w");
-    assert_non_null(f);
-    fputs("{\"prompt\": \"Hello\"}\n{\"prompt\": \"How are you?\"}\n{\"prompt\": \"unused\"}\n", f);
-    fclose(f);
+    dl_test_write_file(prompts,
+                       "{\"prompt\": \"Hello\"}\n{\"prompt\": \"How are you?\"}\n{\"prompt\": \"unused\"}\n");
     const char *m = dl_test_fixture("models/tiny-qwen3-f32.gguf");
     char model[1024];
     snprintf(model, sizeof model, "%s", m);

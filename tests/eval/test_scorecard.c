@@ -23,10 +23,7 @@ static const char *tmp_path(const char *name) {
 
 static const char *write_tmp(const char *name, const char *text) {
     const char *p = tmp_path(name);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    dl_test_write_file(p, text);
     return p;
 }
 
