@@ -84,3 +84,15 @@ void dl_test_write_file(const char *path, const char *text) {
     fputs(text, f);
     fclose(f);
 }
+
+const char *dl_test_fresh_db(const char *name) {
+    static char path[600];
+    char extra[700];
+    snprintf(path, sizeof path, "%s/%s", dl_test_tmpdir(), name);
+    static const char *const sfx[] = {"", ".secret", "-wal", "-shm"};
+    for (size_t i = 0; i < sizeof sfx / sizeof *sfx; i++) {
+        snprintf(extra, sizeof extra, "%s%s", path, sfx[i]);
+        unlink(extra);
+    }
+    return path;
+}

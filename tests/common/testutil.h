@@ -20,6 +20,10 @@ const char *dl_test_tmpdir(void);
 /* Writes text to path (replacing it); fails the test when it cannot. */
 void dl_test_write_file(const char *path, const char *text);
 
+/* "<tmpdir>/<name>" with the database there and its sidecar files
+ * (.secret, -wal, -shm) removed: a fresh store path (static buffer). */
+const char *dl_test_fresh_db(const char *name);
+
 /* The program under test: $DELIBERATE, else ./deliberate. */
 const char *dl_test_prog(void);
 /* Runs "<prefix> <program> <args>" through the shell, stdout and stderr
