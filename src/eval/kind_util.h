@@ -1,6 +1,8 @@
-/* eval/kind_util: small helpers shared by the jailbreak, hallucination, bias
- * and refusal-style kinds — dataset rows from a definition's options, seeded
- * choices, choice-question prompts and answers, metric lists. */
+/* eval/kind_util: small helpers shared by the kinds — dataset rows from a
+ * definition's options and an iterator over them (the jailbreak,
+ * hallucination, bias and refusal-style loaders), seeded choices,
+ * choice-question prompts and answers, metric lists and per-group rates
+ * (those kinds, refusal and math). */
 #ifndef DL_EVAL_KIND_UTIL_H
 #define DL_EVAL_KIND_UTIL_H
 
