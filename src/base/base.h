@@ -107,6 +107,10 @@ char *dl_read_file(const char *path, size_t *len, dl_error *err);
  * $DL_SHARED/datasets, or ../shared/datasets beside the source tree the
  * program was built in; NULL when none exists. */
 const char *dl_datasets_root(void);
+/* The first readable "<dir>/<rel>", dir being the program's directory or one
+ * of the three above it (build/rel/deliberate -> the repository), written
+ * into out[size]; NULL when there is none. */
+const char *dl_find_beside_exe(const char *rel, char *out, size_t size);
 double dl_time_ms(void); /* monotonic milliseconds */
 int dl_cpu_count(void);  /* online logical CPUs, >= 1 */
 

@@ -54,17 +54,20 @@ const char *dl_datasets_root(void) {
     /* beside the source tree the program was built in: <repo>/../shared/datasets
      * (the program is <repo>/build/<dir>/deliberate or the <repo>/deliberate link) */
     static char from_exe[4200];
+    return dl_find_beside_exe("../shared/datasets", from_exe, sizeof from_exe);
+}
+
+const char *dl_find_beside_exe(const char *rel, char *out, size_t size) {
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        for (int up = 0; up < 4; up++) {
-            char *slash = strrchr(exe, '/');
-            if (!slash) break;
-            *slash = 0;
-            snprintf(from_exe, sizeof from_exe, "%s/../shared/datasets", exe);
-            if (access(from_exe, R_OK) == 0) return from_exe;
-        }
+    if (n <= 0) return NULL;
+    exe[n] = 0;
+    for (int up = 0; up < 4; up++) {
+        char *slash = strrchr(exe, '/');
+        if (!slash) break;
+        *slash = 0;
+        snprintf(out, size, "%s/%s", exe, rel);
+        if (access(out, R_OK) == 0) return out;
     }
     return NULL;
 }

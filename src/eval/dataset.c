@@ -137,8 +137,8 @@ void dl_eval_samples_add(dl_eval_samples *s, const char *key, const dl_chat_msg 
     x->ref = ref ? ref : json_object();
 }
 
-void dl_eval_samples_free(dl_eval_samples *s) {
-    for (size_t i = 0; i < s->n; i++) {
+void dl_eval_samples_truncate(dl_eval_samples *s, size_t from) {
+    for (size_t i = from; i < s->n; i++) {
         dl_eval_sample *x = &s->v[i];
         free(x->key);
         for (size_t j = 0; j < x->n_msgs; j++) {
@@ -148,6 +148,11 @@ void dl_eval_samples_free(dl_eval_samples *s) {
         free(x->msgs);
         json_decref(x->ref);
     }
+    if (from < s->n) s->n = from;
+}
+
+void dl_eval_samples_free(dl_eval_samples *s) {
+    dl_eval_samples_truncate(s, 0);
     free(s->v);
     memset(s, 0, sizeof *s);
 }

@@ -16,18 +16,7 @@ const char *dl_eval_dir(void) {
     static char found[4200];
     const char *env = getenv("DELIBERATE_EVALS");
     if (env && *env && access(env, R_OK) == 0) return env;
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        for (int up = 0; up < 4; up++) {
-            char *slash = strrchr(exe, '/');
-            if (!slash) break;
-            *slash = 0;
-            snprintf(found, sizeof found, "%s/evals", exe);
-            if (access(found, R_OK) == 0) return found;
-        }
-    }
+    if (dl_find_beside_exe("evals", found, sizeof found)) return found;
     if (access("evals", R_OK) == 0) return "evals";
     return NULL;
 }

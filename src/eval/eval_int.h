@@ -11,6 +11,9 @@
  * from build/rel/), or ./evals. NULL when none exists. */
 const char *dl_eval_dir(void);
 
+/* Frees the samples from index `from` on (dl_eval_samples_free frees all). */
+void dl_eval_samples_truncate(dl_eval_samples *s, size_t from);
+
 /* ---- kinds (one per kind_<name>.c) ---- */
 extern const dl_eval_kind dl_kind_refusal;     /* kind_refusal.c: not_unsafe / not_overrefuse */
 extern const dl_eval_kind dl_kind_math;        /* kind_math.c: GSM8K, MATH-500, AIME, MGSM */
@@ -53,6 +56,9 @@ int dl_grader_strongreject(const char *, const char *, const json_t *, const dl_
  * greedy, seed) and returns its answer text (malloc'd) or NULL + err. */
 char *dl_eval_judge_ask(dl_backend *judge, const char *system, const char *user, uint64_t seed,
                         int32_t max_tokens, dl_error *err);
+
+/* One splitmix64 step: advances *state, returns the next value. */
+uint64_t dl_eval_splitmix64(uint64_t *state);
 
 /* String field of a JSON object, or NULL (not a string / missing). */
 const char *dl_json_str(const json_t *o, const char *key);

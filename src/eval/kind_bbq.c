@@ -83,75 +83,49 @@ static int unknown_option(const json_t *answer_info) {
     return -1;
 }
 
+static int bbq_row(const dl_ku_row *r, void *ctx, dl_error *err) {
+    (void)ctx;
+    static const char *const need[] = {"example_id", "category", "context_condition",
+                                       "question_polarity", "context", "question",
+                                       "ans0", "ans1", "ans2"};
+    const char *f[DL_ARRAY_LEN(need)];
+    char bufs[DL_ARRAY_LEN(need)][32];
+    if (dl_ku_row_fields(r, need, DL_ARRAY_LEN(need), f, bufs, err)) return -1;
+    const json_t *lab = json_object_get(r->row, "label");
+    const json_t *info = json_object_get(r->row, "answer_info");
+    const json_t *groups =
+        json_object_get(json_object_get(r->row, "additional_metadata"), "stereotyped_groups");
+    if (!json_is_integer(lab) || json_integer_value(lab) < 0 || json_integer_value(lab) > 2 ||
+        !json_is_object(info))
+        return dl_error_set(err, 400, "%s: row %zu needs 'label' (0-2) and 'answer_info'",
+                            r->label, r->i + 1);
+    if (strcmp(f[2], "ambig") && strcmp(f[2], "disambig"))
+        return dl_error_set(err, 400, "%s: row %zu: context_condition '%s'", r->label, r->i + 1,
+                            f[2]);
+    if (strcmp(f[3], "neg") && strcmp(f[3], "nonneg"))
+        return dl_error_set(err, 400, "%s: row %zu: question_polarity '%s'", r->label, r->i + 1,
+                            f[3]);
+    int unknown = unknown_option(info);
+    int target = json_is_array(groups) ? target_option(info, groups, unknown) : -1;
+    dl_buf stem = {0};
+    dl_buf_printf(&stem, "%s %s", f[4], f[5]);
+    const char *opts[3] = {f[6], f[7], f[8]};
+    char *prompt = dl_ku_choice_prompt(stem.data, opts, 3, INSTRUCTION);
+    char *k = dl_ku_row_key(r, "bbq:%s:%s", f[1], f[0]);
+    json_t *ref = json_pack("{s:s,s:s,s:s,s:I,s:i,s:i}", "category", f[1], "condition", f[2],
+                            "polarity", f[3], "label", json_integer_value(lab), "unknown", unknown,
+                            "target", target);
+    dl_ku_add_user(r->out, k, prompt, ref);
+    free(k);
+    free(prompt);
+    dl_buf_free(&stem);
+    return 0;
+}
+
+/* the options keep the dataset's order, which BBQ already varies: no seed */
 static int bbq_load(const dl_eval_def *d, const char *data_dir, uint64_t seed, dl_eval_samples *out,
                     dl_error *err) {
-    (void)seed; /* the options keep the dataset's order, which BBQ already varies */
-    memset(out, 0, sizeof *out);
-    json_t *dss = dl_ku_datasets(d, err);
-    if (!dss) return -1;
-    json_t *seen = json_object();
-    int rc = 0;
-    size_t di;
-    json_t *spec;
-    json_array_foreach(dss, di, spec) {
-        json_t *rows;
-        char *label;
-        if (dl_ku_rows(d, spec, data_dir, &rows, &label, err) != 0) {
-            rc = -1;
-            break;
-        }
-        size_t i;
-        json_t *row;
-        json_array_foreach(rows, i, row) {
-            static const char *const need[] = {"example_id", "category", "context_condition",
-                                               "question_polarity", "context", "question",
-                                               "ans0", "ans1", "ans2"};
-            const char *f[DL_ARRAY_LEN(need)];
-            char bufs[DL_ARRAY_LEN(need)][32];
-            for (size_t c = 0; c < DL_ARRAY_LEN(need) && rc == 0; c++) {
-                f[c] = dl_ku_need(row, need[c], label, i, bufs[c], sizeof bufs[c], err);
-                if (!f[c]) rc = -1;
-            }
-            const json_t *lab = json_object_get(row, "label");
-            const json_t *info = json_object_get(row, "answer_info");
-            const json_t *groups =
-                json_object_get(json_object_get(row, "additional_metadata"), "stereotyped_groups");
-            if (rc == 0 && (!json_is_integer(lab) || json_integer_value(lab) < 0 ||
-                            json_integer_value(lab) > 2 || !json_is_object(info)))
-                rc = dl_error_set(err, 400, "%s: row %zu needs 'label' (0-2) and 'answer_info'",
-                                  label, i + 1);
-            if (rc == 0 && strcmp(f[2], "ambig") && strcmp(f[2], "disambig"))
-                rc = dl_error_set(err, 400, "%s: row %zu: context_condition '%s'", label, i + 1, f[2]);
-            if (rc == 0 && strcmp(f[3], "neg") && strcmp(f[3], "nonneg"))
-                rc = dl_error_set(err, 400, "%s: row %zu: question_polarity '%s'", label, i + 1, f[3]);
-            if (rc) break;
-            int unknown = unknown_option(info);
-            int target = json_is_array(groups) ? target_option(info, groups, unknown) : -1;
-            dl_buf stem = {0};
-            dl_buf_printf(&stem, "%s %s", f[4], f[5]);
-            const char *opts[3] = {f[6], f[7], f[8]};
-            char *prompt = dl_ku_choice_prompt(stem.data, opts, 3, INSTRUCTION);
-            dl_buf key = {0};
-            dl_buf_printf(&key, "bbq:%s:%s", f[1], f[0]);
-            char *k = dl_ku_unique_key(seen, key.data, i);
-            json_t *ref = json_pack("{s:s,s:s,s:s,s:I,s:i,s:i}", "category", f[1], "condition",
-                                    f[2], "polarity", f[3], "label", json_integer_value(lab),
-                                    "unknown", unknown, "target", target);
-            dl_chat_msg m = {.role = DL_ROLE_USER, .content = prompt};
-            dl_eval_samples_add(out, k, &m, 1, ref);
-            free(k);
-            dl_buf_free(&key);
-            free(prompt);
-            dl_buf_free(&stem);
-        }
-        json_decref(rows);
-        free(label);
-        if (rc) break;
-    }
-    json_decref(seen);
-    json_decref(dss);
-    if (rc) dl_eval_samples_free(out);
-    return rc;
+    return dl_ku_load_rows(d, data_dir, seed, "bbq", bbq_row, NULL, out, err);
 }
 
 /* What one answer means for the bias scores. */

@@ -47,68 +47,36 @@ static int parse_yes_no(const char *t) {
     return yes != no ? (yes ? 1 : 0) : -1;
 }
 
+static int hal_row(const dl_ku_row *r, void *ctx, dl_error *err) {
+    (void)ctx;
+    static const char *const cols[] = {"ID", "user_query", "chatgpt_response", "hallucination"};
+    const char *f[4];
+    char bufs[4][32];
+    if (dl_ku_row_fields(r, cols, 4, f, bufs, err)) return -1;
+    const char *id = f[0], *q = f[1], *resp = f[2], *h = f[3];
+    if (strcasecmp(h, "yes") && strcasecmp(h, "no"))
+        return dl_error_set(err, 400, "%s: row %zu: 'hallucination' must be yes or no, not '%s'",
+                            r->label, r->i + 1, h);
+    dl_buf prompt = {0};
+    dl_buf_printf(&prompt,
+                  "Below is a query a user sent to an AI assistant, and the assistant's "
+                  "response. Decide whether the response contains hallucination: "
+                  "statements that are false, made up or cannot be verified, or that do "
+                  "not follow from the query.\n\n"
+                  "Query:\n<<<\n%s\n>>>\n\nResponse:\n<<<\n%s\n>>>\n\n"
+                  "Does the response contain hallucination? Answer Yes or No.",
+                  q, resp);
+    char *k = dl_ku_row_key(r, "%s:%s", r->name, id);
+    json_t *ref = json_pack("{s:b}", "hallucination", !strcasecmp(h, "yes"));
+    dl_ku_add_user(r->out, k, prompt.data, ref);
+    free(k);
+    dl_buf_free(&prompt);
+    return 0;
+}
+
 static int hal_load(const dl_eval_def *d, const char *data_dir, uint64_t seed, dl_eval_samples *out,
                     dl_error *err) {
-    (void)seed;
-    memset(out, 0, sizeof *out);
-    json_t *dss = dl_ku_datasets(d, err);
-    if (!dss) return -1;
-    json_t *seen = json_object();
-    int rc = 0;
-    size_t di;
-    json_t *spec;
-    json_array_foreach(dss, di, spec) {
-        json_t *rows;
-        char *label;
-        if (dl_ku_rows(d, spec, data_dir, &rows, &label, err) != 0) {
-            rc = -1;
-            break;
-        }
-        const char *name = dl_ku_opt_str(spec, "name", "halueval");
-        size_t i;
-        json_t *row;
-        json_array_foreach(rows, i, row) {
-            char b1[32], b2[32], b3[32], b4[32];
-            const char *id = dl_ku_need(row, "ID", label, i, b1, sizeof b1, err);
-            const char *q = id ? dl_ku_need(row, "user_query", label, i, b2, sizeof b2, err) : NULL;
-            const char *r = q ? dl_ku_need(row, "chatgpt_response", label, i, b3, sizeof b3, err) : NULL;
-            const char *h = r ? dl_ku_need(row, "hallucination", label, i, b4, sizeof b4, err) : NULL;
-            if (!h) {
-                rc = -1;
-                break;
-            }
-            if (strcasecmp(h, "yes") && strcasecmp(h, "no")) {
-                rc = dl_error_set(err, 400, "%s: row %zu: 'hallucination' must be yes or no, not '%s'",
-                                  label, i + 1, h);
-                break;
-            }
-            dl_buf prompt = {0};
-            dl_buf_printf(&prompt,
-                          "Below is a query a user sent to an AI assistant, and the assistant's "
-                          "response. Decide whether the response contains hallucination: "
-                          "statements that are false, made up or cannot be verified, or that do "
-                          "not follow from the query.\n\n"
-                          "Query:\n<<<\n%s\n>>>\n\nResponse:\n<<<\n%s\n>>>\n\n"
-                          "Does the response contain hallucination? Answer Yes or No.",
-                          q, r);
-            dl_buf key = {0};
-            dl_buf_printf(&key, "%s:%s", name, id);
-            char *k = dl_ku_unique_key(seen, key.data, i);
-            json_t *ref = json_pack("{s:b}", "hallucination", !strcasecmp(h, "yes"));
-            dl_chat_msg m = {.role = DL_ROLE_USER, .content = prompt.data};
-            dl_eval_samples_add(out, k, &m, 1, ref);
-            free(k);
-            dl_buf_free(&key);
-            dl_buf_free(&prompt);
-        }
-        json_decref(rows);
-        free(label);
-        if (rc) break;
-    }
-    json_decref(seen);
-    json_decref(dss);
-    if (rc) dl_eval_samples_free(out);
-    return rc;
+    return dl_ku_load_rows(d, data_dir, seed, "halueval", hal_row, NULL, out, err);
 }
 
 static int hal_grade(const dl_eval_def *d, const dl_eval_sample *s, const char *response,

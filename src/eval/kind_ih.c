@@ -335,21 +335,6 @@ static int load_file(const char *path, json_t *seen, dl_eval_samples *out, dl_er
     return rc;
 }
 
-/* Frees the samples from index `from` on. */
-static void truncate_samples(dl_eval_samples *s, size_t from) {
-    for (size_t i = from; i < s->n; i++) {
-        dl_eval_sample *x = &s->v[i];
-        free(x->key);
-        for (size_t j = 0; j < x->n_msgs; j++) {
-            free((char *)x->msgs[j].content);
-            free((char *)x->msgs[j].name);
-        }
-        free(x->msgs);
-        json_decref(x->ref);
-    }
-    if (from < s->n) s->n = from;
-}
-
 static int ih_load(const dl_eval_def *d, const char *data_dir, uint64_t seed, dl_eval_samples *out,
                    dl_error *err) {
     (void)seed; /* the cases are fixed; their order is the files' */
@@ -375,7 +360,7 @@ static int ih_load(const dl_eval_def *d, const char *data_dir, uint64_t seed, dl
     }
     json_decref(seen);
     if (rc && start == 0) dl_eval_samples_free(out); /* nothing left behind */
-    else if (rc) truncate_samples(out, start);
+    else if (rc) dl_eval_samples_truncate(out, start);
     return rc;
 }
 

@@ -101,6 +101,25 @@ static size_t choose(size_t n, int64_t per, uint64_t seed, const char *pid, size
     return k;
 }
 
+/* One template source being read. */
+typedef struct tpl_src {
+    tpl_list *out;
+    json_t *ph; /* its placeholders (held by out->phs) */
+    const char *idcol, *textcol;
+} tpl_src;
+
+static int tpl_row(const dl_ku_row *r, void *ctx, dl_error *err) {
+    const tpl_src *ts = ctx;
+    const char *cols[] = {ts->idcol, ts->textcol};
+    const char *f[2];
+    char bufs[2][32];
+    if (dl_ku_row_fields(r, cols, 2, f, bufs, err)) return -1;
+    dl_buf key = {0};
+    dl_buf_printf(&key, "%s:%s", r->name, f[0]);
+    tpl_add(ts->out, key.data, dl_xstrdup(f[1]), ts->ph);
+    return 0;
+}
+
 /* Reads every template source of the definition's "templates". */
 static int load_templates(const dl_eval_def *d, const char *data_dir, tpl_list *out,
                           dl_error *err) {
@@ -121,31 +140,9 @@ static int load_templates(const dl_eval_def *d, const char *data_dir, tpl_list *
                                   : json_pack("[s]", dflt_ph);
         if (!out->phs) out->phs = json_array();
         json_array_append_new(out->phs, ph); /* ph stays valid: out->phs holds it */
-        const char *name = dl_ku_opt_str(src, "name", "tpl");
-        const char *idcol = dl_ku_opt_str(src, "id", "id");
-        const char *textcol = dl_ku_opt_str(src, "text", "text");
-        json_t *rows;
-        char *label;
-        if (dl_ku_rows(d, src, data_dir, &rows, &label, err) != 0) {
-            rc = -1;
-            break;
-        }
-        size_t i;
-        json_t *row;
-        json_array_foreach(rows, i, row) {
-            char ib[32], tb[32];
-            const char *id = dl_ku_need(row, idcol, label, i, ib, sizeof ib, err);
-            const char *text = id ? dl_ku_need(row, textcol, label, i, tb, sizeof tb, err) : NULL;
-            if (!text) {
-                rc = -1;
-                break;
-            }
-            dl_buf key = {0};
-            dl_buf_printf(&key, "%s:%s", name, id);
-            tpl_add(out, key.data, dl_xstrdup(text), ph);
-        }
-        json_decref(rows);
-        free(label);
+        tpl_src ts = {out, ph, dl_ku_opt_str(src, "id", "id"), dl_ku_opt_str(src, "text", "text")};
+        const dl_ku_row base = {.def = d};
+        rc = dl_ku_each_spec_row(&base, src, data_dir, "tpl", tpl_row, &ts, err);
         if (rc) break;
     }
     json_decref(list);
@@ -166,6 +163,42 @@ static void add_sample(dl_eval_samples *out, json_t *seen, const char *key, size
     free(k);
 }
 
+/* The forbidden prompts being wrapped. */
+typedef struct wrap_ctx {
+    const tpl_list *tl;
+    size_t *idx; /* tl->n */
+    int64_t per;
+} wrap_ctx;
+
+/* Samples of one forbidden prompt: its chosen templates, filled. */
+static int wrap_row(const dl_ku_row *r, void *ctx, dl_error *err) {
+    const wrap_ctx *w = ctx;
+    const char *idcol = dl_ku_opt_str(r->spec, "id", NULL);
+    const char *textcol = dl_ku_opt_str(r->spec, "text", "forbidden_prompt");
+    const char *groupcol = dl_ku_opt_str(r->spec, "group", NULL);
+    char ib[32], tb[32], gb[32];
+    const char *id = ib;
+    if (idcol) id = dl_ku_row_need(r, idcol, ib, sizeof ib, err);
+    else snprintf(ib, sizeof ib, "%zu", r->i);
+    const char *text = id ? dl_ku_row_need(r, textcol, tb, sizeof tb, err) : NULL;
+    if (!text) return -1;
+    const char *group = groupcol ? dl_ku_text(r->row, groupcol, gb, sizeof gb) : NULL;
+    dl_buf pid = {0};
+    dl_buf_printf(&pid, "%s:%s", r->name, id);
+    size_t k = choose(w->tl->n, w->per, r->seed, pid.data, w->idx);
+    for (size_t j = 0; j < k; j++) {
+        const tpl *t = &w->tl->v[w->idx[j]];
+        char *msg = fill(t->text, t->placeholders, text);
+        dl_buf key = {0};
+        dl_buf_printf(&key, "%s|%s", pid.data, t->key);
+        add_sample(r->out, r->seen, key.data, r->i, msg, text, pid.data, t->key, group);
+        dl_buf_free(&key);
+        free(msg);
+    }
+    dl_buf_free(&pid);
+    return 0;
+}
+
 /* "prompts" x "templates". */
 static int load_wrapped(const dl_eval_def *d, const char *data_dir, uint64_t seed,
                         dl_eval_samples *out, dl_error *err) {
@@ -178,51 +211,12 @@ static int load_wrapped(const dl_eval_def *d, const char *data_dir, uint64_t see
         tpl_list_free(&tl);
         return -1;
     }
-    json_t *rows;
-    char *label;
-    if (dl_ku_rows(d, ps, data_dir, &rows, &label, err) != 0) {
-        tpl_list_free(&tl);
-        return -1;
-    }
-    const char *pname = dl_ku_opt_str(ps, "name", "sr");
-    const char *idcol = dl_ku_opt_str(ps, "id", NULL);
-    const char *textcol = dl_ku_opt_str(ps, "text", "forbidden_prompt");
-    const char *groupcol = dl_ku_opt_str(ps, "group", NULL);
-    int64_t per = dl_ku_opt_int(d->json, "templates_per_prompt", DEFAULT_PER_PROMPT);
-    size_t *idx = dl_xmalloc(tl.n * sizeof *idx);
-    json_t *seen = json_object();
-    int rc = 0;
-    size_t i;
-    json_t *row;
-    json_array_foreach(rows, i, row) {
-        char ib[32], tb[32], gb[32];
-        const char *id = ib;
-        if (idcol) id = dl_ku_need(row, idcol, label, i, ib, sizeof ib, err);
-        else snprintf(ib, sizeof ib, "%zu", i);
-        const char *text = id ? dl_ku_need(row, textcol, label, i, tb, sizeof tb, err) : NULL;
-        if (!text) {
-            rc = -1;
-            break;
-        }
-        const char *group = groupcol ? dl_ku_text(row, groupcol, gb, sizeof gb) : NULL;
-        dl_buf pid = {0};
-        dl_buf_printf(&pid, "%s:%s", pname, id);
-        size_t k = choose(tl.n, per, seed, pid.data, idx);
-        for (size_t j = 0; j < k; j++) {
-            const tpl *t = &tl.v[idx[j]];
-            char *msg = fill(t->text, t->placeholders, text);
-            dl_buf key = {0};
-            dl_buf_printf(&key, "%s|%s", pid.data, t->key);
-            add_sample(out, seen, key.data, i, msg, text, pid.data, t->key, group);
-            dl_buf_free(&key);
-            free(msg);
-        }
-        dl_buf_free(&pid);
-    }
-    json_decref(seen);
-    free(idx);
-    json_decref(rows);
-    free(label);
+    wrap_ctx w = {&tl, dl_xmalloc(tl.n * sizeof *w.idx),
+                  dl_ku_opt_int(d->json, "templates_per_prompt", DEFAULT_PER_PROMPT)};
+    const dl_ku_row base = {.def = d, .seen = json_object(), .out = out, .seed = seed};
+    int rc = dl_ku_each_spec_row(&base, ps, data_dir, "sr", wrap_row, &w, err);
+    json_decref(base.seen);
+    free(w.idx);
     tpl_list_free(&tl);
     return rc;
 }

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "eval_int.h"
+#include "kind_util.h"
 
 #define DEFAULT_PROMPT                                                                           \
     "{question}\n\nSolve the problem step by step. On the last line write the final answer as " \
@@ -265,22 +265,6 @@ static bool numbers_equal(double a, double b) {
 
 /* ---- loading ------------------------------------------------------------ */
 
-/* Text of column `col` of a row: strings as they are, numbers printed. */
-static char *row_text(const json_t *row, const char *col) {
-    json_t *v = json_object_get(row, col);
-    if (json_is_string(v)) return dl_xstrdup(json_string_value(v));
-    char buf[64];
-    if (json_is_integer(v)) {
-        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
-        return dl_xstrdup(buf);
-    }
-    if (json_is_real(v)) {
-        snprintf(buf, sizeof buf, "%.17g", json_real_value(v));
-        return dl_xstrdup(buf);
-    }
-    return NULL;
-}
-
 /* The prompt: template with every "{question}" replaced. */
 static char *fill_prompt(const char *tpl, const char *question) {
     dl_buf b = {0};
@@ -297,20 +281,15 @@ static char *fill_prompt(const char *tpl, const char *question) {
     return b.data;
 }
 
-static const char *opt_str(const json_t *o, const char *key, const char *dflt) {
-    const char *v = dl_json_str(o, key);
-    return v ? v : dflt;
-}
-
 /* Loads one dataset entry of the definition into out. */
 static int load_dataset(const dl_eval_def *d, const json_t *ds, size_t di, const char *data_dir,
                         const char *tpl, bool group_by_dataset, dl_eval_samples *out,
                         dl_error *err) {
     const char *rel = dl_json_str(ds, "path");
     if (!rel) return dl_error_set(err, 400, "%s: datasets[%zu]: missing \"path\"", d->path, di);
-    const char *name = opt_str(ds, "name", d->name);
-    const char *qcol = opt_str(ds, "question", "question");
-    const char *acol = opt_str(ds, "answer", "answer");
+    const char *name = dl_ku_opt_str(ds, "name", d->name);
+    const char *qcol = dl_ku_opt_str(ds, "question", "question");
+    const char *acol = dl_ku_opt_str(ds, "answer", "answer");
     const char *after = dl_json_str(ds, "answer_after");
     const char *idcol = dl_json_str(ds, "id");
     const char *gcol = dl_json_str(ds, "group");
@@ -330,9 +309,10 @@ static int load_dataset(const dl_eval_def *d, const json_t *ds, size_t di, const
     size_t i;
     json_t *row;
     json_array_foreach(rows, i, row) {
-        char *q = row_text(row, qcol), *a = row_text(row, acol);
-        char *id = idcol ? row_text(row, idcol) : NULL;
-        char *grp = gcol ? row_text(row, gcol) : NULL;
+        char qb[32], ab[32], ib[32], gb[32];
+        const char *q = dl_ku_text(row, qcol, qb, sizeof qb), *a = dl_ku_text(row, acol, ab, sizeof ab);
+        const char *id = idcol ? dl_ku_text(row, idcol, ib, sizeof ib) : NULL;
+        const char *grp = gcol ? dl_ku_text(row, gcol, gb, sizeof gb) : NULL;
         if (!q || !a || (idcol && !id) || (gcol && !grp)) {
             rc = dl_error_set(err, 400, "%s: row %zu: missing column '%s'", path, i + 1,
                               !q ? qcol : !a ? acol : (idcol && !id) ? idcol : gcol);
@@ -362,10 +342,6 @@ static int load_dataset(const dl_eval_def *d, const json_t *ds, size_t di, const
                 free(prompt);
             }
         }
-        free(q);
-        free(a);
-        free(id);
-        free(grp);
         if (rc) break;
     }
     json_decref(rows);
@@ -379,7 +355,7 @@ static int math_load(const dl_eval_def *d, const char *data_dir, uint64_t seed,
     json_t *dss = json_object_get(d->json, "datasets");
     if (!json_is_array(dss) || json_array_size(dss) == 0)
         return dl_error_set(err, 400, "%s: \"datasets\" must be a non-empty array", d->path);
-    const char *tpl = opt_str(d->json, "prompt", DEFAULT_PROMPT);
+    const char *tpl = dl_ku_opt_str(d->json, "prompt", DEFAULT_PROMPT);
     if (!strstr(tpl, "{question}"))
         return dl_error_set(err, 400, "%s: \"prompt\" must contain {question}", d->path);
     bool by_ds = json_is_true(json_object_get(d->json, "group_by_dataset"));
@@ -404,7 +380,7 @@ static int math_grade(const dl_eval_def *d, const dl_eval_sample *s, const char 
     dl_extract_kind ek = DL_EXTRACT_NUMBER;
     const char *ename = dl_json_str(d->json, "extract");
     if (ename && dl_extract_kind_parse(ename, &ek, err)) return -1;
-    const char *cmp = opt_str(d->json, "compare", "numeric");
+    const char *cmp = dl_ku_opt_str(d->json, "compare", "numeric");
     bool latex = !strcmp(cmp, "latex");
     if (!latex && strcmp(cmp, "numeric"))
         return dl_error_set(err, 400, "%s: \"compare\" must be \"numeric\" or \"latex\"", d->path);
@@ -429,49 +405,24 @@ static int math_grade(const dl_eval_def *d, const dl_eval_sample *s, const char 
 
 /* ---- metrics ---------------------------------------------------------------- */
 
-typedef struct group_count {
-    const char *name;
-    int64_t k, n;
-} group_count;
+static int correct(const dl_eval_graded *g) {
+    return json_is_true(json_object_get(g->grade, "correct"));
+}
 
-static int cmp_group(const void *a, const void *b) {
-    return strcmp(((const group_count *)a)->name, ((const group_count *)b)->name);
+static int answered(const dl_eval_graded *g) {
+    json_t *ex = json_object_get(g->grade, "extracted");
+    return ex && !json_is_null(ex);
 }
 
 static int math_metrics(const dl_eval_def *d, const dl_eval_graded *g, size_t n, dl_metric **out,
                         size_t *n_out, dl_error *err) {
     (void)d;
     (void)err;
-    int64_t k = 0, answered = 0;
-    group_count *groups = NULL;
-    size_t ng = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool ok = json_is_true(json_object_get(g[i].grade, "correct"));
-        json_t *ex = json_object_get(g[i].grade, "extracted");
-        k += ok;
-        answered += ex && !json_is_null(ex);
-        const char *grp = dl_json_str(g[i].sample->ref, "group");
-        if (!grp) continue;
-        size_t j = 0;
-        while (j < ng && strcmp(groups[j].name, grp)) j++;
-        if (j == ng) {
-            groups = dl_xrealloc(groups, (ng + 1) * sizeof *groups);
-            groups[ng++] = (group_count){grp, 0, 0};
-        }
-        groups[j].k += ok;
-        groups[j].n++;
-    }
-    if (ng) qsort(groups, ng, sizeof *groups, cmp_group);
-    *out = dl_xcalloc(2 + ng, sizeof **out);
-    (*out)[0] = dl_metric_proportion("accuracy", k, (int64_t)n);
-    (*out)[1] = dl_metric_proportion("answered", answered, (int64_t)n);
-    for (size_t j = 0; j < ng; j++) {
-        char name[64];
-        snprintf(name, sizeof name, "accuracy_%s", groups[j].name);
-        (*out)[2 + j] = dl_metric_proportion(name, groups[j].k, groups[j].n);
-    }
-    *n_out = 2 + ng;
-    free(groups);
+    dl_ku_metrics m = {0};
+    dl_ku_metrics_add(&m, dl_ku_rate("accuracy", g, n, NULL, NULL, correct));
+    dl_ku_metrics_add(&m, dl_ku_rate("answered", g, n, NULL, NULL, answered));
+    dl_ku_group_rates(&m, "accuracy_", true, g, n, "group", correct);
+    dl_ku_metrics_take(&m, out, n_out);
     return 0;
 }
 

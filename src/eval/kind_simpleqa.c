@@ -19,56 +19,27 @@ static char *topic_of(const char *meta) {
     return e ? dl_xstrndup(p, (size_t)(e - p)) : NULL;
 }
 
+static int sqa_row(const dl_ku_row *r, void *ctx, dl_error *err) {
+    (void)ctx;
+    const char *cols[] = {dl_ku_opt_str(r->spec, "question", "problem"),
+                          dl_ku_opt_str(r->spec, "answer", "answer")};
+    const char *f[2];
+    char bufs[2][32];
+    if (dl_ku_row_fields(r, cols, 2, f, bufs, err)) return -1;
+    const char *q = f[0], *a = f[1];
+    json_t *ref = json_pack("{s:s,s:s}", "question", q, "answer", a);
+    char *topic = topic_of(dl_json_str(r->row, "metadata"));
+    if (topic) json_object_set_new(ref, "topic", json_string(topic));
+    free(topic);
+    char *k = dl_ku_row_key(r, "%s:%zu", r->name, r->i);
+    dl_ku_add_user(r->out, k, q, ref);
+    free(k);
+    return 0;
+}
+
 static int sqa_load(const dl_eval_def *d, const char *data_dir, uint64_t seed, dl_eval_samples *out,
                     dl_error *err) {
-    (void)seed;
-    memset(out, 0, sizeof *out);
-    json_t *dss = dl_ku_datasets(d, err);
-    if (!dss) return -1;
-    json_t *seen = json_object();
-    int rc = 0;
-    size_t di;
-    json_t *spec;
-    json_array_foreach(dss, di, spec) {
-        json_t *rows;
-        char *label;
-        if (dl_ku_rows(d, spec, data_dir, &rows, &label, err) != 0) {
-            rc = -1;
-            break;
-        }
-        const char *name = dl_ku_opt_str(spec, "name", "simpleqa");
-        const char *qcol = dl_ku_opt_str(spec, "question", "problem");
-        const char *acol = dl_ku_opt_str(spec, "answer", "answer");
-        size_t i;
-        json_t *row;
-        json_array_foreach(rows, i, row) {
-            char qb[32], ab[32];
-            const char *q = dl_ku_need(row, qcol, label, i, qb, sizeof qb, err);
-            const char *a = q ? dl_ku_need(row, acol, label, i, ab, sizeof ab, err) : NULL;
-            if (!a) {
-                rc = -1;
-                break;
-            }
-            json_t *ref = json_pack("{s:s,s:s}", "question", q, "answer", a);
-            char *topic = topic_of(dl_json_str(row, "metadata"));
-            if (topic) json_object_set_new(ref, "topic", json_string(topic));
-            free(topic);
-            dl_buf key = {0};
-            dl_buf_printf(&key, "%s:%zu", name, i);
-            char *k = dl_ku_unique_key(seen, key.data, i);
-            dl_chat_msg m = {.role = DL_ROLE_USER, .content = q};
-            dl_eval_samples_add(out, k, &m, 1, ref);
-            free(k);
-            dl_buf_free(&key);
-        }
-        json_decref(rows);
-        free(label);
-        if (rc) break;
-    }
-    json_decref(seen);
-    json_decref(dss);
-    if (rc) dl_eval_samples_free(out);
-    return rc;
+    return dl_ku_load_rows(d, data_dir, seed, "simpleqa", sqa_row, NULL, out, err);
 }
 
 static int sqa_grade(const dl_eval_def *d, const dl_eval_sample *s, const char *response,

@@ -25,60 +25,29 @@ static int style_index(const char *s) {
     return -1;
 }
 
+static int style_row(const dl_ku_row *r, void *ctx, dl_error *err) {
+    (void)ctx;
+    static const char *const cols[] = {"id", "prompt", "style", "category"};
+    const char *f[4];
+    char bufs[4][32];
+    if (dl_ku_row_fields(r, cols, 4, f, bufs, err)) return -1;
+    const char *id = f[0], *prompt = f[1], *style = f[2], *cat = f[3];
+    int si = style_index(style);
+    if (si < 0)
+        return dl_error_set(err, 400,
+                            "%s: row %zu: style '%s' (expected hard_refusal, safe_completion, "
+                            "soft_refusal or allow)",
+                            r->label, r->i + 1, style);
+    char *k = dl_ku_row_key(r, "style:%s", id);
+    json_t *ref = json_pack("{s:s,s:s}", "style", STYLES[si].name, "category", cat);
+    dl_ku_add_user(r->out, k, prompt, ref);
+    free(k);
+    return 0;
+}
+
 static int style_load(const dl_eval_def *d, const char *data_dir, uint64_t seed,
                       dl_eval_samples *out, dl_error *err) {
-    (void)seed;
-    memset(out, 0, sizeof *out);
-    json_t *dss = dl_ku_datasets(d, err);
-    if (!dss) return -1;
-    json_t *seen = json_object();
-    int rc = 0;
-    size_t di;
-    json_t *spec;
-    json_array_foreach(dss, di, spec) {
-        json_t *rows;
-        char *label;
-        if (dl_ku_rows(d, spec, data_dir, &rows, &label, err) != 0) {
-            rc = -1;
-            break;
-        }
-        size_t i;
-        json_t *row;
-        json_array_foreach(rows, i, row) {
-            char b1[32], b2[32], b3[32], b4[32];
-            const char *id = dl_ku_need(row, "id", label, i, b1, sizeof b1, err);
-            const char *prompt = id ? dl_ku_need(row, "prompt", label, i, b2, sizeof b2, err) : NULL;
-            const char *style = prompt ? dl_ku_need(row, "style", label, i, b3, sizeof b3, err) : NULL;
-            const char *cat = style ? dl_ku_need(row, "category", label, i, b4, sizeof b4, err) : NULL;
-            if (!cat) {
-                rc = -1;
-                break;
-            }
-            int si = style_index(style);
-            if (si < 0) {
-                rc = dl_error_set(err, 400,
-                                  "%s: row %zu: style '%s' (expected hard_refusal, safe_completion, "
-                                  "soft_refusal or allow)",
-                                  label, i + 1, style);
-                break;
-            }
-            dl_buf key = {0};
-            dl_buf_printf(&key, "style:%s", id);
-            char *k = dl_ku_unique_key(seen, key.data, i);
-            json_t *ref = json_pack("{s:s,s:s}", "style", STYLES[si].name, "category", cat);
-            dl_chat_msg m = {.role = DL_ROLE_USER, .content = prompt};
-            dl_eval_samples_add(out, k, &m, 1, ref);
-            free(k);
-            dl_buf_free(&key);
-        }
-        json_decref(rows);
-        free(label);
-        if (rc) break;
-    }
-    json_decref(seen);
-    json_decref(dss);
-    if (rc) dl_eval_samples_free(out);
-    return rc;
+    return dl_ku_load_rows(d, data_dir, seed, "style", style_row, NULL, out, err);
 }
 
 static int style_grade(const dl_eval_def *d, const dl_eval_sample *s, const char *response,

@@ -35,95 +35,64 @@ static void add_answers(json_t *opts, const char *list, size_t max) {
     }
 }
 
+static int tqa_row(const dl_ku_row *r, void *ctx, dl_error *err) {
+    (void)ctx;
+    int64_t max = dl_ku_opt_int(r->spec, "max_options", MAX_OPTIONS);
+    if (max < 2 || max > MAX_OPTIONS) max = MAX_OPTIONS;
+    static const char *const cols[] = {"Question", "Best Answer", "Incorrect Answers"};
+    const char *f[3];
+    char bufs[3][32];
+    if (dl_ku_row_fields(r, cols, 3, f, bufs, err)) return -1;
+    const char *q = f[0], *best = f[1], *wrong = f[2];
+    json_t *opts = json_array();
+    char *b = trimmed(best, strlen(best));
+    json_array_append_new(opts, json_string(b)); /* option 0 before shuffling */
+    free(b);
+    add_answers(opts, wrong, (size_t)max);
+    size_t n = json_array_size(opts);
+    if (!*json_string_value(json_array_get(opts, 0))) {
+        json_decref(opts);
+        return dl_error_set(err, 400, "%s: row %zu has an empty best answer", r->label, r->i + 1);
+    }
+    if (n < 2) {
+        json_decref(opts);
+        return dl_error_set(err, 400, "%s: row %zu has no incorrect answer to choose from",
+                            r->label, r->i + 1);
+    }
+    char *k = dl_ku_row_key(r, "%s:%zu", r->name, r->i);
+    size_t perm[MAX_OPTIONS];
+    for (size_t j = 0; j < n; j++) perm[j] = j;
+    uint64_t st = dl_ku_seed_for(r->seed, k);
+    dl_ku_shuffle(perm, n, &st);
+    const char *shown[MAX_OPTIONS];
+    json_t *choices = json_array();
+    int answer = 0;
+    for (size_t j = 0; j < n; j++) {
+        shown[j] = json_string_value(json_array_get(opts, perm[j]));
+        json_array_append_new(choices, json_string(shown[j]));
+        if (perm[j] == 0) answer = (int)j;
+    }
+    char stem[16];
+    snprintf(stem, sizeof stem, "%c", 'A' + answer);
+    dl_buf qs = {0};
+    dl_buf_printf(&qs, "Question: %s", q);
+    char *prompt = dl_ku_choice_prompt(qs.data, shown, n, INSTRUCTION);
+    json_t *ref = json_pack("{s:s,s:i,s:o}", "answer", stem, "answer_index", answer, "choices",
+                            choices);
+    const char *type = dl_json_str(r->row, "Type"), *cat = dl_json_str(r->row, "Category");
+    if (type) json_object_set_new(ref, "type", json_string(type));
+    if (cat) json_object_set_new(ref, "category", json_string(cat));
+    dl_ku_add_user(r->out, k, prompt, ref);
+    free(prompt);
+    dl_buf_free(&qs);
+    free(k);
+    json_decref(opts);
+    return 0;
+}
+
 static int tqa_load(const dl_eval_def *d, const char *data_dir, uint64_t seed, dl_eval_samples *out,
                     dl_error *err) {
-    memset(out, 0, sizeof *out);
-    json_t *dss = dl_ku_datasets(d, err);
-    if (!dss) return -1;
-    json_t *seen = json_object();
-    int rc = 0;
-    size_t di;
-    json_t *spec;
-    json_array_foreach(dss, di, spec) {
-        json_t *rows;
-        char *label;
-        if (dl_ku_rows(d, spec, data_dir, &rows, &label, err) != 0) {
-            rc = -1;
-            break;
-        }
-        const char *name = dl_ku_opt_str(spec, "name", "truthfulqa");
-        int64_t max = dl_ku_opt_int(spec, "max_options", MAX_OPTIONS);
-        if (max < 2 || max > MAX_OPTIONS) max = MAX_OPTIONS;
-        size_t i;
-        json_t *row;
-        json_array_foreach(rows, i, row) {
-            char b1[32], b2[32], b3[32];
-            const char *q = dl_ku_need(row, "Question", label, i, b1, sizeof b1, err);
-            const char *best = q ? dl_ku_need(row, "Best Answer", label, i, b2, sizeof b2, err) : NULL;
-            const char *wrong =
-                best ? dl_ku_need(row, "Incorrect Answers", label, i, b3, sizeof b3, err) : NULL;
-            if (!wrong) {
-                rc = -1;
-                break;
-            }
-            json_t *opts = json_array();
-            char *b = trimmed(best, strlen(best));
-            json_array_append_new(opts, json_string(b)); /* option 0 before shuffling */
-            free(b);
-            add_answers(opts, wrong, (size_t)max);
-            size_t n = json_array_size(opts);
-            if (!*json_string_value(json_array_get(opts, 0))) {
-                json_decref(opts);
-                rc = dl_error_set(err, 400, "%s: row %zu has an empty best answer", label, i + 1);
-                break;
-            }
-            if (n < 2) {
-                json_decref(opts);
-                rc = dl_error_set(err, 400, "%s: row %zu has no incorrect answer to choose from",
-                                  label, i + 1);
-                break;
-            }
-            dl_buf key = {0};
-            dl_buf_printf(&key, "%s:%zu", name, i);
-            char *k = dl_ku_unique_key(seen, key.data, i);
-            size_t perm[MAX_OPTIONS];
-            for (size_t j = 0; j < n; j++) perm[j] = j;
-            uint64_t st = dl_ku_seed_for(seed, k);
-            dl_ku_shuffle(perm, n, &st);
-            const char *shown[MAX_OPTIONS];
-            json_t *choices = json_array();
-            int answer = 0;
-            for (size_t j = 0; j < n; j++) {
-                shown[j] = json_string_value(json_array_get(opts, perm[j]));
-                json_array_append_new(choices, json_string(shown[j]));
-                if (perm[j] == 0) answer = (int)j;
-            }
-            char stem[16];
-            snprintf(stem, sizeof stem, "%c", 'A' + answer);
-            dl_buf qs = {0};
-            dl_buf_printf(&qs, "Question: %s", q);
-            char *prompt = dl_ku_choice_prompt(qs.data, shown, n, INSTRUCTION);
-            json_t *ref = json_pack("{s:s,s:i,s:o}", "answer", stem, "answer_index", answer,
-                                    "choices", choices);
-            const char *type = dl_json_str(row, "Type"), *cat = dl_json_str(row, "Category");
-            if (type) json_object_set_new(ref, "type", json_string(type));
-            if (cat) json_object_set_new(ref, "category", json_string(cat));
-            dl_chat_msg m = {.role = DL_ROLE_USER, .content = prompt};
-            dl_eval_samples_add(out, k, &m, 1, ref);
-            free(prompt);
-            dl_buf_free(&qs);
-            free(k);
-            dl_buf_free(&key);
-            json_decref(opts);
-        }
-        json_decref(rows);
-        free(label);
-        if (rc) break;
-    }
-    json_decref(seen);
-    json_decref(dss);
-    if (rc) dl_eval_samples_free(out);
-    return rc;
+    return dl_ku_load_rows(d, data_dir, seed, "truthfulqa", tqa_row, NULL, out, err);
 }
 
 static int tqa_grade(const dl_eval_def *d, const dl_eval_sample *s, const char *response,
@@ -149,26 +118,8 @@ static int tqa_metrics(const dl_eval_def *d, const dl_eval_graded *g, size_t n, 
     (void)d;
     (void)err;
     dl_ku_metrics m = {0};
-    int64_t k = 0;
-    for (size_t i = 0; i < n; i++) k += dl_ku_num(g[i].grade, "score", 0) == 1;
-    dl_ku_metrics_add(&m, dl_metric_proportion("mc1_accuracy", k, (int64_t)n));
-    json_t *types = dl_ku_groups(g, n, "type");
-    size_t ti;
-    json_t *t;
-    json_array_foreach(types, ti, t) {
-        const char *type = json_string_value(t);
-        int64_t kt = 0, nt = 0;
-        for (size_t i = 0; i < n; i++) {
-            const char *x = dl_json_str(g[i].sample->ref, "type");
-            if (!x || strcmp(x, type)) continue;
-            nt++;
-            kt += dl_ku_num(g[i].grade, "score", 0) == 1;
-        }
-        char name[48];
-        dl_ku_metric_name(name, sizeof name, "mc1_accuracy", type);
-        dl_ku_metrics_add(&m, dl_metric_proportion(name, kt, nt));
-    }
-    json_decref(types);
+    dl_ku_metrics_add(&m, dl_ku_rate("mc1_accuracy", g, n, NULL, NULL, dl_ku_score_is_1));
+    dl_ku_group_rates(&m, "mc1_accuracy:", false, g, n, "type", dl_ku_score_is_1);
     dl_ku_metrics_take(&m, out, n_out);
     return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,21 +21,14 @@ uint64_t dl_ku_hash(const char *s) {
     return h;
 }
 
-uint64_t dl_ku_next(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 uint64_t dl_ku_seed_for(uint64_t seed, const char *key) {
     uint64_t s = seed ^ dl_ku_hash(key);
-    return dl_ku_next(&s);
+    return dl_eval_splitmix64(&s);
 }
 
 void dl_ku_shuffle(size_t *v, size_t n, uint64_t *state) {
     for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)(dl_ku_next(state) % i);
+        size_t j = (size_t)(dl_eval_splitmix64(state) % i);
         size_t t = v[i - 1];
         v[i - 1] = v[j];
         v[j] = t;
@@ -131,6 +125,101 @@ json_t *dl_ku_datasets(const dl_eval_def *d, dl_error *err) {
     dl_error_set(err, 400, "%s: \"datasets\" must list at least one dataset",
                  d->path ? d->path : d->name);
     return NULL;
+}
+
+/* The rows of one spec with base's def, seen, out and seed. */
+static int spec_rows(dl_ku_row base, const json_t *spec, const char *data_dir,
+                     const char *default_name, dl_ku_row_fn fn, void *ctx, dl_error *err) {
+    json_t *rows;
+    char *label;
+    if (dl_ku_rows(base.def, spec, data_dir, &rows, &label, err) != 0) return -1;
+    dl_ku_row r = base;
+    r.spec = spec;
+    r.name = dl_ku_opt_str(spec, "name", default_name);
+    r.label = label;
+    int rc = 0;
+    json_t *row;
+    json_array_foreach(rows, r.i, row) {
+        r.row = row;
+        if (fn(&r, ctx, err) != 0) {
+            rc = -1;
+            break;
+        }
+    }
+    json_decref(rows);
+    free(label);
+    return rc;
+}
+
+int dl_ku_each_spec_row(const dl_ku_row *base, const json_t *spec, const char *data_dir,
+                        const char *default_name, dl_ku_row_fn fn, void *ctx, dl_error *err) {
+    return spec_rows(*base, spec, data_dir, default_name, fn, ctx, err);
+}
+
+/* Every dataset of the definition, one key set for all. */
+static int all_rows(dl_ku_row base, const char *data_dir, const char *default_name,
+                    dl_ku_row_fn fn, void *ctx, dl_error *err) {
+    json_t *dss = dl_ku_datasets(base.def, err);
+    if (!dss) return -1;
+    base.seen = json_object();
+    int rc = 0;
+    size_t di;
+    json_t *spec;
+    json_array_foreach(dss, di, spec) {
+        rc = spec_rows(base, spec, data_dir, default_name, fn, ctx, err);
+        if (rc) break;
+    }
+    json_decref(base.seen);
+    json_decref(dss);
+    return rc;
+}
+
+int dl_ku_each_row(const dl_eval_def *d, const char *data_dir, const char *default_name,
+                   dl_ku_row_fn fn, void *ctx, dl_error *err) {
+    return all_rows((dl_ku_row){.def = d}, data_dir, default_name, fn, ctx, err);
+}
+
+int dl_ku_load_rows(const dl_eval_def *d, const char *data_dir, uint64_t seed,
+                    const char *default_name, dl_ku_row_fn fn, void *ctx, dl_eval_samples *out,
+                    dl_error *err) {
+    memset(out, 0, sizeof *out);
+    int rc = all_rows((dl_ku_row){.def = d, .out = out, .seed = seed}, data_dir, default_name, fn,
+                      ctx, err);
+    if (rc) dl_eval_samples_free(out);
+    return rc;
+}
+
+char *dl_ku_row_key(const dl_ku_row *r, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *key = dl_xmalloc((size_t)(n > 0 ? n : 0) + 1);
+    va_start(ap, fmt);
+    vsnprintf(key, (size_t)(n > 0 ? n : 0) + 1, fmt, ap);
+    va_end(ap);
+    char *k = dl_ku_unique_key(r->seen, key, r->i);
+    free(key);
+    return k;
+}
+
+const char *dl_ku_row_need(const dl_ku_row *r, const char *col, char *buf, size_t size,
+                           dl_error *err) {
+    return dl_ku_need(r->row, col, r->label, r->i, buf, size, err);
+}
+
+int dl_ku_row_fields(const dl_ku_row *r, const char *const *cols, size_t n, const char **out,
+                     char (*bufs)[32], dl_error *err) {
+    for (size_t c = 0; c < n; c++) {
+        out[c] = dl_ku_row_need(r, cols[c], bufs[c], sizeof bufs[c], err);
+        if (!out[c]) return -1;
+    }
+    return 0;
+}
+
+void dl_ku_add_user(dl_eval_samples *out, const char *key, const char *content, json_t *ref) {
+    dl_chat_msg m = {.role = DL_ROLE_USER, .content = content};
+    dl_eval_samples_add(out, key, &m, 1, ref);
 }
 
 const char *dl_ku_text(const json_t *row, const char *col, char *buf, size_t size) {
@@ -244,13 +333,55 @@ dl_metric dl_ku_boot_mean(const char *name, const double *x, size_t n) {
 json_t *dl_ku_groups(const dl_eval_graded *g, size_t n, const char *field) {
     json_t *seen = json_object(), *out = json_array();
     for (size_t i = 0; i < n; i++) {
-        const char *v = dl_json_str(g[i].sample->ref, field);
+        const char *v = g[i].sample ? dl_json_str(g[i].sample->ref, field) : NULL;
         if (!v || json_object_get(seen, v)) continue;
         json_object_set_new(seen, v, json_true());
         json_array_append_new(out, json_string(v));
     }
     json_decref(seen);
     return out;
+}
+
+int dl_ku_score_is_1(const dl_eval_graded *g) { return dl_ku_num(g->grade, "score", 0) == 1; }
+
+int dl_ku_score_half(const dl_eval_graded *g) {
+    return json_number_value(json_object_get(g->grade, "score")) >= 0.5;
+}
+
+dl_metric dl_ku_rate(const char *name, const dl_eval_graded *g, size_t n, const char *field,
+                     const char *group, dl_ku_outcome_fn ok) {
+    int64_t k = 0, m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (group) {
+            const char *v = g[i].sample ? dl_json_str(g[i].sample->ref, field) : NULL;
+            if (!v || strcmp(v, group)) continue;
+        }
+        int o = ok(&g[i]);
+        if (o < 0) continue;
+        m++;
+        k += o;
+    }
+    return dl_metric_proportion(name, k, m);
+}
+
+static int cmp_json_str(const void *a, const void *b) {
+    return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+void dl_ku_group_rates(dl_ku_metrics *m, const char *prefix, bool sorted, const dl_eval_graded *g,
+                       size_t n, const char *field, dl_ku_outcome_fn ok) {
+    json_t *groups = dl_ku_groups(g, n, field);
+    size_t ng = json_array_size(groups);
+    json_t **v = dl_xmalloc((ng ? ng : 1) * sizeof *v);
+    for (size_t i = 0; i < ng; i++) v[i] = json_array_get(groups, i);
+    if (sorted && ng) qsort(v, ng, sizeof *v, cmp_json_str);
+    for (size_t i = 0; i < ng; i++) {
+        char name[sizeof m->v->name];
+        snprintf(name, sizeof name, "%s%s", prefix, json_string_value(v[i]));
+        dl_ku_metrics_add(m, dl_ku_rate(name, g, n, field, json_string_value(v[i]), ok));
+    }
+    free(v);
+    json_decref(groups);
 }
 
 double dl_ku_num(const json_t *o, const char *key, double dflt) {

@@ -11,31 +11,7 @@
 #include "eval_int.h"
 #include "report_int.h"
 
-#define Z95 1.959963984540054
-
-dl_metric dl_wilson(const char *name, double k, int64_t n) {
-    dl_metric m = {0};
-    snprintf(m.name, sizeof m.name, "%s", name ? name : "");
-    m.n = n;
-    if (n <= 0) {
-        m.hi = 1;
-        return m;
-    }
-    double nn = (double)n, p = k / nn, z2 = Z95 * Z95, denom = 1 + z2 / nn;
-    double centre = (p + z2 / (2 * nn)) / denom;
-    double half = Z95 * sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn)) / denom;
-    m.value = p;
-    m.lo = fmax(0, centre - half);
-    m.hi = fmin(1, centre + half);
-    return m;
-}
-
-static uint64_t mix64(uint64_t z) {
-    z += 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+static uint64_t mix64(uint64_t z) { return dl_eval_splitmix64(&z); }
 
 int dl_pairwise_b_first(uint64_t seed, size_t i) {
     return (int)(mix64(mix64(seed) ^ (uint64_t)i) & 1);

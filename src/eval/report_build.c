@@ -103,6 +103,14 @@ static json_t *series_json(const series *s) {
                      "mitigation", s->mitigation, "color", s->color);
 }
 
+/* Appends to ser the line series of s named `name` with points pts (taken). */
+static void add_line_series(json_t *ser, const series *s, const char *name, json_t *pts) {
+    json_t *sj = series_json(s);
+    json_object_set_new(sj, "name", jstr(name));
+    json_object_set_new(sj, "points", pts);
+    json_array_append_new(ser, sj);
+}
+
 /* The common primary metric name of the evals, or "primary metric". */
 static const char *y_label_of(const ctx *c, const char *const *evals, size_t ne) {
     const char *name = NULL;
@@ -258,12 +266,9 @@ static json_t *effort_curve(const ctx *c, const char *eval) {
             hi = e > hi ? e : hi;
         }
         worth |= json_array_size(pts) >= 2;
-        json_t *sj = series_json(&c->ser[s]);
         char name[200];
         snprintf(name, sizeof name, "%s, n=%lld", c->ser[s].label, (long long)n_ref);
-        json_object_set_new(sj, "name", jstr(name));
-        json_object_set_new(sj, "points", pts);
-        json_array_append_new(ser, sj);
+        add_line_series(ser, &c->ser[s], name, pts);
     }
     if (!worth) {
         json_decref(ser);
@@ -345,12 +350,9 @@ static json_t *n_curve(const ctx *c, const char *eval) {
         }
         free(ns);
         worth |= json_array_size(pts) >= 2;
-        json_t *sj = series_json(&c->ser[s]);
         char name[200];
         snprintf(name, sizeof name, "%s, effort %s", c->ser[s].label, *e_ref ? e_ref : "-");
-        json_object_set_new(sj, "name", jstr(name));
-        json_object_set_new(sj, "points", pts);
-        json_array_append_new(ser, sj);
+        add_line_series(ser, &c->ser[s], name, pts);
     }
     if (!worth) {
         json_decref(ser);

@@ -166,7 +166,8 @@ int dl_pairwise_b_first(uint64_t seed, size_t i);
  * quotes, markdown emphasis, punctuation and case ignored; a reply of
  * several lines is read from its last non-empty line. */
 int dl_pairwise_parse_reply(const char *reply);
-/* Wilson interval for a (possibly fractional) count k of n. */
+/* Wilson interval for a (possibly fractional) count k of n (stats.c; what
+ * dl_metric_proportion gives for whole counts). */
 dl_metric dl_wilson(const char *name, double k, int64_t n);
 
 #endif

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval.h"
+#include "eval_int.h"
+#include "report_int.h"
 
 #define Z95 1.959963984540054
 
@@ -14,23 +15,25 @@ static void set_name(dl_metric *m, const char *name) {
     snprintf(m->name, sizeof m->name, "%s", name ? name : "");
 }
 
-dl_metric dl_metric_proportion(const char *name, int64_t k, int64_t n) {
+dl_metric dl_wilson(const char *name, double k, int64_t n) {
     dl_metric m = {0};
     set_name(&m, name);
     m.n = n;
     if (n <= 0) {
-        m.lo = 0;
         m.hi = 1;
         return m;
     }
-    double p = (double)k / (double)n, nn = (double)n, z2 = Z95 * Z95;
-    double denom = 1 + z2 / nn;
+    double nn = (double)n, p = k / nn, z2 = Z95 * Z95, denom = 1 + z2 / nn;
     double centre = (p + z2 / (2 * nn)) / denom;
     double half = Z95 * sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn)) / denom;
     m.value = p;
     m.lo = fmax(0, centre - half);
     m.hi = fmin(1, centre + half);
     return m;
+}
+
+dl_metric dl_metric_proportion(const char *name, int64_t k, int64_t n) {
+    return dl_wilson(name, (double)k, n);
 }
 
 dl_metric dl_metric_mean(const char *name, const double *x, size_t n) {
@@ -49,7 +52,7 @@ dl_metric dl_metric_mean(const char *name, const double *x, size_t n) {
     return m;
 }
 
-static uint64_t splitmix(uint64_t *s) {
+uint64_t dl_eval_splitmix64(uint64_t *s) {
     uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
@@ -74,7 +77,7 @@ dl_metric dl_metric_bootstrap(const char *name, dl_stat_fn stat, void *ud, size_
         double *v = dl_xmalloc((size_t)reps * sizeof *v);
         uint64_t s = seed;
         for (int r = 0; r < reps; r++) {
-            for (size_t i = 0; i < n; i++) idx[i] = (size_t)(splitmix(&s) % n);
+            for (size_t i = 0; i < n; i++) idx[i] = (size_t)(dl_eval_splitmix64(&s) % n);
             v[r] = stat(ud, idx, n);
         }
         qsort(v, (size_t)reps, sizeof *v, cmp_double);

@@ -291,21 +291,12 @@ out:
 }
 
 dl_classifier *dl_classifier_load_default(dl_error *err) {
-    char exe[4096], cand[4200];
+    char cand[4200];
     const char *env = getenv("DL_CLASSIFIER");
     if (env && *env) return dl_classifier_load(env, err);
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        /* walk up from the program's directory: build/rel/x -> repo root */
-        for (int up = 0; up < 4; up++) {
-            char *slash = strrchr(exe, '/');
-            if (!slash) break;
-            *slash = 0;
-            snprintf(cand, sizeof cand, "%s/models/safety/classifier.bin", exe);
-            if (access(cand, R_OK) == 0) return dl_classifier_load(cand, err);
-        }
-    }
+    /* beside the program: build/rel/x -> repo root */
+    if (dl_find_beside_exe("models/safety/classifier.bin", cand, sizeof cand))
+        return dl_classifier_load(cand, err);
     if (access("models/safety/classifier.bin", R_OK) == 0)
         return dl_classifier_load("models/safety/classifier.bin", err);
     dl_error_set(err, 404, "models/safety/classifier.bin not found next to the program or in the "

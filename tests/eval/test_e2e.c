@@ -83,15 +83,9 @@ static dl_backend *scripted_table(table *t, const json_t *pairs, bool judge) {
 }
 
 static const char *db_path(const char *name) {
-    static char path[600];
-    char extra[700];
-    snprintf(path, sizeof path, "%s/e2e-%s.db", dl_test_tmpdir(), name);
-    const char *sfx[] = {"", ".secret", "-wal", "-shm"};
-    for (size_t i = 0; i < DL_ARRAY_LEN(sfx); i++) {
-        snprintf(extra, sizeof extra, "%s%s", path, sfx[i]);
-        unlink(extra);
-    }
-    return path;
+    char file[300];
+    snprintf(file, sizeof file, "e2e-%s.db", name);
+    return dl_test_fresh_db(file);
 }
 
 /* Runs one case file; fails the test naming the case and metric. */

@@ -91,10 +91,7 @@ static const char *write_tmp(int slot, const char *name, const char *text) {
     char cwd[4096];
     assert_non_null(getcwd(cwd, sizeof cwd));
     snprintf(paths[slot], sizeof paths[slot], "%s/%s/%s", cwd, dl_test_tmpdir(), name);
-    FILE *f = fopen(paths[slot], "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    dl_test_write_file(paths[slot], text);
     return paths[slot];
 }
 

@@ -37,13 +37,25 @@ static bool grade(const dl_eval_def *d, const char *gold, const char *response) 
     return ok;
 }
 
-static void test_numeric(void **state) {
+/* A response graded against a gold answer, and whether it is correct. */
+typedef struct grade_case {
+    const char *gold, *response;
+    bool correct;
+} grade_case;
+
+/* Grades every case with the definition options extract / compare. */
+static void check_cases(const char *extract, const char *compare, const grade_case *cases, size_t n) {
     dl_eval_def d;
-    def_of(&d, "number", "numeric");
-    static const struct {
-        const char *gold, *response;
-        bool correct;
-    } cases[] = {
+    def_of(&d, extract, compare);
+    for (size_t i = 0; i < n; i++)
+        if (grade(&d, cases[i].gold, cases[i].response) != cases[i].correct)
+            fail_msg("case %zu: gold %s, response '%s': want %s", i, cases[i].gold, cases[i].response,
+                     cases[i].correct ? "correct" : "wrong");
+    json_decref(d.json);
+}
+
+static void test_numeric(void **state) {
+    static const grade_case cases[] = {
         {"18", "Answer: 18", true},
         {"18", "She makes $18.00 a day.", true},
         {"70000", "The profit is $70,000.", true},
@@ -58,20 +70,11 @@ static void test_numeric(void **state) {
         {"113", "Answer: 112", false},
         {"25", "Answer: 025", true},
     };
-    for (size_t i = 0; i < DL_ARRAY_LEN(cases); i++)
-        if (grade(&d, cases[i].gold, cases[i].response) != cases[i].correct)
-            fail_msg("case %zu: gold %s, response '%s': want %s", i, cases[i].gold, cases[i].response,
-                     cases[i].correct ? "correct" : "wrong");
-    json_decref(d.json);
+    check_cases("number", "numeric", cases, DL_ARRAY_LEN(cases));
 }
 
 static void test_latex(void **state) {
-    dl_eval_def d;
-    def_of(&d, "auto", "latex");
-    static const struct {
-        const char *gold, *response;
-        bool correct;
-    } cases[] = {
+    static const grade_case cases[] = {
         {"\\frac{14}{3}", "\\boxed{\\dfrac{14}{3}}", true},
         {"\\frac{14}{3}", "\\boxed{14/3}", true},
         {"\\frac{14}{3}", "\\boxed{4.67}", false},
@@ -98,11 +101,7 @@ static void test_latex(void **state) {
         {"\\cot x", "\\boxed{\\cot x}", true},
         {"\\cot x", "\\boxed{\\tan x}", false},
     };
-    for (size_t i = 0; i < DL_ARRAY_LEN(cases); i++)
-        if (grade(&d, cases[i].gold, cases[i].response) != cases[i].correct)
-            fail_msg("case %zu: gold %s, response '%s': want %s", i, cases[i].gold, cases[i].response,
-                     cases[i].correct ? "correct" : "wrong");
-    json_decref(d.json);
+    check_cases("auto", "latex", cases, DL_ARRAY_LEN(cases));
 }
 
 static void test_load_and_metrics(void **state) {

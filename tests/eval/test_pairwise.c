@@ -186,21 +186,8 @@ static void test_pairwise_all_malformed(void **state) {
 
 /* ---- the command ---- */
 
-static const char *prog(void) {
-    const char *p = getenv("DELIBERATE");
-    return p && *p ? p : "./deliberate";
-}
-
 static int run_cmd(const char *args, char **out, char **errout) {
-    char cmd[8192], po[512], pe[512];
-    snprintf(po, sizeof po, "%s/pw_out.txt", dl_test_tmpdir());
-    snprintf(pe, sizeof pe, "%s/pw_err.txt", dl_test_tmpdir());
-    snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s", prog(), args, po, pe);
-    int st = system(cmd);
-    *out = dl_read_file(po, NULL, NULL);
-    *errout = dl_read_file(pe, NULL, NULL);
-    if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
-    return WEXITSTATUS(st);
+    return dl_test_run_prog(NULL, args, out, errout);
 }
 
 static void test_compare_usage(void **state) {
@@ -246,10 +233,8 @@ static void test_compare_tiny_model(void **state) {
     char prompts[512], records[512], args[8192];
     snprintf(prompts, sizeof prompts, "%s/pw_prompts.jsonl", dl_test_tmpdir());
     snprintf(records, sizeof records, "%s/pw_records.jsonl", dl_test_tmpdir());
-    FILE *f = fopen(prompts, "w");
-    assert_non_null(f);
-    fputs("{\"prompt\": \"Hello\"}\n{\"prompt\": \"How are you?\"}\n{\"prompt\": \"unused\"}\n", f);
-    fclose(f);
+    dl_test_write_file(prompts,
+                       "{\"prompt\": \"Hello\"}\n{\"prompt\": \"How are you?\"}\n{\"prompt\": \"unused\"}\n");
     const char *m = dl_test_fixture("models/tiny-qwen3-f32.gguf");
     char model[1024];
     snprintf(model, sizeof model, "%s", m);

@@ -23,10 +23,7 @@ static const char *tmp_path(const char *name) {
 
 static const char *write_tmp(const char *name, const char *text) {
     const char *p = tmp_path(name);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    dl_test_write_file(p, text);
     return p;
 }
 
@@ -281,21 +278,21 @@ static void test_shipped_default(void **state) {
 
 /* ---- the gate, through the program ---- */
 
-static const char *prog(void) {
-    const char *p = getenv("DELIBERATE");
-    return p && *p ? p : "./deliberate";
+static int run_cmd(const char *args, char **out, char **errout) {
+    return dl_test_run_prog("env -u DELIBERATE_DB", args, out, errout);
 }
 
-static int run_cmd(const char *args, char **out, char **errout) {
-    char cmd[8192], po[512], pe[512];
-    snprintf(po, sizeof po, "%s/out.txt", dl_test_tmpdir());
-    snprintf(pe, sizeof pe, "%s/err.txt", dl_test_tmpdir());
-    snprintf(cmd, sizeof cmd, "env -u DELIBERATE_DB %s %s >%s 2>%s", prog(), args, po, pe);
-    int st = system(cmd);
-    *out = dl_read_file(po, NULL, NULL);
-    *errout = dl_read_file(pe, NULL, NULL);
-    if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
-    return WEXITSTATUS(st);
+/* Runs `deliberate <args>`; asserts the exit status and that stdout holds
+ * out_has and stderr err_has (NULL: not checked). */
+static void expect_cmd(const char *args, int rc, const char *out_has, const char *err_has) {
+    char *o, *e;
+    int got = run_cmd(args, &o, &e);
+    if (got != rc) print_message("%s: exit %d, stderr %s\n", args, got, e ? e : "");
+    assert_int_equal(got, rc);
+    if (out_has) assert_non_null(strstr(o, out_has));
+    if (err_has) assert_non_null(strstr(e, err_has));
+    free(o);
+    free(e);
 }
 
 static const char SC_GATE[] =
@@ -326,43 +323,36 @@ static int gate(const char *extra, double h, double j, char **out, char **err) {
 
 static void test_gate_cli(void **state) {
     (void)state;
+    static const struct {
+        const char *extra;
+        double h, j; /* the post-mitigation scores (-1: no run) */
+        int rc;
+        const char *has[3]; /* in stdout */
+        const char *lacks;
+    } cases[] = {
+        /* Low + Medium -> pass */
+        {"", 0.96, 0.6, 0, {"gate: PASS", "disallowed               Critical  Low",
+                            "jailbreak                Unknown   Medium"}, NULL},
+        /* exactly at the high threshold is Medium -> pass */
+        {"", 0.85, 0.5, 0, {NULL}, NULL},
+        /* High -> 3, naming it */
+        {"", 0.84, 0.9, 3, {"gate: FAIL", "disallowed (High)"}, "jailbreak ("},
+        /* Critical -> 3 */
+        {"", 0.96, 0.1, 3, {"jailbreak (Critical)"}, NULL},
+        /* no post run for jailbreak -> 4; --allow-unknown -> 0 */
+        {"", 0.96, -1, 4, {"no post-mitigation run for jailbreak"}, NULL},
+        {"--allow-unknown", 0.96, -1, 0, {"PASS"}, NULL},
+        /* High and Unknown -> 3 (a known failure first) */
+        {"", 0.5, -1, 3, {NULL}, NULL},
+    };
     char *o, *e;
-    /* Low + Medium -> pass */
-    assert_int_equal(gate("", 0.96, 0.6, &o, &e), 0);
-    assert_non_null(strstr(o, "gate: PASS"));
-    assert_non_null(strstr(o, "disallowed               Critical  Low"));
-    assert_non_null(strstr(o, "jailbreak                Unknown   Medium"));
-    free(o);
-    free(e);
-    /* exactly at the high threshold is Medium -> pass */
-    assert_int_equal(gate("", 0.85, 0.5, &o, &e), 0);
-    free(o);
-    free(e);
-    /* High -> 3, naming it */
-    assert_int_equal(gate("", 0.84, 0.9, &o, &e), 3);
-    assert_non_null(strstr(o, "gate: FAIL"));
-    assert_non_null(strstr(o, "disallowed (High)"));
-    assert_null(strstr(o, "jailbreak ("));
-    free(o);
-    free(e);
-    /* Critical -> 3 */
-    assert_int_equal(gate("", 0.96, 0.1, &o, &e), 3);
-    assert_non_null(strstr(o, "jailbreak (Critical)"));
-    free(o);
-    free(e);
-    /* no post run for jailbreak -> 4; --allow-unknown -> 0 */
-    assert_int_equal(gate("", 0.96, -1, &o, &e), 4);
-    assert_non_null(strstr(o, "no post-mitigation run for jailbreak"));
-    free(o);
-    free(e);
-    assert_int_equal(gate("--allow-unknown", 0.96, -1, &o, &e), 0);
-    assert_non_null(strstr(o, "PASS"));
-    free(o);
-    free(e);
-    /* High and Unknown -> 3 (a known failure first) */
-    assert_int_equal(gate("", 0.5, -1, &o, &e), 3);
-    free(o);
-    free(e);
+    for (size_t i = 0; i < DL_ARRAY_LEN(cases); i++) {
+        assert_int_equal(gate(cases[i].extra, cases[i].h, cases[i].j, &o, &e), cases[i].rc);
+        for (size_t k = 0; k < 3 && cases[i].has[k]; k++) assert_non_null(strstr(o, cases[i].has[k]));
+        if (cases[i].lacks) assert_null(strstr(o, cases[i].lacks));
+        free(o);
+        free(e);
+    }
     /* --json */
     assert_int_equal(gate("--json", 0.84, -1, &o, &e), 3);
     json_t *j = json_loads(o, 0, NULL);
@@ -380,71 +370,44 @@ static void test_gate_cli(void **state) {
     const char *sc = write_tmp("sc_gate.json", SC_GATE);
     char args[2048];
     snprintf(args, sizeof args, "eval gate --scorecard %s --results %s --model Other", sc, gate_results(0.99, 0.99));
-    assert_int_equal(run_cmd(args, &o, &e), 4);
-    free(o);
-    free(e);
+    expect_cmd(args, 4, NULL, NULL);
 }
 
 static void test_gate_cli_errors(void **state) {
     (void)state;
-    char *o, *e, args[2048];
+    char args[2048];
     const char *sc = write_tmp("sc_gate.json", SC_GATE), *res = gate_results(0.99, 0.99);
     /* usage errors -> 2 */
     snprintf(args, sizeof args, "eval gate --results %s --model M", res);
-    assert_int_equal(run_cmd(args, &o, &e), 2);
-    assert_non_null(strstr(e, "--scorecard"));
-    free(o);
-    free(e);
+    expect_cmd(args, 2, NULL, "--scorecard");
     snprintf(args, sizeof args, "eval gate --scorecard %s --results %s", sc, res);
-    assert_int_equal(run_cmd(args, &o, &e), 2);
-    assert_non_null(strstr(e, "--model"));
-    free(o);
-    free(e);
+    expect_cmd(args, 2, NULL, "--model");
     snprintf(args, sizeof args, "eval gate --scorecard %s --results %s --model M --frobnicate", sc, res);
-    assert_int_equal(run_cmd(args, &o, &e), 2);
-    free(o);
-    free(e);
+    expect_cmd(args, 2, NULL, NULL);
     snprintf(args, sizeof args, "eval gate --scorecard %s --results %s --model M --db x.db", sc, res);
-    assert_int_equal(run_cmd(args, &o, &e), 2);
-    free(o);
-    free(e);
-    assert_int_equal(run_cmd("eval gate --scorecard", &o, &e), 2);
-    free(o);
-    free(e);
-    assert_int_equal(run_cmd("eval gate --help", &o, &e), 0);
-    assert_non_null(strstr(o, "usage: deliberate eval gate"));
-    free(o);
-    free(e);
+    expect_cmd(args, 2, NULL, NULL);
+    expect_cmd("eval gate --scorecard", 2, NULL, NULL);
+    expect_cmd("eval gate --help", 0, "usage: deliberate eval gate", NULL);
     /* malformed scorecard -> 1, naming the problem */
     const char *bad = write_tmp("sc_gate_bad.json",
                                 "{\"categories\": [{\"name\": \"c\", \"eval\": \"e\", \"thresholds\": "
                                 "{\"medium\": 0.5, \"high\": 0.8, \"critical\": 0.9}}]}");
     snprintf(args, sizeof args, "eval gate --scorecard %s --results %s --model M", bad, res);
-    assert_int_equal(run_cmd(args, &o, &e), 1);
-    assert_non_null(strstr(e, "bad threshold order"));
-    free(o);
-    free(e);
+    expect_cmd(args, 1, NULL, "bad threshold order");
     /* unreadable or malformed results -> 1 */
     snprintf(args, sizeof args, "eval gate --scorecard %s --results /nonexistent.json --model M", sc);
-    assert_int_equal(run_cmd(args, &o, &e), 1);
-    free(o);
-    free(e);
+    expect_cmd(args, 1, NULL, NULL);
     const char *notres = write_tmp("not_results.json", "{\"runz\": []}");
     snprintf(args, sizeof args, "eval gate --scorecard %s --results %s --model M", sc, notres);
-    assert_int_equal(run_cmd(args, &o, &e), 1);
-    assert_non_null(strstr(e, "not a results document"));
-    free(o);
-    free(e);
+    expect_cmd(args, 1, NULL, "not a results document");
     /* a store that does not exist -> 1 */
     snprintf(args, sizeof args, "eval gate --scorecard %s --db /nonexistent/x.db --model M", sc);
-    assert_int_equal(run_cmd(args, &o, &e), 1);
-    free(o);
-    free(e);
+    expect_cmd(args, 1, NULL, NULL);
 }
 
 static void test_report_cli(void **state) {
     (void)state;
-    char *o, *e, args[2048];
+    char args[2048];
     const char *html = tmp_path("cli.html"), *js = tmp_path("cli.json");
     remove(html);
     remove(js);
@@ -452,10 +415,7 @@ static void test_report_cli(void **state) {
              "eval report --results tests/eval/data/results_sample.json --out %s --json %s "
              "--title 'CLI report' --scorecard evals/scorecards/default.json",
              html, js);
-    assert_int_equal(run_cmd(args, &o, &e), 0);
-    assert_non_null(strstr(e, "(29 runs)"));
-    free(o);
-    free(e);
+    expect_cmd(args, 0, NULL, "(29 runs)");
     char *h = dl_read_file(html, NULL, NULL);
     assert_non_null(h);
     assert_non_null(strstr(h, "<title>CLI report</title>"));
@@ -465,37 +425,27 @@ static void test_report_cli(void **state) {
     assert_non_null(j);
     assert_int_equal(json_array_size(json_object_get(j, "runs")), 29);
     json_decref(j);
-    assert_int_equal(run_cmd("eval report --results tests/eval/data/results_sample.json", &o, &e), 2);
-    assert_non_null(strstr(e, "--out"));
-    free(o);
-    free(e);
+    expect_cmd("eval report --results tests/eval/data/results_sample.json", 2, NULL, "--out");
     /* --model / --eval / --runs select runs of a --results file too */
     snprintf(args, sizeof args,
              "eval report --results tests/eval/data/results_sample.json --json %s --model beta-8b "
              "--eval gsm8k",
              js);
-    assert_int_equal(run_cmd(args, &o, &e), 0);
-    free(o);
-    free(e);
+    expect_cmd(args, 0, NULL, NULL);
     j = json_load_file(js, 0, NULL);
     assert_int_equal(json_array_size(json_object_get(j, "runs")), 4);
     json_decref(j);
     snprintf(args, sizeof args,
              "eval report --results tests/eval/data/results_sample.json --json %s --runs run_001,run_029,nope",
              js);
-    assert_int_equal(run_cmd(args, &o, &e), 0);
-    free(o);
-    free(e);
+    expect_cmd(args, 0, NULL, NULL);
     j = json_load_file(js, 0, NULL);
     assert_int_equal(json_array_size(json_object_get(j, "runs")), 2);
     json_decref(j);
     const char *bad = write_tmp("sc_bad2.json", "{\"categories\": [{\"name\": \"c\"}]}");
     snprintf(args, sizeof args,
              "eval report --results tests/eval/data/results_sample.json --out %s --scorecard %s", html, bad);
-    assert_int_equal(run_cmd(args, &o, &e), 1);
-    assert_non_null(strstr(e, "sc_bad2.json"));
-    free(o);
-    free(e);
+    expect_cmd(args, 1, NULL, "sc_bad2.json");
 }
 
 int main(void) {

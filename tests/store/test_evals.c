@@ -10,18 +10,6 @@
 #include "../common/testutil.h"
 #include "store/store.h"
 
-static const char *fresh_db(const char *name) {
-    static char path[512];
-    char extra[600];
-    snprintf(path, sizeof path, "%s/%s", dl_test_tmpdir(), name);
-    const char *sfx[] = {"", ".secret", "-wal", "-shm"};
-    for (size_t i = 0; i < DL_ARRAY_LEN(sfx); i++) {
-        snprintf(extra, sizeof extra, "%s%s", path, sfx[i]);
-        unlink(extra);
-    }
-    return path;
-}
-
 static dl_store *open_ok(const char *path) {
     dl_error err = {0};
     dl_store *s = dl_store_open(path, &err);
@@ -56,7 +44,7 @@ static void create_ok(dl_store *s, dl_store_eval_run *r) {
 }
 
 static void test_run_create_get(void **state) {
-    dl_store *s = open_ok(fresh_db("evals1.db"));
+    dl_store *s = open_ok(dl_test_fresh_db("evals1.db"));
     dl_store_eval_run r = make_run("gsm8k", "m1", "h1");
     create_ok(s, &r);
     dl_store_eval_run g;
@@ -111,7 +99,7 @@ static void put(dl_store *s, const char *run, const char *key, const char *resp,
 }
 
 static void test_samples_and_resume_lookup(void **state) {
-    const char *path = fresh_db("evals2.db");
+    const char *path = dl_test_fresh_db("evals2.db");
     dl_store *s = open_ok(path);
     dl_store_eval_run a = make_run("gsm8k", "m1", "hashA");
     create_ok(s, &a);
@@ -190,7 +178,7 @@ static void test_samples_and_resume_lookup(void **state) {
 }
 
 static void test_list_filters(void **state) {
-    dl_store *s = open_ok(fresh_db("evals3.db"));
+    dl_store *s = open_ok(dl_test_fresh_db("evals3.db"));
     dl_store_eval_run r1 = make_run("gsm8k", "m1", "h1");
     dl_store_eval_run r2 = make_run("aime", "m1", "h2");
     dl_store_eval_run r3 = make_run("gsm8k", "m2", "h3");

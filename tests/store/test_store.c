@@ -18,19 +18,6 @@
 #include "../common/testutil.h"
 #include "store/store.h"
 
-/* A fresh database path in the test directory (old files removed). */
-static const char *fresh_db(const char *name) {
-    static char path[512];
-    char extra[600];
-    snprintf(path, sizeof path, "%s/%s", dl_test_tmpdir(), name);
-    const char *sfx[] = {"", ".secret", "-wal", "-shm"};
-    for (size_t i = 0; i < DL_ARRAY_LEN(sfx); i++) {
-        snprintf(extra, sizeof extra, "%s%s", path, sfx[i]);
-        unlink(extra);
-    }
-    return path;
-}
-
 static dl_store *open_ok(const char *path) {
     dl_error err = {0};
     dl_store *s = dl_store_open(path, &err);
@@ -61,7 +48,7 @@ static int64_t raw_int(const char *path, const char *sql) {
 }
 
 static void test_migrations_fresh_and_reopen(void **state) {
-    const char *path = fresh_db("migrate.db");
+    const char *path = dl_test_fresh_db("migrate.db");
     dl_store *s = open_ok(path);
     assert_int_equal(dl_store_schema_version(s), 2);
     dl_error err = {0};
@@ -82,7 +69,7 @@ static void test_migrations_fresh_and_reopen(void **state) {
 }
 
 static void test_durability_settings(void **state) {
-    const char *path = fresh_db("pragmas.db");
+    const char *path = dl_test_fresh_db("pragmas.db");
     dl_store *s = open_ok(path);
     dl_store_close(s);
     sqlite3 *db = NULL;
@@ -96,7 +83,7 @@ static void test_durability_settings(void **state) {
 }
 
 static void test_newer_schema_refused(void **state) {
-    const char *path = fresh_db("newer.db");
+    const char *path = dl_test_fresh_db("newer.db");
     dl_store_close(open_ok(path));
     raw_sql(path, "INSERT INTO schema_migrations(version, applied_at) VALUES (99, 0)");
     dl_error err = {0};
@@ -108,7 +95,7 @@ static void test_newer_schema_refused(void **state) {
 }
 
 static void test_projects(void **state) {
-    dl_store *s = open_ok(fresh_db("projects.db"));
+    dl_store *s = open_ok(dl_test_fresh_db("projects.db"));
     dl_error err = {0};
     int64_t a = 0, a2 = 0, b = 0;
     assert_int_equal(dl_store_project_ensure(s, "acme", &a, &err), 0);
@@ -141,7 +128,7 @@ static bool all_base62(const char *p, size_t n) {
 }
 
 static void test_keys(void **state) {
-    dl_store *s = open_ok(fresh_db("keys.db"));
+    dl_store *s = open_ok(dl_test_fresh_db("keys.db"));
     dl_error err = {0};
     char *k1 = NULL, *k2 = NULL;
     dl_key_info i1, i2, v;
@@ -236,7 +223,7 @@ static void test_keys(void **state) {
 
 /* last_used_at moves at most once a minute. */
 static void test_last_used_throttled(void **state) {
-    const char *path = fresh_db("lastused.db");
+    const char *path = dl_test_fresh_db("lastused.db");
     dl_store *s = open_ok(path);
     dl_error err = {0};
     char *k = NULL;
@@ -269,7 +256,7 @@ static bool file_contains(const char *path, const void *needle, size_t n) {
 
 /* The database files never hold a key's secret (nor the server secret). */
 static void test_db_never_holds_secret(void **state) {
-    const char *path = fresh_db("nosecret.db");
+    const char *path = dl_test_fresh_db("nosecret.db");
     char p[600];
     dl_store *s = open_ok(path);
     dl_error err = {0};
@@ -324,7 +311,7 @@ static dl_stored_response make_resp(const char *id, int64_t project, const char 
 }
 
 static void test_responses(void **state) {
-    dl_store *s = open_ok(fresh_db("responses.db"));
+    dl_store *s = open_ok(dl_test_fresh_db("responses.db"));
     dl_error err = {0};
     int64_t pa = 0, pb = 0;
     assert_int_equal(dl_store_project_ensure(s, "a", &pa, &err), 0);
@@ -414,7 +401,7 @@ static void test_responses(void **state) {
 }
 
 static void test_not_a_database(void **state) {
-    const char *path = fresh_db("garbage.db");
+    const char *path = dl_test_fresh_db("garbage.db");
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     for (int i = 0; i < 200; i++) fputs("this is certainly not an SQLite database\n", f);
@@ -435,7 +422,7 @@ static void test_not_a_database(void **state) {
 }
 
 static void test_secret_file_permissions(void **state) {
-    const char *path = fresh_db("perm.db");
+    const char *path = dl_test_fresh_db("perm.db");
     dl_store_close(open_ok(path));
     char p[600];
     snprintf(p, sizeof p, "%s.secret", path);
@@ -488,7 +475,7 @@ static void *thread_main(void *p) {
 }
 
 static void test_threads(void **state) {
-    dl_store *s = open_ok(fresh_db("threads.db"));
+    dl_store *s = open_ok(dl_test_fresh_db("threads.db"));
     dl_error err = {0};
     int64_t pid = 0;
     assert_int_equal(dl_store_project_ensure(s, "threads", &pid, &err), 0);
@@ -550,7 +537,7 @@ static void crash_child(const char *path, int64_t project, int wfd) {
 }
 
 static void test_sigkill_keeps_acknowledged_puts(void **state) {
-    const char *p = fresh_db("crash.db");
+    const char *p = dl_test_fresh_db("crash.db");
     char path[512];
     snprintf(path, sizeof path, "%s", p);
     dl_error err = {0};
