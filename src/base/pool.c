@@ -122,7 +122,10 @@ void dl_pool_run(dl_pool *pool, dl_pool_fn fn, void *ctx) {
     }
     fn(ctx, 0, pool->n_threads);
     for (uint32_t spins = 1; atomic_load_explicit(&pool->pending, memory_order_acquire) > 0; spins++) {
-        if ((spins & 255) == 0) sched_yield(); /* a worker may be waiting for our core */
+        /* a worker may be waiting for our core: on a shared machine, yielding
+         * often (every 32 pauses) measured 0-6 % faster decoding than every 256,
+         * and blocking instead of spinning far slower */
+        if ((spins & 31) == 0) sched_yield();
         else cpu_relax();
     }
 }
