@@ -747,6 +747,49 @@ void dl_avx512_mad_f32(float *y, const float *x, float a, int64_t n) {
     }
 }
 
+/* Rows versions for attention: the vector a (or y) stays in registers for
+ * n a multiple of 32 up to 256 (head sizes); the per-row arithmetic is that
+ * of dl_avx512_dot_f32 / dl_avx512_mad_f32, so results are identical. */
+#define ROWS_MAX 256
+DL_AI void dot_rows_nv(int nv, float *out, const float *a, const float *x, size_t stride, int64_t nr) {
+    __m512 av[ROWS_MAX / 16];
+    for (int v = 0; v < nv; v++) av[v] = _mm512_loadu_ps(a + 16 * v);
+    for (int64_t j = 0; j < nr; j++) {
+        const float *xr = (const float *)((const char *)x + (size_t)j * stride);
+        __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+        DL_UNROLL for (int v = 0; v < nv; v += 2) {
+            s0 = _mm512_fmadd_ps(av[v], _mm512_loadu_ps(xr + 16 * v), s0);
+            s1 = _mm512_fmadd_ps(av[v + 1], _mm512_loadu_ps(xr + 16 * v + 16), s1);
+        }
+        out[j] = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+    }
+}
+
+static void dot_rows_f32(float *out, const float *a, const float *x, size_t stride, int64_t nr, int64_t n) {
+    if (n == 128) dot_rows_nv(8, out, a, x, stride, nr); /* the usual head size: unrolled */
+    else if (n % 32 == 0 && n <= ROWS_MAX) dot_rows_nv((int)(n / 16), out, a, x, stride, nr);
+    else
+        for (int64_t j = 0; j < nr; j++) out[j] = dl_avx512_dot_f32(a, (const float *)((const char *)x + (size_t)j * stride), n);
+}
+
+DL_AI void mad_rows_nv(int nv, float *y, const float *x, size_t stride, const float *w, int64_t nr) {
+    __m512 yv[ROWS_MAX / 16];
+    for (int v = 0; v < nv; v++) yv[v] = _mm512_loadu_ps(y + 16 * v);
+    for (int64_t j = 0; j < nr; j++) {
+        const float *xr = (const float *)((const char *)x + (size_t)j * stride);
+        __m512 wj = _mm512_set1_ps(w[j]);
+        DL_UNROLL for (int v = 0; v < nv; v++) yv[v] = _mm512_fmadd_ps(wj, _mm512_loadu_ps(xr + 16 * v), yv[v]);
+    }
+    for (int v = 0; v < nv; v++) _mm512_storeu_ps(y + 16 * v, yv[v]);
+}
+
+static void mad_rows_f32(float *y, const float *x, size_t stride, const float *w, int64_t nr, int64_t n) {
+    if (n == 128) mad_rows_nv(8, y, x, stride, w, nr);
+    else if (n % 32 == 0 && n <= ROWS_MAX) mad_rows_nv((int)(n / 16), y, x, stride, w, nr);
+    else
+        for (int64_t j = 0; j < nr; j++) dl_avx512_mad_f32(y, (const float *)((const char *)x + (size_t)j * stride), w[j], n);
+}
+
 const dl_isa_table dl_isa_avx512 = {
     .name = "avx512",
     .gemm = {
@@ -772,6 +815,8 @@ const dl_isa_table dl_isa_avx512 = {
     },
     .dot_f32 = dl_avx512_dot_f32,
     .mad_f32 = dl_avx512_mad_f32,
+    .dot_rows_f32 = dot_rows_f32,
+    .mad_rows_f32 = mad_rows_f32,
     .dot_f16 = dl_avx2_dot_f16,
     .mad_f16 = dl_avx2_mad_f16,
     .cvt_f16 = dl_avx2_cvt_f16,

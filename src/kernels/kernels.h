@@ -76,6 +76,11 @@ int dl_get_row(int type, const void *w, int64_t cols, int64_t row, float *dst);
 /* Small float vector helpers used by the model (SIMD where it matters). */
 float dl_vec_dot_f32(const float *a, const float *b, int64_t n);
 void dl_vec_mad_f32(float *y, const float *x, float a, int64_t n); /* y += a*x */
+/* The same over nr rows x_j of n floats, `stride` bytes apart (attention over
+ * an F32 KV cache): out[j] = dot(a, x_j); y += w[j] * x_j for j in order.
+ * Results are identical to nr calls of the one-row functions. */
+void dl_vec_dot_rows_f32(float *out, const float *a, const float *x, size_t stride, int64_t nr, int64_t n);
+void dl_vec_mad_rows_f32(float *y, const float *x, size_t stride, const float *w, int64_t nr, int64_t n);
 /* The same over IEEE fp16 vectors (an F16 KV cache): a and x are fp16,
  * accumulation in float. dl_vec_f32_to_f16 rounds to nearest even. */
 float dl_vec_dot_f16_f32(const uint16_t *a, const float *b, int64_t n);

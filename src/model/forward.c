@@ -83,9 +83,10 @@ static void attn_worker(void *p, int ith, int nth) {
                 const float *q = q0 + (size_t)g * (size_t)HD;
                 float *sc = scores + (size_t)g * ATTN_BLOCK;
                 float bmax = run_max[g];
+                if (!f16) dl_vec_dot_rows_f32(sc, q, (const float *)(kc + (size_t)j0 * row_bytes), row_bytes, nb, HD);
                 for (int32_t j = 0; j < nb; j++) {
                     const void *krow = kc + (size_t)(j0 + j) * row_bytes;
-                    sc[j] = (f16 ? dl_vec_dot_f16_f32(krow, q, HD) : dl_vec_dot_f32(q, krow, HD)) * scale;
+                    sc[j] = (f16 ? dl_vec_dot_f16_f32(krow, q, HD) : sc[j]) * scale;
                     if (sc[j] > bmax) bmax = sc[j];
                 }
                 float *out = out0 + (size_t)g * (size_t)HD;
@@ -98,10 +99,10 @@ static void attn_worker(void *p, int ith, int nth) {
                 for (int32_t j = 0; j < nb; j++) {
                     float e = expf(sc[j] - bmax);
                     run_sum[g] += (double)e;
-                    const void *vrow = vc + (size_t)(j0 + j) * row_bytes;
-                    if (f16) dl_vec_mad_f16(out, vrow, e, HD);
-                    else dl_vec_mad_f32(out, vrow, e, HD);
+                    if (f16) dl_vec_mad_f16(out, (const void *)(vc + (size_t)(j0 + j) * row_bytes), e, HD);
+                    else sc[j] = e; /* the weights of the block, applied at once below */
                 }
+                if (!f16) dl_vec_mad_rows_f32(out, (const float *)(vc + (size_t)j0 * row_bytes), row_bytes, sc, nb, HD);
             }
         }
         for (int32_t g = 0; g < group; g++) {

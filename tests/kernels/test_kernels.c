@@ -579,8 +579,40 @@ static void test_vec_f32(void **state) {
     print_message("best ISA: %s\n", dl_kernels_isa());
 }
 
+/* The rows versions (attention) give exactly what repeated one-row calls
+ * give, for head-like sizes and odd ones, on every ISA. */
+static void test_vec_rows_f32_identical(void **state) {
+    const char *isas[] = {"scalar", "avx2", "avx512"};
+    const int64_t ns[] = {128, 64, 96, 100, 256, 512};
+    enum { NR = 7, MAXN = 512, STRIDE = MAXN + 16 };
+    static float a[MAXN], x[NR * STRIDE], w[NR], y1[MAXN], y2[MAXN];
+    float o1[NR], o2[NR];
+    fill(a, MAXN, 1);
+    fill(x, NR * STRIDE, 1);
+    fill(w, NR, 1);
+    int compared = 0;
+    for (size_t k = 0; k < 3; k++) {
+        if (dl_kernels_set_isa(isas[k]) != 0) continue;
+        for (size_t ni = 0; ni < DL_ARRAY_LEN(ns); ni++) {
+            int64_t n = ns[ni];
+            for (int j = 0; j < NR; j++) o1[j] = dl_vec_dot_f32(a, x + j * STRIDE, n);
+            dl_vec_dot_rows_f32(o2, a, x, STRIDE * sizeof(float), NR, n);
+            if (memcmp(o1, o2, sizeof o1) != 0) fail_msg("%s dot rows n=%lld differ", isas[k], (long long)n);
+            memcpy(y1, a, sizeof y1);
+            memcpy(y2, a, sizeof y2);
+            for (int j = 0; j < NR; j++) dl_vec_mad_f32(y1, x + j * STRIDE, w[j], n);
+            dl_vec_mad_rows_f32(y2, x, STRIDE * sizeof(float), w, NR, n);
+            if (memcmp(y1, y2, sizeof y1) != 0) fail_msg("%s mad rows n=%lld differ", isas[k], (long long)n);
+            compared++;
+        }
+    }
+    assert_true(compared >= 6);
+    assert_int_equal(dl_kernels_set_isa(NULL), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vec_rows_f32_identical),
         cmocka_unit_test(test_dequant_q4_0_q4_1_q8_0),
         cmocka_unit_test(test_dequant_q5),
         cmocka_unit_test(test_dequant_q4_K_q5_K),
