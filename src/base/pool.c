@@ -49,9 +49,10 @@ static void *worker_main(void *p) {
         while ((gen = atomic_load_explicit(&pool->generation, memory_order_acquire)) == seen &&
                !atomic_load(&pool->stop)) {
             if (++spins < SPIN_ITERS) {
-                /* yield now and then so an oversubscribed core still runs
-                 * the thread we are waiting for */
-                if ((spins & 1023) == 0) sched_yield();
+                /* yield often so an oversubscribed core still runs the
+                 * thread we are waiting for (every 32 pauses: 1.1-1.25x
+                 * decoding with another process busy; was every 1024) */
+                if ((spins & 31) == 0) sched_yield();
                 else cpu_relax();
                 continue;
             }
@@ -122,7 +123,10 @@ void dl_pool_run(dl_pool *pool, dl_pool_fn fn, void *ctx) {
     }
     fn(ctx, 0, pool->n_threads);
     for (uint32_t spins = 1; atomic_load_explicit(&pool->pending, memory_order_acquire) > 0; spins++) {
-        if ((spins & 255) == 0) sched_yield(); /* a worker may be waiting for our core */
+        /* a worker may be waiting for our core: on a shared machine, yielding
+         * often (every 32 pauses) measured 0-6 % faster decoding than every 256,
+         * and blocking instead of spinning far slower */
+        if ((spins & 31) == 0) sched_yield();
         else cpu_relax();
     }
 }

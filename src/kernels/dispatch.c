@@ -74,3 +74,19 @@ dl_gemm_fn dl_gemm_for(const dl_isa_table *isa, int type) {
 float dl_vec_dot_f32(const float *a, const float *b, int64_t n) { return dl_isa()->dot_f32(a, b, n); }
 
 void dl_vec_mad_f32(float *y, const float *x, float a, int64_t n) { dl_isa()->mad_f32(y, x, a, n); }
+void dl_vec_dot_rows_f32(float *out, const float *a, const float *x, size_t stride, int64_t nr, int64_t n) {
+    const dl_isa_table *isa = dl_isa();
+    if (isa->dot_rows_f32) {
+        isa->dot_rows_f32(out, a, x, stride, nr, n);
+        return;
+    }
+    for (int64_t j = 0; j < nr; j++) out[j] = isa->dot_f32(a, (const float *)((const char *)x + (size_t)j * stride), n);
+}
+void dl_vec_mad_rows_f32(float *y, const float *x, size_t stride, const float *w, int64_t nr, int64_t n) {
+    const dl_isa_table *isa = dl_isa();
+    if (isa->mad_rows_f32) {
+        isa->mad_rows_f32(y, x, stride, w, nr, n);
+        return;
+    }
+    for (int64_t j = 0; j < nr; j++) isa->mad_f32(y, (const float *)((const char *)x + (size_t)j * stride), w[j], n);
+}

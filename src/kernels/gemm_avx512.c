@@ -181,9 +181,49 @@ DL_TILES(q4_0)
 DL_TILES(q5_0)
 #undef DL_TILE
 
+/* One step (two blocks) of a Q8_0 row against the repacked activations:
+ * acc += (int dot) * d_w * d_a per lane. */
+DL_AI __m512 q8_0_step(const char *row, const act_step *st, int64_t s, bool two, __m512i idx, __m512 acc) {
+    __m512i wv;
+    __m512 wsc;
+    load_w_q8_0(row, s, two, &wv, &wsc, idx);
+    __m512i is = _mm512_dpbusd_epi32(_mm512_load_si512(st->corr), wv, _mm512_load_si512(st->q));
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(wsc, _mm512_load_ps(st->s)), acc);
+}
+
+/* Decoding (one token): the rows one after another, so the thread reads one
+ * ascending stream (the hardware prefetcher follows it; tiles of several
+ * rows interleave streams within a page and read ~30 % slower), with four
+ * accumulators over the steps and a software prefetch DL_PREFETCH ahead. */
+static void gemv_q8_0(int64_t n, const char *w, size_t ws, int64_t nr, const char *a, size_t as, float *y) {
+    size_t ps;
+    const act_step *tab = prep_q8_0_nat(n, a, as, 1, &ps);
+    int64_t nb = n / DL_QK, nfull = nb / 2, nsteps = (nb + 1) / 2;
+    __m512i idx = _mm512_loadu_si512(k_idx_nat);
+    for (int64_t r = 0; r < nr; r++) {
+        const char *row = w + (size_t)r * ws;
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        int64_t s = 0;
+        for (; s + 4 <= nfull; s += 4) {
+            const char *p = row + (size_t)s * 68 + DL_PREFETCH;
+            DL_UNROLL for (int k = 0; k < 5; k++) _mm_prefetch(p + 64 * k, _MM_HINT_T0);
+            acc0 = q8_0_step(row, &tab[s], s, true, idx, acc0);
+            acc1 = q8_0_step(row, &tab[s + 1], s + 1, true, idx, acc1);
+            acc2 = q8_0_step(row, &tab[s + 2], s + 2, true, idx, acc2);
+            acc3 = q8_0_step(row, &tab[s + 3], s + 3, true, idx, acc3);
+        }
+        for (; s < nsteps; s++) {
+            _mm_prefetch(row + (size_t)s * 68 + DL_PREFETCH, _MM_HINT_T0);
+            acc0 = q8_0_step(row, &tab[s], s, 2 * s + 1 < nb, idx, acc0);
+        }
+        y[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
+    }
+}
+
 static void gemm_q8_0(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
-    drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, q8_0_tiles, prep_q8_0_nat);
+    if (nt == 1) gemv_q8_0(n, w, ws, nr, a, as, y);
+    else drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, q8_0_tiles, prep_q8_0_nat);
 }
 static void *prep_q8_0_lohi16(int64_t n, const char *a, size_t as, int nt, size_t *ps) {
     return prep_q8_0_common(n, a, as, nt, ps, true, 16);
@@ -434,14 +474,135 @@ static void gemm_q5_K(int64_t n, const void *w, size_t ws, int64_t nr, const voi
     else drive(n, w, ws, nr, a, as, nt, y, ldy, 2, 4, q5_K_tiles, NULL);
 }
 
+/* Decoding Q6_K (one token): rows one after another (see gemv_q8_0); per
+ * super-block two integer sums (even and odd steps), two float
+ * accumulators (even and odd super-blocks) for ILP. */
+static void gemv_q6_K(int64_t n, const char *w, size_t ws, int64_t nr, const char *a, float *y) {
+    const dl_block_q8_K *qa = (const dl_block_q8_K *)a;
+    int64_t nsb = n / DL_QK_K;
+    for (int64_t r = 0; r < nr; r++) {
+        const dl_block_q6_K *b = (const dl_block_q6_K *)(w + (size_t)r * ws);
+        __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (int64_t i = 0; i < nsb; i++) {
+            const char *blk = (const char *)&b[i];
+            for (size_t o = 0; o < sizeof *b; o += 64) _mm_prefetch(blk + DL_PREFETCH + o, _MM_HINT_T0);
+            __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b[i].scales));
+            __m512i sc16 = _mm512_castsi256_si512(sc);
+            float dd = dl_f16_to_f32_fast(dl_ld16(&b[i].d)) * qa[i].d;
+            __m512i isum[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+            DL_UNROLL for (int c = 0; c < 4; c++) {
+                __m512i av = _mm512_loadu_si512(qa[i].qs + 64 * c);
+                isum[c & 1] = _mm512_dpwssd_epi32(isum[c & 1], _mm512_maddubs_epi16(q6k_weights(&b[i], c), av),
+                                                  _mm512_permutexvar_epi16(q6k_scale_idx(c), sc16));
+            }
+            /* the -32 offset of every value: 32 * sum of scale x bsum */
+            __m256i corr = _mm256_madd_epi16(sc, _mm256_loadu_si256((const __m256i *)qa[i].bsums));
+            __m512i is = _mm512_sub_epi32(_mm512_add_epi32(isum[0], isum[1]),
+                                          _mm512_zextsi256_si512(_mm256_slli_epi32(corr, 5)));
+            acc[i & 1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_set1_ps(dd), acc[i & 1]);
+        }
+        y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1]));
+    }
+}
+
+/* Q4_K decoding works on activations repacked once per call: per
+ * super-block the 256 int8 values in the order of the weight unpacking
+ * (sub-blocks 0|2, 1|3, 4|6, 5|7: a 64-byte load of qs gives the low
+ * nibbles of two sub-blocks and the high nibbles of two others), the bsums
+ * of each 32-value sub-block, and d. */
+typedef struct {
+    int8_t q[256];
+    int16_t bs32[8];
+    float d;
+    char pad[44];
+} q4k_act;
+static_assert(sizeof(q4k_act) % 64 == 0, "q4k_act keeps 64-byte alignment");
+
+static q4k_act *prep_q4k_act(int64_t n, const char *a) {
+    int64_t nsb = n / DL_QK_K;
+    q4k_act *t = dl_kernel_scratch((size_t)nsb * sizeof(q4k_act));
+    const dl_block_q8_K *qa = (const dl_block_q8_K *)a;
+    static const int order[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+    for (int64_t i = 0; i < nsb; i++) {
+        for (int k = 0; k < 8; k++)
+            _mm256_store_si256((__m256i *)(t[i].q + 32 * k), _mm256_loadu_si256((const __m256i *)(qa[i].qs + 32 * order[k])));
+        for (int j = 0; j < 8; j++) t[i].bs32[j] = (int16_t)(qa[i].bsums[2 * j] + qa[i].bsums[2 * j + 1]);
+        t[i].d = qa[i].d;
+    }
+    return t;
+}
+
+/* The 8 scales and 8 mins of a Q4_K super-block (6 bits each, packed in 12
+ * bytes) as bytes [sc0..sc7, m0..m7], in vector registers. */
+DL_AI __m128i q4k_scales_vec(const uint8_t *q) {
+    __m128i v = _mm_loadu_si128((const __m128i *)q); /* 12 scale bytes + 4 bytes of qs */
+    /* A = [q0-3, q8-11, q4-7, q8-11], B = [0, q0-3, 0, q4-7] */
+    __m128i A = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+    __m128i B = _mm_shuffle_epi8(v, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
+    __m128i lo = _mm_and_si128(A, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0));
+    __m128i hi4 = _mm_and_si128(_mm_srli_epi16(A, 4), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15));
+    __m128i top = _mm_and_si128(_mm_srli_epi16(B, 2), _mm_set1_epi8(0x30)); /* bits 6-7 -> 4-5 */
+    return _mm_or_si128(_mm_or_si128(lo, hi4), top);
+}
+
+/* pshufb control: int16 lanes 0..15 take byte a (zero-extended), 16..31 byte b. */
+DL_AI __m512i q4k_scale_shuf(int a, int b) {
+    __m128i ca = _mm_set1_epi16((short)(0xFF00 | a)), cb = _mm_set1_epi16((short)(0xFF00 | b));
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(ca, ca)), _mm256_set_m128i(cb, cb), 1);
+}
+
+/* Decoding Q4_K (one token): rows one after another (see gemv_q8_0). */
+static void gemv_q4_K(int64_t n, const char *w, size_t ws, int64_t nr, const char *a, float *y) {
+    int64_t nsb = n / DL_QK_K;
+    const q4k_act *qa = prep_q4k_act(n, a);
+    /* byte shuffles of the broadcast scale bytes: int16 lanes 0..15 <- scale a, 16..31 <- scale b */
+    const __m512i i0 = q4k_scale_shuf(0, 2), i1 = q4k_scale_shuf(1, 3), i2 = q4k_scale_shuf(4, 6), i3 = q4k_scale_shuf(5, 7);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    for (int64_t r = 0; r < nr; r++) {
+        const dl_block_q4_K *b = (const dl_block_q4_K *)(w + (size_t)r * ws);
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+        __m128 accm = _mm_setzero_ps();
+        for (int64_t i = 0; i < nsb; i++) {
+            const char *blk = (const char *)&b[i];
+            _mm_prefetch(blk + DL_PREFETCH, _MM_HINT_T0);
+            _mm_prefetch(blk + DL_PREFETCH + 64, _MM_HINT_T0);
+            _mm_prefetch(blk + DL_PREFETCH + 128, _MM_HINT_T0);
+            __m128i sm = q4k_scales_vec(b[i].scales);
+            /* scales as int32 lanes holding the int16 scale twice, so a dword permute expands them */
+            __m512i sc16 = _mm512_broadcast_i32x4(sm);
+            __m512i q0 = _mm512_loadu_si512(b[i].qs), q1 = _mm512_loadu_si512(b[i].qs + 64);
+            __m512i w0 = _mm512_and_si512(q0, m4), w1 = _mm512_and_si512(_mm512_srli_epi16(q0, 4), m4);
+            __m512i w2 = _mm512_and_si512(q1, m4), w3 = _mm512_and_si512(_mm512_srli_epi16(q1, 4), m4);
+            const int8_t *aq = qa[i].q;
+            __m512i s0 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(w0, _mm512_load_si512(aq)),
+                                             _mm512_shuffle_epi8(sc16, i0));
+            __m512i s1 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(w1, _mm512_load_si512(aq + 64)),
+                                             _mm512_shuffle_epi8(sc16, i1));
+            s0 = _mm512_dpwssd_epi32(s0, _mm512_maddubs_epi16(w2, _mm512_load_si512(aq + 128)), _mm512_shuffle_epi8(sc16, i2));
+            s1 = _mm512_dpwssd_epi32(s1, _mm512_maddubs_epi16(w3, _mm512_load_si512(aq + 192)), _mm512_shuffle_epi8(sc16, i3));
+            __m128i corr = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_srli_si128(sm, 8)), _mm_loadu_si128((const __m128i *)qa[i].bs32));
+            uint32_t dd;
+            memcpy(&dd, &b[i].d, 4); /* d, dmin */
+            __m128 dm = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)dd)), _mm_set1_ps(qa[i].d));
+            __m512 f = _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1));
+            if (i & 1) acc1 = _mm512_fmadd_ps(f, _mm512_broadcastss_ps(dm), acc1);
+            else acc0 = _mm512_fmadd_ps(f, _mm512_broadcastss_ps(dm), acc0);
+            accm = _mm_fmadd_ps(_mm_cvtepi32_ps(corr), _mm_permute_ps(dm, 0x55), accm);
+        }
+        __m128 m = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - _mm_cvtss_f32(m);
+    }
+}
+
 static void gemm_q4_K(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
-    if (nt == 1) drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 1, q4_K_tiles, NULL);
+    if (nt == 1) gemv_q4_K(n, w, ws, nr, a, y);
     else drive(n, w, ws, nr, a, as, nt, y, ldy, 2, 4, q4_K_tiles, NULL);
 }
 static void gemm_q6_K(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
-    if (nt == 1) drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 1, q6_K_tiles, NULL);
+    if (nt == 1) gemv_q6_K(n, w, ws, nr, a, y);
     else if (nt >= DL_UNPACK_MIN_TOK) drive_unpacked(DL_TYPE_Q6_K, n, w, ws, nr, a, as, nt, y, ldy, q6_Ku_tiles);
     else drive(n, w, ws, nr, a, as, nt, y, ldy, 2, 4, q6_K_tiles, NULL);
 }
@@ -521,9 +682,33 @@ DL_TILES(bf16)
 DL_TILES(f32)
 #undef DL_TILE
 
+/* Decoding F16 (one token): rows one after another (see gemv_q8_0), 64
+ * values per step in four accumulators, then 16 at a time, then scalars. */
+static void gemv_f16(int64_t n, const char *w, size_t ws, int64_t nr, const float *a, float *y) {
+    for (int64_t r = 0; r < nr; r++) {
+        const uint16_t *row = (const uint16_t *)(w + (size_t)r * ws);
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        int64_t i = 0;
+        for (; i + 64 <= n; i += 64) {
+            _mm_prefetch((const char *)(row + i) + DL_PREFETCH, _MM_HINT_T0);
+            _mm_prefetch((const char *)(row + i) + DL_PREFETCH + 64, _MM_HINT_T0);
+            acc0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + i))), _mm512_loadu_ps(a + i), acc0);
+            acc1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + i + 16))), _mm512_loadu_ps(a + i + 16), acc1);
+            acc2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + i + 32))), _mm512_loadu_ps(a + i + 32), acc2);
+            acc3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + i + 48))), _mm512_loadu_ps(a + i + 48), acc3);
+        }
+        for (; i + 16 <= n; i += 16)
+            acc0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + i))), _mm512_loadu_ps(a + i), acc0);
+        float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
+        for (; i < n; i++) s += dl_f16_to_f32(row[i]) * a[i];
+        y[r] = s;
+    }
+}
+
 static void gemm_f16(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                      int64_t nt, float *y, int64_t ldy) {
-    drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, f16_tiles, NULL);
+    if (nt == 1) gemv_f16(n, w, ws, nr, a, y);
+    else drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, f16_tiles, NULL);
 }
 static void gemm_bf16(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
@@ -562,6 +747,49 @@ void dl_avx512_mad_f32(float *y, const float *x, float a, int64_t n) {
     }
 }
 
+/* Rows versions for attention: the vector a (or y) stays in registers for
+ * n a multiple of 32 up to 256 (head sizes); the per-row arithmetic is that
+ * of dl_avx512_dot_f32 / dl_avx512_mad_f32, so results are identical. */
+#define ROWS_MAX 256
+DL_AI void dot_rows_nv(int nv, float *out, const float *a, const float *x, size_t stride, int64_t nr) {
+    __m512 av[ROWS_MAX / 16];
+    for (int v = 0; v < nv; v++) av[v] = _mm512_loadu_ps(a + 16 * v);
+    for (int64_t j = 0; j < nr; j++) {
+        const float *xr = (const float *)((const char *)x + (size_t)j * stride);
+        __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+        DL_UNROLL for (int v = 0; v < nv; v += 2) {
+            s0 = _mm512_fmadd_ps(av[v], _mm512_loadu_ps(xr + 16 * v), s0);
+            s1 = _mm512_fmadd_ps(av[v + 1], _mm512_loadu_ps(xr + 16 * v + 16), s1);
+        }
+        out[j] = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+    }
+}
+
+static void dot_rows_f32(float *out, const float *a, const float *x, size_t stride, int64_t nr, int64_t n) {
+    if (n == 128) dot_rows_nv(8, out, a, x, stride, nr); /* the usual head size: unrolled */
+    else if (n % 32 == 0 && n <= ROWS_MAX) dot_rows_nv((int)(n / 16), out, a, x, stride, nr);
+    else
+        for (int64_t j = 0; j < nr; j++) out[j] = dl_avx512_dot_f32(a, (const float *)((const char *)x + (size_t)j * stride), n);
+}
+
+DL_AI void mad_rows_nv(int nv, float *y, const float *x, size_t stride, const float *w, int64_t nr) {
+    __m512 yv[ROWS_MAX / 16];
+    for (int v = 0; v < nv; v++) yv[v] = _mm512_loadu_ps(y + 16 * v);
+    for (int64_t j = 0; j < nr; j++) {
+        const float *xr = (const float *)((const char *)x + (size_t)j * stride);
+        __m512 wj = _mm512_set1_ps(w[j]);
+        DL_UNROLL for (int v = 0; v < nv; v++) yv[v] = _mm512_fmadd_ps(wj, _mm512_loadu_ps(xr + 16 * v), yv[v]);
+    }
+    for (int v = 0; v < nv; v++) _mm512_storeu_ps(y + 16 * v, yv[v]);
+}
+
+static void mad_rows_f32(float *y, const float *x, size_t stride, const float *w, int64_t nr, int64_t n) {
+    if (n == 128) mad_rows_nv(8, y, x, stride, w, nr);
+    else if (n % 32 == 0 && n <= ROWS_MAX) mad_rows_nv((int)(n / 16), y, x, stride, w, nr);
+    else
+        for (int64_t j = 0; j < nr; j++) dl_avx512_mad_f32(y, (const float *)((const char *)x + (size_t)j * stride), w[j], n);
+}
+
 const dl_isa_table dl_isa_avx512 = {
     .name = "avx512",
     .gemm = {
@@ -587,6 +815,8 @@ const dl_isa_table dl_isa_avx512 = {
     },
     .dot_f32 = dl_avx512_dot_f32,
     .mad_f32 = dl_avx512_mad_f32,
+    .dot_rows_f32 = dot_rows_f32,
+    .mad_rows_f32 = mad_rows_f32,
     .dot_f16 = dl_avx2_dot_f16,
     .mad_f16 = dl_avx2_mad_f16,
     .cvt_f16 = dl_avx2_cvt_f16,

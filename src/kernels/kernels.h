@@ -50,12 +50,37 @@ int dl_matmul(dl_pool *pool, dl_matmul_ws *ws, int type, const void *w, int64_t 
               int64_t cols, const float *x, int64_t n_tok, float *y, int64_t ldy,
               dl_error *err);
 
+/* One product of a dl_matmul_multi call: y[t*ldy + r] = sum_c W[r][c] * x[t*cols + c]
+ * for r in [0, rows), W in `type` as for dl_matmul. */
+typedef struct dl_matmul_op {
+    int type;
+    const void *w;
+    int64_t rows;
+    float *y;
+    int64_t ldy;
+} dl_matmul_op;
+#define DL_MATMUL_MAX_OPS 4
+
+/* Several products of the same input x (n_tok rows of cols floats), e.g. the
+ * q, k and v projections, in one pass of the pool: one synchronisation
+ * instead of n_ops, the threads sharing all the rows (claimed in chunks
+ * sized by bytes of weights, so they finish together). Activations are
+ * converted once per distinct format. Errors as dl_matmul; 400 when n_ops
+ * is outside 1..DL_MATMUL_MAX_OPS. Results equal n_ops dl_matmul calls. */
+int dl_matmul_multi(dl_pool *pool, dl_matmul_ws *ws, const dl_matmul_op *ops, int n_ops, int64_t cols,
+                    const float *x, int64_t n_tok, dl_error *err);
+
 /* Copies row `row` of a matrix in `type` to floats (embedding lookup). */
 int dl_get_row(int type, const void *w, int64_t cols, int64_t row, float *dst);
 
 /* Small float vector helpers used by the model (SIMD where it matters). */
 float dl_vec_dot_f32(const float *a, const float *b, int64_t n);
 void dl_vec_mad_f32(float *y, const float *x, float a, int64_t n); /* y += a*x */
+/* The same over nr rows x_j of n floats, `stride` bytes apart (attention over
+ * an F32 KV cache): out[j] = dot(a, x_j); y += w[j] * x_j for j in order.
+ * Results are identical to nr calls of the one-row functions. */
+void dl_vec_dot_rows_f32(float *out, const float *a, const float *x, size_t stride, int64_t nr, int64_t n);
+void dl_vec_mad_rows_f32(float *y, const float *x, size_t stride, const float *w, int64_t nr, int64_t n);
 /* The same over IEEE fp16 vectors (an F16 KV cache): a and x are fp16,
  * accumulation in float. dl_vec_f32_to_f16 rounds to nearest even. */
 float dl_vec_dot_f16_f32(const uint16_t *a, const float *b, int64_t n);

@@ -137,6 +137,9 @@ typedef struct dl_isa_table {
     dl_quant_fn act_quant[DL_TYPE_COUNT];
     float (*dot_f32)(const float *a, const float *b, int64_t n);
     void (*mad_f32)(float *y, const float *x, float a, int64_t n);
+    /* several rows at once, identical to repeated dot_f32 / mad_f32 (NULL: loop over those) */
+    void (*dot_rows_f32)(float *out, const float *a, const float *x, size_t stride, int64_t nr, int64_t n);
+    void (*mad_rows_f32)(float *y, const float *x, size_t stride, const float *w, int64_t nr, int64_t n);
     /* fp16 vectors (F16 KV cache), see vec_f16.c */
     float (*dot_f16)(const uint16_t *a, const float *b, int64_t n);
     void (*mad_f16)(float *y, const uint16_t *x, float a, int64_t n);

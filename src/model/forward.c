@@ -12,6 +12,19 @@ static int mm(dl_context *c, const dl_weight *w, const float *x, int64_t n_tok, 
     return dl_matmul(c->pool, &c->ws, w->type, w->data, w->rows, w->cols, x, n_tok, y, ldy, err);
 }
 
+/* Two or three products of the same input in one pass of the pool (w3 may
+ * be NULL): q/k/v, gate/up. */
+static int mm3(dl_context *c, const dl_weight *w1, float *y1, int64_t ld1, const dl_weight *w2, float *y2,
+               int64_t ld2, const dl_weight *w3, float *y3, int64_t ld3, const float *x, int64_t n_tok,
+               dl_error *err) {
+    dl_matmul_op ops[3] = {
+        {.type = w1->type, .w = w1->data, .rows = w1->rows, .y = y1, .ldy = ld1},
+        {.type = w2->type, .w = w2->data, .rows = w2->rows, .y = y2, .ldy = ld2},
+        {.type = w3 ? w3->type : 0, .w = w3 ? w3->data : NULL, .rows = w3 ? w3->rows : 0, .y = y3, .ldy = ld3},
+    };
+    return dl_matmul_multi(c->pool, &c->ws, ops, w3 ? 3 : 2, w1->cols, x, n_tok, err);
+}
+
 /* ---- attention over the KV cache ----
  * Flash-attention style: work is split across threads by (token, KV head);
  * the query heads that share a KV head (GQA group) are processed together,
@@ -70,9 +83,10 @@ static void attn_worker(void *p, int ith, int nth) {
                 const float *q = q0 + (size_t)g * (size_t)HD;
                 float *sc = scores + (size_t)g * ATTN_BLOCK;
                 float bmax = run_max[g];
+                if (!f16) dl_vec_dot_rows_f32(sc, q, (const float *)(kc + (size_t)j0 * row_bytes), row_bytes, nb, HD);
                 for (int32_t j = 0; j < nb; j++) {
                     const void *krow = kc + (size_t)(j0 + j) * row_bytes;
-                    sc[j] = (f16 ? dl_vec_dot_f16_f32(krow, q, HD) : dl_vec_dot_f32(q, krow, HD)) * scale;
+                    sc[j] = (f16 ? dl_vec_dot_f16_f32(krow, q, HD) : sc[j]) * scale;
                     if (sc[j] > bmax) bmax = sc[j];
                 }
                 float *out = out0 + (size_t)g * (size_t)HD;
@@ -85,10 +99,10 @@ static void attn_worker(void *p, int ith, int nth) {
                 for (int32_t j = 0; j < nb; j++) {
                     float e = expf(sc[j] - bmax);
                     run_sum[g] += (double)e;
-                    const void *vrow = vc + (size_t)(j0 + j) * row_bytes;
-                    if (f16) dl_vec_mad_f16(out, vrow, e, HD);
-                    else dl_vec_mad_f32(out, vrow, e, HD);
+                    if (f16) dl_vec_mad_f16(out, (const void *)(vc + (size_t)(j0 + j) * row_bytes), e, HD);
+                    else sc[j] = e; /* the weights of the block, applied at once below */
                 }
+                if (!f16) dl_vec_mad_rows_f32(out, (const float *)(vc + (size_t)j0 * row_bytes), row_bytes, sc, nb, HD);
             }
         }
         for (int32_t g = 0; g < group; g++) {
@@ -121,9 +135,7 @@ static int forward_batch(dl_context *c, const int32_t *tokens, int32_t n, int32_
         const dl_layer *ly = &m->layers[l];
         /* attention block */
         for (int32_t i = 0; i < n; i++) dl_op_rmsnorm(c->xb + i * E, c->x + i * E, ly->attn_norm, E, hp->rms_eps);
-        if (mm(c, &ly->wq, c->xb, n, c->q, QD, err) || mm(c, &ly->wk, c->xb, n, c->k, KVD, err) ||
-            mm(c, &ly->wv, c->xb, n, c->v, KVD, err))
-            return -1;
+        if (mm3(c, &ly->wq, c->q, QD, &ly->wk, c->k, KVD, &ly->wv, c->v, KVD, c->xb, n, err)) return -1;
         for (int32_t i = 0; i < n; i++) {
             float *q = c->q + i * QD, *k = c->k + i * KVD, *v = c->v + i * KVD;
             if (ly->bq) {
@@ -158,8 +170,7 @@ static int forward_batch(dl_context *c, const int32_t *tokens, int32_t n, int32_
 
         /* feed-forward block (SwiGLU) */
         for (int32_t i = 0; i < n; i++) dl_op_rmsnorm(c->xb + i * E, c->x + i * E, ly->ffn_norm, E, hp->rms_eps);
-        if (mm(c, &ly->w_gate, c->xb, n, c->hb, FF, err) || mm(c, &ly->w_up, c->xb, n, c->hb2, FF, err))
-            return -1;
+        if (mm3(c, &ly->w_gate, c->hb, FF, &ly->w_up, c->hb2, FF, NULL, NULL, 0, c->xb, n, err)) return -1;
         dl_op_swiglu(c->hb, c->hb2, (int64_t)n * FF);
         if (mm(c, &ly->w_down, c->hb, n, c->xb, E, err)) return -1;
         for (int64_t i = 0; i < (int64_t)n * E; i++) c->x[i] += c->xb[i];

@@ -357,6 +357,70 @@ static void test_matmul_isa_vs_scalar(void **state) {
     assert_int_equal(dl_kernels_set_isa(NULL), 0);
 }
 
+/* dl_matmul_multi gives, bit for bit, the results of separate dl_matmul
+ * calls: mixed types (Q4_K and Q6_K share one activation conversion),
+ * matrices large enough to be cut into several chunks, 1-3 threads, every
+ * ISA, decoding and several tokens. */
+static void test_matmul_multi_equals_single(void **state) {
+    const char *isas[] = {"scalar", "avx2", "avx512"};
+    const int types[4] = {DL_TYPE_Q4_K, DL_TYPE_Q6_K, DL_TYPE_F16, DL_TYPE_Q8_0};
+    const int64_t rows[4] = {300, 37, 64, 1000}; /* Q8_0: 544 KB, several decode chunks */
+    const int64_t cols = 512, toks[] = {1, 5};
+    dl_pool *pools[3] = {dl_pool_create(1), dl_pool_create(2), dl_pool_create(3)};
+    dl_matmul_ws ws = {0};
+    mm_case m[4];
+    int64_t total = 0;
+    for (int i = 0; i < 4; i++) {
+        mm_setup(&m[i], types[i], rows[i], cols, 5);
+        total += rows[i];
+    }
+    float *x = m[0].x; /* one input for all */
+    float *ya = malloc((size_t)(total * 5) * sizeof(float)), *yb = malloc((size_t)(total * 5) * sizeof(float));
+    int compared = 0;
+    for (size_t ii = 0; ii < DL_ARRAY_LEN(isas); ii++) {
+        if (dl_kernels_set_isa(isas[ii]) != 0) continue;
+        for (int p = 0; p < 3; p++)
+            for (size_t ti = 0; ti < DL_ARRAY_LEN(toks); ti++) {
+                dl_matmul_op ops[4];
+                int64_t off = 0;
+                dl_error err = {0};
+                for (int i = 0; i < 4; i++) {
+                    /* y of op i: n_tok rows of ldy = rows[i], after those of ops 0..i-1 */
+                    ops[i] = (dl_matmul_op){.type = types[i], .w = m[i].w, .rows = rows[i],
+                                            .y = yb + off * toks[ti], .ldy = rows[i]};
+                    assert_int_equal(dl_matmul(pools[p], &ws, types[i], m[i].w, rows[i], cols, x, toks[ti],
+                                               ya + off * toks[ti], rows[i], &err), 0);
+                    off += rows[i];
+                }
+                for (int64_t i = 0; i < total * toks[ti]; i++) yb[i] = NAN;
+                assert_int_equal(dl_matmul_multi(pools[p], &ws, ops, 4, cols, x, toks[ti], &err), 0);
+                if (memcmp(ya, yb, (size_t)(total * toks[ti]) * sizeof(float)) != 0)
+                    fail_msg("%s threads %d n_tok %lld: multi differs from single products", isas[ii], p + 1,
+                             (long long)toks[ti]);
+                /* a subset (q/k/v-like: 3 products) too */
+                assert_int_equal(dl_matmul_multi(pools[p], &ws, ops + 1, 3, cols, x, toks[ti], &err), 0);
+                if (memcmp(ya + rows[0] * toks[ti], yb + rows[0] * toks[ti],
+                           (size_t)((total - rows[0]) * toks[ti]) * sizeof(float)) != 0)
+                    fail_msg("%s threads %d: 3-product multi differs", isas[ii], p + 1);
+                compared++;
+            }
+    }
+    assert_true(compared >= 6);
+    dl_error err = {0};
+    assert_int_equal(dl_matmul_multi(NULL, &ws, NULL, 0, cols, x, 1, &err), -1);
+    assert_int_equal(err.status, 400);
+    dl_error_clear(&err);
+    dl_matmul_op five[5] = {{0}};
+    assert_int_equal(dl_matmul_multi(NULL, &ws, five, 5, cols, x, 1, &err), -1);
+    assert_int_equal(err.status, 400);
+    free(ya);
+    free(yb);
+    for (int i = 0; i < 4; i++) mm_free(&m[i]);
+    dl_matmul_ws_free(&ws);
+    for (int p = 0; p < 3; p++) dl_pool_free(pools[p]);
+    assert_int_equal(dl_kernels_set_isa(NULL), 0);
+}
+
 static void test_matmul_rejects_bad_input(void **state) {
     dl_matmul_ws ws = {0};
     float x[64] = {0}, y[4];
@@ -515,8 +579,40 @@ static void test_vec_f32(void **state) {
     print_message("best ISA: %s\n", dl_kernels_isa());
 }
 
+/* The rows versions (attention) give exactly what repeated one-row calls
+ * give, for head-like sizes and odd ones, on every ISA. */
+static void test_vec_rows_f32_identical(void **state) {
+    const char *isas[] = {"scalar", "avx2", "avx512"};
+    const int64_t ns[] = {128, 64, 96, 100, 256, 512};
+    enum { NR = 7, MAXN = 512, STRIDE = MAXN + 16 };
+    static float a[MAXN], x[NR * STRIDE], w[NR], y1[MAXN], y2[MAXN];
+    float o1[NR], o2[NR];
+    fill(a, MAXN, 1);
+    fill(x, NR * STRIDE, 1);
+    fill(w, NR, 1);
+    int compared = 0;
+    for (size_t k = 0; k < 3; k++) {
+        if (dl_kernels_set_isa(isas[k]) != 0) continue;
+        for (size_t ni = 0; ni < DL_ARRAY_LEN(ns); ni++) {
+            int64_t n = ns[ni];
+            for (int j = 0; j < NR; j++) o1[j] = dl_vec_dot_f32(a, x + j * STRIDE, n);
+            dl_vec_dot_rows_f32(o2, a, x, STRIDE * sizeof(float), NR, n);
+            if (memcmp(o1, o2, sizeof o1) != 0) fail_msg("%s dot rows n=%lld differ", isas[k], (long long)n);
+            memcpy(y1, a, sizeof y1);
+            memcpy(y2, a, sizeof y2);
+            for (int j = 0; j < NR; j++) dl_vec_mad_f32(y1, x + j * STRIDE, w[j], n);
+            dl_vec_mad_rows_f32(y2, x, STRIDE * sizeof(float), w, NR, n);
+            if (memcmp(y1, y2, sizeof y1) != 0) fail_msg("%s mad rows n=%lld differ", isas[k], (long long)n);
+            compared++;
+        }
+    }
+    assert_true(compared >= 6);
+    assert_int_equal(dl_kernels_set_isa(NULL), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vec_rows_f32_identical),
         cmocka_unit_test(test_dequant_q4_0_q4_1_q8_0),
         cmocka_unit_test(test_dequant_q5),
         cmocka_unit_test(test_dequant_q4_K_q5_K),
@@ -526,6 +622,7 @@ int main(void) {
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_matmul_scalar_vs_float64),
         cmocka_unit_test(test_matmul_isa_vs_scalar),
+        cmocka_unit_test(test_matmul_multi_equals_single),
         cmocka_unit_test(test_matmul_rejects_bad_input),
         cmocka_unit_test(test_act_quant_isa_identical),
         cmocka_unit_test(test_fixture_tensors_dequantise),
