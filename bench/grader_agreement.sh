@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Agreement of the refusal and harmful graders with human labels
 # (docs/eval-graders.md). Builds and runs tests/eval/test_grader_agreement:
-#   refusal: XSTest v2 completions of GPT-4, Mistral-7B+guardrail and
-#            Llama-2-70b-chat (tests/eval/data/xstest_completions), binary and
-#            3-class, per file, tuning files vs the held-out file, all files;
+#   refusal: XSTest v2 completions of GPT-4, Mistral-7B+guardrail,
+#            Llama-2-70b-chat (original and new system prompt) and
+#            Mistral-7B-Instruct (tests/eval/data/xstest_completions), binary
+#            and 3-class, per file, tuning files vs the held-out files, all files;
 #   harmful: GPTFuzz's human-labelled evaluate.csv (../shared; skipped when absent).
 # Usage: bench/grader_agreement.sh [BUILD_DIR]      (default build/rel)
 #        DL_AGREEMENT_VERBOSE=1 (or =bin) lists the disagreements (binary only).
