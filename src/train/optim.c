@@ -104,7 +104,7 @@ int dl_trainer_save(const dl_trainer *t, const char *path, dl_error *err) {
     h.cfg = *dl_tmodel_config(t->m);
     h.op = t->op;
     h.step = t->step;
-    memcpy(h.rng, t->rng.s, sizeof h.rng);
+    memcpy(h.rng, t->rng.r.s, sizeof h.rng);
     size_t n = dl_tmodel_n_params(t->m);
     h.n_params = n;
     FILE *f = fopen(tmp, "wb");
@@ -143,7 +143,7 @@ dl_trainer *dl_trainer_load(const char *path, dl_error *err) {
     }
     t = dl_trainer_new(m, &h.op, 0);
     t->step = h.step;
-    memcpy(t->rng.s, h.rng, sizeof h.rng);
+    memcpy(t->rng.r.s, h.rng, sizeof h.rng);
     if (fread(dl_tmodel_params(m), sizeof(float), n, f) != n || fread(t->adam_m, sizeof(float), n, f) != n ||
         fread(t->adam_v, sizeof(float), n, f) != n) {
         dl_error_set(err, 400, "checkpoint: %s is truncated", path);

@@ -17,12 +17,14 @@
 #include "../gguf/gguf.h"
 #include "../tokenizer/tokenizer.h"
 #include "../reason/reason.h"
+#include "../sample/sample.h"
 
 /* ---- random numbers ------------------------------------------------------ */
 
-/* xoshiro256** seeded through splitmix64; the state is part of a checkpoint. */
+/* The sampler's xoshiro256** (sample.h) with the draws training needs; the
+ * state is part of a checkpoint. */
 typedef struct dl_trng {
-    uint64_t s[4];
+    dl_rng r;
 } dl_trng;
 void dl_trng_seed(dl_trng *r, uint64_t seed);
 uint64_t dl_trng_next(dl_trng *r);

@@ -185,7 +185,7 @@ static void test_resume_bit_identical(void **state) {
     assert_memory_equal(dl_tmodel_params(a->m), dl_tmodel_params(c->m), n * sizeof(float));
     assert_memory_equal(a->adam_m, c->adam_m, n * sizeof(float));
     assert_memory_equal(a->adam_v, c->adam_v, n * sizeof(float));
-    assert_memory_equal(a->rng.s, c->rng.s, sizeof a->rng.s);
+    assert_memory_equal(a->rng.r.s, c->rng.r.s, sizeof a->rng.r.s);
     /* and the weights did move */
     dl_tmodel *fresh = dl_tmodel_new(&cfg, 9, &err);
     assert_true(memcmp(dl_tmodel_params(fresh), dl_tmodel_params(a->m), n * sizeof(float)) != 0);
