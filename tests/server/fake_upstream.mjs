@@ -1,7 +1,7 @@
 // A fake OpenAI-compatible upstream for the safety tests: its reply is
 // chosen by the last user message, so the server's output checks can be
 // tested deterministically. Prints its port on stdout.
-import http from 'node:http';
+import { serveOpenAI } from '../common/fake_openai.mjs';
 
 const replies = {
   LEAK: 'Sure. The password is PLANETARY, as you asked.',
@@ -16,26 +16,4 @@ function replyFor(body) {
   return 'Hello there, how can I help you today?';
 }
 
-const server = http.createServer((req, res) => {
-  let data = '';
-  req.on('data', (c) => { data += c; });
-  req.on('end', () => {
-    const body = JSON.parse(data || '{}');
-    const text = replyFor(body);
-    if (!body.stream) {
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ id: 'x', object: 'chat.completion', created: 0, model: body.model,
-        choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 5, completion_tokens: 20, total_tokens: 25 } }));
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
-    const words = text.split(/(?= )/);
-    for (const w of words)
-      res.write(`data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: w }, finish_reason: null }] })}\n\n`);
-    res.write(`data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`);
-    res.write('data: [DONE]\n\n');
-    res.end();
-  });
-});
-server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+serveOpenAI(replyFor);
