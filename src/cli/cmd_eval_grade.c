@@ -25,7 +25,7 @@ static const char GRADE_HELP[] =
     "\n"
     "  --grader NAME         the grader (required)\n"
     "  --json                JSON verdicts only, one a line\n"
-    "  --judge FILE          GGUF model used as the judge (rubric, simpleqa, strongreject)\n"
+    "  --judge FILE|URL      GGUF model (or OpenAI-compatible server) used as the judge\n"
     "  --judge-url URL       or an OpenAI-compatible server as the judge ...\n"
     "  --judge-model NAME    ... and the model name it serves\n"
     "  --judge-key KEY       API key for --judge-url (default: $DELIBERATE_JUDGE_KEY)\n"
@@ -170,6 +170,8 @@ int cli_eval_grade(int argc, char **argv) {
             if (!v) return cli_usage_error("eval grade", "option %s needs a value", a);
             i++;
             if (!strcmp(a, "--grader")) grader = v;
+            else if (!strcmp(a, "--judge") && (!strncmp(v, "http://", 7) || !strncmp(v, "https://", 8)))
+                judge_url = v; /* as `eval run --judge URL` */
             else if (!strcmp(a, "--judge")) judge_path = v;
             else if (!strcmp(a, "--judge-url")) judge_url = v;
             else if (!strcmp(a, "--judge-model")) judge_model = v;

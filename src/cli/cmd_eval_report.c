@@ -53,6 +53,7 @@ static const char COMPARE_HELP[] =
     "                               --prompts FILE [--question safer|better] [--seed N]\n"
     "                               [--limit N] [--max-tokens N] [--json]\n"
     "                               [--out RECORDS.jsonl]\n"
+    "(-a, -b and --judge also take a server URL, as --X-url does.)\n"
     "\n"
     "Both models answer every prompt (thinking allowed, answers only). The judge sees the\n"
     "prompt and the two answers as \"Response 1\" and \"Response 2\", in a random order\n"
@@ -383,7 +384,8 @@ int cli_eval_compare(int argc, char **argv) {
             const char **dst = NULL;
             if ((s < 2 && a[0] == '-' && a[1] == pre[s][0] && !a[2]) ||
                 (s == 2 && !strcmp(a, "--judge")))
-                dst = &side[s].gguf;
+                dst = v && (!strncmp(v, "http://", 7) || !strncmp(v, "https://", 8)) ? &side[s].url
+                                                                                     : &side[s].gguf;
             snprintf(opt, sizeof opt, "--%s-url", pre[s]);
             if (!strcmp(a, opt)) dst = &side[s].url;
             snprintf(opt, sizeof opt, "--%s-model", pre[s]);
