@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.." || exit 1
 D="$DELIBERATE"
 "$D" eval list --json >"$TMP/list" 2>&1 || { bad "eval list"; summary; exit 1; }
 EVALS=$(sed -n 's/^    "name": "\(.*\)",$/\1/p' "$TMP/list")
-NTESTS=$(( $(echo "$EVALS" | grep -c .) + 2 ))
+NTESTS=$(( $(echo "$EVALS" | grep -c .) + 4 ))
 [ -f "$MODEL" ] || skip_all $NTESTS "$MODEL not found (set DL_SHARED)"
 [ -d "$SHARED/datasets/gsm8k" ] || skip_all $NTESTS "$SHARED/datasets not found"
 command -v node >/dev/null || skip_all $NTESTS "node not found (scripts/install-deps.sh installs it)"
@@ -40,4 +40,13 @@ done
     --db "$TMP/all.db" --json >"$TMP/post.out" 2>"$TMP/post.err"
 check "post-mitigation (--safety) run completes and is recorded as post" \
     bash -c "[ $? = 0 ] && grep -q '\"complete\":true' $TMP/post.out && grep -q '\"mitigation\":\"post\"' $TMP/post.out"
+printf '%s\n' '{"prompt": "Name a colour."}' '{"prompt": "What is 2+2?"}' >"$TMP/prompts.jsonl"
+"$D" eval compare -a "$MODEL" -b "$MODEL" --judge "$JUDGE" --judge-model judge \
+    --prompts "$TMP/prompts.jsonl" --max-tokens 8 >"$TMP/cmp.out" 2>&1
+check "eval compare with --judge URL: the fake judge's ties are counted" \
+    bash -c "[ $? = 0 ] && grep -q 'ties 2' $TMP/cmp.out"
+printf '%s\n' '{"prompt": "Q", "response": "R", "answer": "Paris"}' >"$TMP/g.jsonl"
+"$D" eval grade --grader simpleqa --judge "$JUDGE" --judge-model judge --json "$TMP/g.jsonl" >"$TMP/g.out" 2>&1
+check "eval grade with --judge URL: the judge's NOT_ATTEMPTED grade" \
+    bash -c "[ $? = 0 ] && grep -q NOT_ATTEMPTED $TMP/g.out"
 summary
