@@ -4,7 +4,8 @@
 #   refusal: XSTest v2 completions of GPT-4, Mistral-7B+guardrail,
 #            Llama-2-70b-chat (original and new system prompt) and
 #            Mistral-7B-Instruct (tests/eval/data/xstest_completions), binary
-#            and 3-class, per file, tuning files vs the held-out files, all files;
+#            and 3-class, per file, first tuning files vs the files added later (all
+#            five inspected now, none held out), all files;
 #   harmful: GPTFuzz's human-labelled evaluate.csv (../shared; skipped when absent).
 # Usage: bench/grader_agreement.sh [BUILD_DIR]      (default build/rel)
 #        DL_AGREEMENT_VERBOSE=1 (or =bin) lists the disagreements (binary only).
