@@ -24,6 +24,9 @@
 #ifndef DL_PREFETCH
 #define DL_PREFETCH 8192 /* bytes ahead in each weight row when decoding (measured on Zen 5) */
 #endif
+#ifndef DL_ROWS_MAX_TOK
+#define DL_ROWS_MAX_TOK 8 /* up to this many tokens, Q8_0/Q4_K/Q6_K walk rows one after another */
+#endif
 
 /* ---------------------------------------------------------------------- */
 /* shared: the tile driver is in simd_drive.h                             */
@@ -220,9 +223,56 @@ static void gemv_q8_0(int64_t n, const char *w, size_t ws, int64_t nr, const cha
     }
 }
 
+/* Batched decoding (2..8 tokens): like gemv_q8_0, the rows one after
+ * another, each step of the row loaded once and dotted against every
+ * token's repacked activations (table[step][token]); one accumulator per
+ * token, in the order of the tiles' (acc[r][t] over the steps). */
+DL_AI void gemvn_q8_0(int NT, int64_t n, const char *w, size_t ws, int64_t nr, const act_step *tab, float *y,
+                      int64_t ldy) {
+    int64_t nb = n / DL_QK, nsteps = (nb + 1) / 2;
+    __m512i idx = _mm512_loadu_si512(k_idx_nat);
+    for (int64_t r = 0; r < nr; r++) {
+        const char *row = w + (size_t)r * ws;
+        __m512 acc[8];
+        DL_UNROLL for (int t = 0; t < NT; t++) acc[t] = _mm512_setzero_ps();
+        for (int64_t s = 0; s < nsteps; s++) {
+            if ((s & 1) == 0) {
+                _mm_prefetch(row + (size_t)s * 68 + DL_PREFETCH, _MM_HINT_T0);
+                _mm_prefetch(row + (size_t)s * 68 + DL_PREFETCH + 64, _MM_HINT_T0);
+                _mm_prefetch(row + (size_t)s * 68 + DL_PREFETCH + 128, _MM_HINT_T0);
+            }
+            __m512i wv;
+            __m512 wsc;
+            load_w_q8_0(row, s, 2 * s + 1 < nb, &wv, &wsc, idx);
+            const act_step *st = &tab[s * NT];
+            DL_UNROLL for (int t = 0; t < NT; t++) {
+                __m512i is = _mm512_dpbusd_epi32(_mm512_load_si512(st[t].corr), wv, _mm512_load_si512(st[t].q));
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(wsc, _mm512_load_ps(st[t].s)), acc[t]);
+            }
+        }
+        DL_UNROLL for (int t = 0; t < NT; t++) y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]);
+    }
+}
+
+static void gemv_multi_q8_0(int64_t n, const char *w, size_t ws, int64_t nr, const char *a, size_t as, int64_t nt,
+                            float *y, int64_t ldy) {
+    size_t ps;
+    const act_step *tab = prep_q8_0_nat(n, a, as, (int)nt, &ps);
+    switch (nt) {
+    case 2: gemvn_q8_0(2, n, w, ws, nr, tab, y, ldy); break;
+    case 3: gemvn_q8_0(3, n, w, ws, nr, tab, y, ldy); break;
+    case 4: gemvn_q8_0(4, n, w, ws, nr, tab, y, ldy); break;
+    case 5: gemvn_q8_0(5, n, w, ws, nr, tab, y, ldy); break;
+    case 6: gemvn_q8_0(6, n, w, ws, nr, tab, y, ldy); break;
+    case 7: gemvn_q8_0(7, n, w, ws, nr, tab, y, ldy); break;
+    default: gemvn_q8_0(8, n, w, ws, nr, tab, y, ldy); break;
+    }
+}
+
 static void gemm_q8_0(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
     if (nt == 1) gemv_q8_0(n, w, ws, nr, a, as, y);
+    else if (nt <= DL_ROWS_MAX_TOK) gemv_multi_q8_0(n, w, ws, nr, a, as, nt, y, ldy);
     else drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, q8_0_tiles, prep_q8_0_nat);
 }
 static void *prep_q8_0_lohi16(int64_t n, const char *a, size_t as, int nt, size_t *ps) {
@@ -509,7 +559,8 @@ static void gemv_q6_K(int64_t n, const char *w, size_t ws, int64_t nr, const cha
  * super-block the 256 int8 values in the order of the weight unpacking
  * (sub-blocks 0|2, 1|3, 4|6, 5|7: a 64-byte load of qs gives the low
  * nibbles of two sub-blocks and the high nibbles of two others), the bsums
- * of each 32-value sub-block, and d. */
+ * of each 32-value sub-block, and d. prep_q4k_act fills table[i][t] for nt
+ * tokens whose Q8_K rows are `as` bytes apart. */
 typedef struct {
     int8_t q[256];
     int16_t bs32[8];
@@ -518,18 +569,21 @@ typedef struct {
 } q4k_act;
 static_assert(sizeof(q4k_act) % 64 == 0, "q4k_act keeps 64-byte alignment");
 
-static q4k_act *prep_q4k_act(int64_t n, const char *a) {
+static q4k_act *prep_q4k_act(int64_t n, const char *a, size_t as, int nt) {
     int64_t nsb = n / DL_QK_K;
-    q4k_act *t = dl_kernel_scratch((size_t)nsb * sizeof(q4k_act));
-    const dl_block_q8_K *qa = (const dl_block_q8_K *)a;
+    q4k_act *tab = dl_kernel_scratch((size_t)(nsb * nt) * sizeof(q4k_act));
     static const int order[8] = {0, 2, 1, 3, 4, 6, 5, 7};
-    for (int64_t i = 0; i < nsb; i++) {
-        for (int k = 0; k < 8; k++)
-            _mm256_store_si256((__m256i *)(t[i].q + 32 * k), _mm256_loadu_si256((const __m256i *)(qa[i].qs + 32 * order[k])));
-        for (int j = 0; j < 8; j++) t[i].bs32[j] = (int16_t)(qa[i].bsums[2 * j] + qa[i].bsums[2 * j + 1]);
-        t[i].d = qa[i].d;
+    for (int tok = 0; tok < nt; tok++) {
+        const dl_block_q8_K *qa = (const dl_block_q8_K *)(a + (size_t)tok * as);
+        for (int64_t i = 0; i < nsb; i++) {
+            q4k_act *t = &tab[i * nt + tok];
+            for (int k = 0; k < 8; k++)
+                _mm256_store_si256((__m256i *)(t->q + 32 * k), _mm256_loadu_si256((const __m256i *)(qa[i].qs + 32 * order[k])));
+            for (int j = 0; j < 8; j++) t->bs32[j] = (int16_t)(qa[i].bsums[2 * j] + qa[i].bsums[2 * j + 1]);
+            t->d = qa[i].d;
+        }
     }
-    return t;
+    return tab;
 }
 
 /* The 8 scales and 8 mins of a Q4_K super-block (6 bits each, packed in 12
@@ -554,7 +608,7 @@ DL_AI __m512i q4k_scale_shuf(int a, int b) {
 /* Decoding Q4_K (one token): rows one after another (see gemv_q8_0). */
 static void gemv_q4_K(int64_t n, const char *w, size_t ws, int64_t nr, const char *a, float *y) {
     int64_t nsb = n / DL_QK_K;
-    const q4k_act *qa = prep_q4k_act(n, a);
+    const q4k_act *qa = prep_q4k_act(n, a, 0, 1);
     /* byte shuffles of the broadcast scale bytes: int16 lanes 0..15 <- scale a, 16..31 <- scale b */
     const __m512i i0 = q4k_scale_shuf(0, 2), i1 = q4k_scale_shuf(1, 3), i2 = q4k_scale_shuf(4, 6), i3 = q4k_scale_shuf(5, 7);
     const __m512i m4 = _mm512_set1_epi8(0x0F);
@@ -595,14 +649,131 @@ static void gemv_q4_K(int64_t n, const char *w, size_t ws, int64_t nr, const cha
     }
 }
 
+/* Batched decoding of Q4_K (2..8 tokens): as gemv_q4_K, the rows one after
+ * another; each super-block's weights and scales are unpacked once and
+ * dotted against every token (activations repacked per token, table[i][t]). */
+DL_AI void gemvn_q4_K(int NT, int64_t n, const char *w, size_t ws, int64_t nr, const q4k_act *qa, float *y,
+                      int64_t ldy) {
+    int64_t nsb = n / DL_QK_K;
+    const __m512i i0 = q4k_scale_shuf(0, 2), i1 = q4k_scale_shuf(1, 3), i2 = q4k_scale_shuf(4, 6), i3 = q4k_scale_shuf(5, 7);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    for (int64_t r = 0; r < nr; r++) {
+        const dl_block_q4_K *b = (const dl_block_q4_K *)(w + (size_t)r * ws);
+        __m512 acc[8];
+        __m128 accm[8];
+        DL_UNROLL for (int t = 0; t < NT; t++) {
+            acc[t] = _mm512_setzero_ps();
+            accm[t] = _mm_setzero_ps();
+        }
+        for (int64_t i = 0; i < nsb; i++) {
+            const char *blk = (const char *)&b[i];
+            _mm_prefetch(blk + DL_PREFETCH, _MM_HINT_T0);
+            _mm_prefetch(blk + DL_PREFETCH + 64, _MM_HINT_T0);
+            _mm_prefetch(blk + DL_PREFETCH + 128, _MM_HINT_T0);
+            __m128i sm = q4k_scales_vec(b[i].scales);
+            __m512i sc16 = _mm512_broadcast_i32x4(sm);
+            __m512i s0v = _mm512_shuffle_epi8(sc16, i0), s1v = _mm512_shuffle_epi8(sc16, i1);
+            __m512i s2v = _mm512_shuffle_epi8(sc16, i2), s3v = _mm512_shuffle_epi8(sc16, i3);
+            __m512i q0 = _mm512_loadu_si512(b[i].qs), q1 = _mm512_loadu_si512(b[i].qs + 64);
+            __m512i w0 = _mm512_and_si512(q0, m4), w1 = _mm512_and_si512(_mm512_srli_epi16(q0, 4), m4);
+            __m512i w2 = _mm512_and_si512(q1, m4), w3 = _mm512_and_si512(_mm512_srli_epi16(q1, 4), m4);
+            __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
+            uint32_t dd;
+            memcpy(&dd, &b[i].d, 4); /* d, dmin */
+            __m128 dm0 = _mm_cvtph_ps(_mm_cvtsi32_si128((int)dd));
+            const q4k_act *at = &qa[i * NT];
+            DL_UNROLL for (int t = 0; t < NT; t++) {
+                const int8_t *aq = at[t].q;
+                __m512i s0 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(w0, _mm512_load_si512(aq)), s0v);
+                __m512i s1 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(w1, _mm512_load_si512(aq + 64)), s1v);
+                s0 = _mm512_dpwssd_epi32(s0, _mm512_maddubs_epi16(w2, _mm512_load_si512(aq + 128)), s2v);
+                s1 = _mm512_dpwssd_epi32(s1, _mm512_maddubs_epi16(w3, _mm512_load_si512(aq + 192)), s3v);
+                __m128i corr = _mm_madd_epi16(mins, _mm_load_si128((const __m128i *)at[t].bs32));
+                __m128 dm = _mm_mul_ps(dm0, _mm_set1_ps(at[t].d));
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), _mm512_broadcastss_ps(dm), acc[t]);
+                accm[t] = _mm_fmadd_ps(_mm_cvtepi32_ps(corr), _mm_permute_ps(dm, 0x55), accm[t]);
+            }
+        }
+        DL_UNROLL for (int t = 0; t < NT; t++) {
+            __m128 m = _mm_add_ps(accm[t], _mm_movehl_ps(accm[t], accm[t]));
+            m = _mm_add_ss(m, _mm_movehdup_ps(m));
+            y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]) - _mm_cvtss_f32(m);
+        }
+    }
+}
+
+static void gemv_multi_q4_K(int64_t n, const char *w, size_t ws, int64_t nr, const char *a, size_t as, int64_t nt,
+                            float *y, int64_t ldy) {
+    const q4k_act *qa = prep_q4k_act(n, a, as, (int)nt);
+    switch (nt) {
+    case 2: gemvn_q4_K(2, n, w, ws, nr, qa, y, ldy); break;
+    case 3: gemvn_q4_K(3, n, w, ws, nr, qa, y, ldy); break;
+    case 4: gemvn_q4_K(4, n, w, ws, nr, qa, y, ldy); break;
+    case 5: gemvn_q4_K(5, n, w, ws, nr, qa, y, ldy); break;
+    case 6: gemvn_q4_K(6, n, w, ws, nr, qa, y, ldy); break;
+    case 7: gemvn_q4_K(7, n, w, ws, nr, qa, y, ldy); break;
+    default: gemvn_q4_K(8, n, w, ws, nr, qa, y, ldy); break;
+    }
+}
+
+/* Batched decoding of Q6_K (2..8 tokens): as gemv_q6_K, the rows one after
+ * another, each super-block's weights and scales unpacked once. */
+DL_AI void gemvn_q6_K(int NT, int64_t n, const char *w, size_t ws, int64_t nr, const char *a, size_t as, float *y,
+                      int64_t ldy) {
+    int64_t nsb = n / DL_QK_K;
+    for (int64_t r = 0; r < nr; r++) {
+        const dl_block_q6_K *b = (const dl_block_q6_K *)(w + (size_t)r * ws);
+        __m512 acc[8];
+        DL_UNROLL for (int t = 0; t < NT; t++) acc[t] = _mm512_setzero_ps();
+        for (int64_t i = 0; i < nsb; i++) {
+            const char *blk = (const char *)&b[i];
+            for (size_t o = 0; o < sizeof *b; o += 64) _mm_prefetch(blk + DL_PREFETCH + o, _MM_HINT_T0);
+            __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b[i].scales));
+            __m512i sc16 = _mm512_castsi256_si512(sc);
+            float d = dl_f16_to_f32_fast(dl_ld16(&b[i].d));
+            __m512i wv[4], scv[4];
+            DL_UNROLL for (int c = 0; c < 4; c++) {
+                wv[c] = q6k_weights(&b[i], c);
+                scv[c] = _mm512_permutexvar_epi16(q6k_scale_idx(c), sc16);
+            }
+            DL_UNROLL for (int t = 0; t < NT; t++) {
+                const dl_block_q8_K *qa = (const dl_block_q8_K *)(a + (size_t)t * as) + i;
+                __m512i is0 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(wv[0], _mm512_loadu_si512(qa->qs)), scv[0]);
+                __m512i is1 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(wv[1], _mm512_loadu_si512(qa->qs + 64)), scv[1]);
+                is0 = _mm512_dpwssd_epi32(is0, _mm512_maddubs_epi16(wv[2], _mm512_loadu_si512(qa->qs + 128)), scv[2]);
+                is1 = _mm512_dpwssd_epi32(is1, _mm512_maddubs_epi16(wv[3], _mm512_loadu_si512(qa->qs + 192)), scv[3]);
+                __m256i corr = _mm256_madd_epi16(sc, _mm256_loadu_si256((const __m256i *)qa->bsums));
+                __m512i is = _mm512_sub_epi32(_mm512_add_epi32(is0, is1), _mm512_zextsi256_si512(_mm256_slli_epi32(corr, 5)));
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_set1_ps(d * qa->d), acc[t]);
+            }
+        }
+        DL_UNROLL for (int t = 0; t < NT; t++) y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]);
+    }
+}
+
+static void gemv_multi_q6_K(int64_t n, const char *w, size_t ws, int64_t nr, const char *a, size_t as, int64_t nt,
+                            float *y, int64_t ldy) {
+    switch (nt) {
+    case 2: gemvn_q6_K(2, n, w, ws, nr, a, as, y, ldy); break;
+    case 3: gemvn_q6_K(3, n, w, ws, nr, a, as, y, ldy); break;
+    case 4: gemvn_q6_K(4, n, w, ws, nr, a, as, y, ldy); break;
+    case 5: gemvn_q6_K(5, n, w, ws, nr, a, as, y, ldy); break;
+    case 6: gemvn_q6_K(6, n, w, ws, nr, a, as, y, ldy); break;
+    case 7: gemvn_q6_K(7, n, w, ws, nr, a, as, y, ldy); break;
+    default: gemvn_q6_K(8, n, w, ws, nr, a, as, y, ldy); break;
+    }
+}
+
 static void gemm_q4_K(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
     if (nt == 1) gemv_q4_K(n, w, ws, nr, a, y);
+    else if (nt <= DL_ROWS_MAX_TOK) gemv_multi_q4_K(n, w, ws, nr, a, as, nt, y, ldy);
     else drive(n, w, ws, nr, a, as, nt, y, ldy, 2, 4, q4_K_tiles, NULL);
 }
 static void gemm_q6_K(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
     if (nt == 1) gemv_q6_K(n, w, ws, nr, a, y);
+    else if (nt <= DL_ROWS_MAX_TOK) gemv_multi_q6_K(n, w, ws, nr, a, as, nt, y, ldy);
     else if (nt >= DL_UNPACK_MIN_TOK) drive_unpacked(DL_TYPE_Q6_K, n, w, ws, nr, a, as, nt, y, ldy, q6_Ku_tiles);
     else drive(n, w, ws, nr, a, as, nt, y, ldy, 2, 4, q6_K_tiles, NULL);
 }

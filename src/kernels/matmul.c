@@ -4,11 +4,12 @@
  * The rows of all the products of one call are cut into chunks that the
  * threads claim from a shared counter, so a thread the OS delays does not
  * leave the others waiting at the end of the call:
- * - one token (decoding): guided chunks, each about 1/(2 nth) of the bytes
- *   still unassigned (between MM_MIN_CHUNK and max(MM_MAX_CHUNK,
- *   total / (MM_MAX_CHUNKS / 2))), so the first chunks are long streams and the
- *   last ones short;
- * - several tokens: blocks of rows whose weights fit in L2 (prefill then
+ * - up to MM_STREAM_MAX_TOK tokens (decoding, batched decoding of a few
+ *   sequences: one token tile, so every kernel passes over the weights once):
+ *   guided chunks, each about 1/(2 nth) of the bytes still unassigned (between
+ *   MM_MIN_CHUNK and max(MM_MAX_CHUNK, total / (MM_MAX_CHUNKS / 2))), so the
+ *   first chunks are long streams and the last ones short;
+ * - more tokens: blocks of rows whose weights fit in L2 (prefill then
  *   re-reads the weights from cache, not memory, for every token tile).
  * Chunk boundaries are multiples of 16 rows (64 bytes of y). */
 #include <stdatomic.h>
@@ -23,6 +24,7 @@
 #define MM_MAX_CHUNK (1024 * 1024)
 #define MM_MAX_CHUNKS 512
 #define MM_ROW_ALIGN 16
+#define MM_STREAM_MAX_TOK 4 /* the token tile of every kernel holds at least 4 */
 
 void dl_matmul_ws_free(dl_matmul_ws *ws) {
     if (!ws) return;
@@ -101,9 +103,9 @@ static void plan_chunks(mm_job *j, int nth) {
     j->n_chunks = 0;
     for (int i = 0; i < j->n_ops; i++) {
         const mm_op *o = &j->ops[i];
-        int64_t rows_per = 0; /* fixed chunk size in rows (several tokens, or one thread) */
+        int64_t rows_per = 0; /* fixed chunk size in rows (many tokens, or one thread) */
         if (nth == 1 && j->n_tok == 1) rows_per = o->rows;
-        else if (j->n_tok > 1) {
+        else if (j->n_tok > MM_STREAM_MAX_TOK) {
             rows_per = (int64_t)(DL_L2_BLOCK_BYTES / o->wstride) & ~(int64_t)3;
             if (rows_per < 4) rows_per = 4;
             /* keep within the chunk table: ops after this one get at most their share */

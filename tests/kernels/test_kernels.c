@@ -308,7 +308,7 @@ static void test_matmul_scalar_vs_float64(void **state) {
 /* Every ISA the CPU has against the scalar path, many shapes and threads. */
 static void test_matmul_isa_vs_scalar(void **state) {
     const char *isas[] = {"avx2", "avx512"};
-    const int64_t toks[] = {1, 2, 3, 4, 7, 8, 16};
+    const int64_t toks[] = {1, 2, 3, 4, 5, 6, 7, 8, 16}; /* 2..8: the batched-decoding rows kernels */
     const int64_t rowsv[] = {1, 5, 67, 128};
     dl_pool *pools[3] = {dl_pool_create(1), dl_pool_create(2), dl_pool_create(3)};
     dl_matmul_ws ws = {0};
