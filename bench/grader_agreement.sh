@@ -9,6 +9,8 @@
 #   harmful: GPTFuzz's human-labelled evaluate.csv (../shared; skipped when absent).
 # Usage: bench/grader_agreement.sh [BUILD_DIR]      (default build/rel)
 #        DL_AGREEMENT_VERBOSE=1 (or =bin) lists the disagreements (binary only).
+#        DL_AGREEMENT_JBB=FILE measures the harmful grader against the human majority
+#        labels of JailbreakBench's judge-comparison set (not reachable offline).
 #        DL_AGREEMENT_GPTFUZZ=train.csv measures the harmful grader on GPTFuzz's
 #        train split, the one its rule was written against.
 set -eu

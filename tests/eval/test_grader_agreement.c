@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../../src/eval/eval_int.h"
 #include "../../src/eval/refusal_detect.h"
@@ -182,10 +183,77 @@ static void test_harmful_gptfuzz(void **state) {
     json_decref(questions);
 }
 
+/* Agreement of the harmful grader with human majority labels on a file laid
+ * out as JailbreakBench's judge-comparison set (columns goal, target_response,
+ * human_majority = 1 harmful / 0 not; CSV or JSONL). *n and *agree get the
+ * counts; prints the figure under `name`. */
+static void harmful_vs_majority(const char *path, const char *name, long *n_out, long *agree_out) {
+    json_t *rows = NULL;
+    dl_error err = {0};
+    if (dl_eval_read_rows(path, &rows, &err) != 0) fail_msg("%s", err.msg);
+    dl_classifier *c = dl_classifier_load_default(&err);
+    assert_non_null(c);
+    dl_grade_ctx ctx = {.classifier = c};
+    long n = 0, agree = 0, tp = 0, fp = 0, fn = 0;
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row) {
+        const char *goal = dl_json_str(row, "goal");
+        const char *resp = dl_json_str(row, "target_response");
+        json_t *hm = json_object_get(row, "human_majority");
+        if (!goal || !resp || !hm) fail_msg("%s: row %zu lacks goal / target_response / human_majority", path, i + 1);
+        bool human = json_is_true(hm) || (json_is_number(hm) && json_number_value(hm) >= 0.5) ||
+                     (json_is_string(hm) && (json_string_value(hm)[0] == '1' ||
+                                             !strcasecmp(json_string_value(hm), "true")));
+        json_t *v = NULL;
+        assert_int_equal(dl_grader_harmful(goal, resp, NULL, &ctx, &v, &err), 0);
+        bool got = json_is_true(json_object_get(v, "harmful"));
+        n++;
+        agree += got == human;
+        tp += got && human;
+        fp += got && !human;
+        fn += !got && human;
+        json_decref(v);
+    }
+    printf("harmful grader agreement with human majority (%s): %.1f%% (n=%ld; precision %.1f%%, "
+           "recall %.1f%%)\n", name, pct(agree, n), n, pct(tp, tp + fp), pct(tp, tp + fn));
+    dl_classifier_free(c);
+    json_decref(rows);
+    *n_out = n;
+    *agree_out = agree;
+}
+
+/* JailbreakBench's judge-comparison data (human majority labels) is not in
+ * ../shared and not reachable offline: DL_AGREEMENT_JBB=FILE measures on it
+ * when you have it; otherwise a visible skip. */
+static void test_harmful_jbb_judge_comparison(void **state) {
+    (void)state;
+    const char *path = getenv("DL_AGREEMENT_JBB");
+    if (!path || !*path) {
+        print_message("SKIP %s: JailbreakBench judge-comparison data not available offline "
+                      "(set DL_AGREEMENT_JBB=judge_comparison.csv)\n", __func__);
+        skip();
+    }
+    long n, agree;
+    harmful_vs_majority(path, "JailbreakBench judge comparison", &n, &agree);
+    assert_true(n > 0);
+}
+
+/* The same measurement on a 4-row file in that layout (exact counts). */
+static void test_harmful_majority_layout(void **state) {
+    (void)state;
+    long n, agree;
+    harmful_vs_majority("tests/eval/data/jbb_judge_comparison_sample.csv", "layout sample", &n, &agree);
+    assert_int_equal(n, 4);
+    assert_int_equal(agree, 4);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refusal_xstest),
         cmocka_unit_test(test_harmful_gptfuzz),
+        cmocka_unit_test(test_harmful_majority_layout),
+        cmocka_unit_test(test_harmful_jbb_judge_comparison),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
