@@ -16,27 +16,12 @@
 #include <string.h>
 
 #include "../common/testutil.h"
+#include "grad_util.h"
 #include "train/train_int.h"
 
 #define TOL 2e-3
 #define H_FD 1e-2f
 
-static float *randv(dl_trng *r, size_t n, double sd) {
-    float *v = malloc(n * sizeof(float));
-    for (size_t i = 0; i < n; i++) v[i] = (float)(sd * dl_trng_normal(r));
-    return v;
-}
-
-static double rel_err(const double *a, const double *b, size_t n) {
-    double d = 0, na = 0, nb = 0;
-    for (size_t i = 0; i < n; i++) {
-        d += (a[i] - b[i]) * (a[i] - b[i]);
-        na += a[i] * a[i];
-        nb += b[i] * b[i];
-    }
-    double den = fmax(sqrt(na), sqrt(nb));
-    return den > 0 ? sqrt(d) / den : 0.0;
-}
 
 /* A layer under test: forward(ctx) computes y from the inputs in ctx. */
 typedef double (*loss_fn)(void *ctx);
