@@ -120,6 +120,8 @@ static int cmd_sft(int argc, char **argv) {
            r.n_vocab, (long long)r.steps, r.seconds, p.threads);
     printf("examples: %d (dropped %d longer than %d tokens)\n", r.n_train, r.n_dropped, p.model.n_ctx);
     printf("loss: first step %.4f, last step %.4f, validation %.4f\n", r.first_loss, r.last_loss, r.val_loss);
+    printf("thinking budgets (tokens, written to the model): low %d, medium %d, high %d\n", r.hints.low,
+           r.hints.medium, r.hints.high);
     printf("model: %s\n", r.model_path);
     return 0;
 }

@@ -140,6 +140,7 @@ int dl_ttc_measure(const dl_ttc_params *p, dl_ttc_result *res, FILE *show, dl_er
             dl_problem pr;
             if (dl_task_generate((dl_task_kind)k, p->level, DL_SPLIT_TEST, &r, &pr, err)) goto out;
             pr.no_thinking = false;
+            pr.cut = 0;
             int e = measure_one(b, p, &bud, &pr, p->seed * 7919u + (uint64_t)k * 100003u + (uint64_t)i * 101u, res, show, err);
             dl_problem_free(&pr);
             if (e) goto out;

@@ -68,6 +68,7 @@ int dl_train_evaluate(const char *model_path, uint32_t task_mask, int level, dl_
             dl_problem p;
             if (dl_task_generate((dl_task_kind)k, level, split, &r, &p, err)) goto out;
             p.no_thinking = !thinking;
+            p.cut = 0;
             dl_buf out = {0};
             dl_buf_append(&out, "", 0);
             int e = reply(c, dl_model_tokenizer(m), hp->n_vocab, &p, max_tokens, &out, err);

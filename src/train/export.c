@@ -14,8 +14,8 @@ static void add1d(dl_gguf_writer *w, const char *name, const float *data, int64_
     dl_gguf_writer_add_tensor(w, name, DL_TYPE_F32, 1, ne, data, (uint64_t)n * sizeof(float));
 }
 
-int dl_tmodel_export(const dl_tmodel *m, const dl_bpe_vocab *v, const char *name, const char *path,
-                     dl_error *err) {
+int dl_tmodel_export(const dl_tmodel *m, const dl_bpe_vocab *v, const char *name,
+                     const dl_budget_hints *hints, const char *path, dl_error *err) {
     const dl_tconfig *c = dl_tmodel_config(m);
     if (v->n_tokens != c->n_vocab)
         return dl_error_set(err, 400, "export: vocabulary has %d tokens, the model %d", v->n_tokens, c->n_vocab);
@@ -36,6 +36,11 @@ int dl_tmodel_export(const dl_tmodel *m, const dl_bpe_vocab *v, const char *name
     dl_gguf_writer_set_f32(w, "qwen3.rope.freq_base", c->rope_base);
     dl_gguf_writer_set_f32(w, "qwen3.attention.layer_norm_rms_epsilon", c->rms_eps);
     dl_bpe_write_meta(v, w);
+    if (hints && hints->low > 0 && hints->medium > 0 && hints->high > 0) {
+        dl_gguf_writer_set_u32(w, "deliberate.reasoning.budget.low", (uint32_t)hints->low);
+        dl_gguf_writer_set_u32(w, "deliberate.reasoning.budget.medium", (uint32_t)hints->medium);
+        dl_gguf_writer_set_u32(w, "deliberate.reasoning.budget.high", (uint32_t)hints->high);
+    }
     const int64_t E = c->n_embd, QD = (int64_t)c->n_head * c->head_dim, KVD = (int64_t)c->n_head_kv * c->head_dim;
     add2d(w, "token_embd.weight", P + o->tok_embd, c->n_vocab, E);
     add1d(w, "output_norm.weight", P + o->output_norm, E);

@@ -161,6 +161,7 @@ int dl_rl_run(const dl_rl_params *p, dl_rl_result *res, dl_error *err) {
     dl_pool *pool = NULL;
     FILE *log = NULL;
     dl_rl_ctx x = {.p = p, .policy_path = policy_path};
+    dl_budget_hints hints = {0};
     for (int k = 0; k < DL_TASK__COUNT; k++)
         if (!p->task_mask || (p->task_mask >> k & 1)) x.kinds[x.n_kinds++] = k;
     if (x.n_kinds == 0) {
@@ -172,6 +173,14 @@ int dl_rl_run(const dl_rl_params *p, dl_rl_result *res, dl_error *err) {
     tok = dl_tokenizer_load(tg, err);
     if (!tok) goto out;
     if (!resuming && dl_bpe_save(&vocab, tok_path, err)) goto out;
+    {
+        /* the SFT model's thinking-budget hints carry over to the RL model */
+        char from_model[1024];
+        path_in(from_model, sizeof from_model, p->from_dir, "model.gguf");
+        dl_gguf *fg = file_exists(from_model) ? dl_gguf_open(from_model, err) : NULL;
+        if (fg) hints = dl_budget_hints_read(fg);
+        dl_gguf_close(fg);
+    }
     ref = load_model(from_ckpt, err);
     if (!ref) goto out;
     if (resuming) {
@@ -223,7 +232,7 @@ int dl_rl_run(const dl_rl_params *p, dl_rl_result *res, dl_error *err) {
     }
     res->steps = t->step / p->inner;
     if (dl_trainer_save(t, ckpt, err)) goto out;
-    if (dl_tmodel_export(t->m, &vocab, "deliberate-mini", res->model_path, err)) goto out;
+    if (dl_tmodel_export(t->m, &vocab, "deliberate-mini", &hints, res->model_path, err)) goto out;
     remove(policy_path);
     fclose(log);
     log = NULL;

@@ -49,7 +49,7 @@ static int prompt_ids(const dl_tokenizer *tok, const dl_problem *pr, int32_t **i
 static int rl_sample(dl_rl_ctx *x, rl_batch *b, dl_error *err) {
     const dl_rl_params *p = x->p;
     const dl_tconfig *cfg = dl_tmodel_config(x->t->m);
-    if (dl_tmodel_export(x->t->m, x->vocab, "deliberate-rl", x->policy_path, err)) return -1;
+    if (dl_tmodel_export(x->t->m, x->vocab, "deliberate-rl", NULL, x->policy_path, err)) return -1;
     dl_model *em = dl_model_load(x->policy_path, NULL, NULL, err);
     if (!em) return -1;
     dl_context_params cp = {.n_ctx = cfg->n_ctx, .n_seq = p->group, .n_threads = p->threads};

@@ -223,7 +223,8 @@ int dl_sft_run(const dl_sft_params *p, dl_sft_result *res, dl_error *err) {
     dl_batch vb = {valid_ex, n_valid};
     if (n_valid > 0 && dl_tmodel_loss_grad(t->m, &vb, pool, &res->val_loss, NULL, err)) goto out;
     if (dl_trainer_save(t, ckpt_path, err)) goto out;
-    if (dl_tmodel_export(t->m, &vocab, "deliberate-mini", res->model_path, err)) goto out;
+    if (dl_budget_hints_from(tok, valid_p, p->n_valid, &res->hints, err)) goto out;
+    if (dl_tmodel_export(t->m, &vocab, "deliberate-mini", &res->hints, res->model_path, err)) goto out;
     fclose(log);
     log = NULL;
     char svg_path[1024];

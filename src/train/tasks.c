@@ -59,6 +59,15 @@ dl_split dl_task_split_of(const char *canon) {
     return b < 90 ? DL_SPLIT_TRAIN : b < 95 ? DL_SPLIT_VALID : DL_SPLIT_TEST;
 }
 
+/* A byte offset in 1..len-1 of the trace (not inside a UTF-8 sequence), uniform. */
+static int32_t cut_point(const char *trace, dl_trng *r) {
+    int64_t n = (int64_t)strlen(trace);
+    if (n < 2) return 0;
+    int64_t at = dl_trng_range(r, 1, n - 1);
+    while (at > 1 && ((unsigned char)trace[at] & 0xC0) == 0x80) at--;
+    return (int32_t)at;
+}
+
 int dl_task_generate(dl_task_kind kind, int level, dl_split split, dl_trng *r, dl_problem *out,
                      dl_error *err) {
     memset(out, 0, sizeof *out);
@@ -74,6 +83,7 @@ int dl_task_generate(dl_task_kind kind, int level, dl_split split, dl_trng *r, d
             p.system = dl_tsystem(r);
             p.developer = dl_tdeveloper(r);
             p.no_thinking = dl_trng_range(r, 0, 9) == 0;
+            if (!p.no_thinking && dl_trng_range(r, 0, 8) == 0) p.cut = cut_point(p.trace, r);
             *out = p;
             return 0;
         }
@@ -190,6 +200,8 @@ static int render_prompt(const dl_problem *p, dl_buf *out, dl_error *err) {
 
 static void render_assistant(const dl_problem *p, dl_buf *out) {
     if (p->no_thinking) dl_buf_printf(out, "%s<|im_end|>", p->answer);
+    else if (p->cut > 0 && (size_t)p->cut < strlen(p->trace))
+        dl_buf_printf(out, "<think>\n%.*s\n</think>\n\n%s<|im_end|>", (int)p->cut, p->trace, p->answer);
     else dl_buf_printf(out, "<think>\n%s\n</think>\n\n%s<|im_end|>", p->trace, p->answer);
 }
 

@@ -74,6 +74,10 @@ typedef struct dl_problem {
     char *answer;   /* the final answer, e.g. "49", "3, 5, 9" */
     bool no_thinking; /* rendered with thinking off (reasoning effort none): the
                        * prompt holds an empty think block, the reply is the answer */
+    int32_t cut;      /* > 0: the rendered reasoning stops after this many bytes of
+                       * the trace and is closed as the engine closes it at a
+                       * thinking budget ("\n</think>\n\n"), then the answer:
+                       * teaches the model to answer when its budget runs out */
 } dl_problem;
 void dl_problem_free(dl_problem *p);
 
@@ -83,7 +87,8 @@ dl_split dl_task_split_of(const char *canon);
 
 /* Draws a problem of `kind` at `level` (1..DL_TASK_MAX_LEVEL) that belongs to
  * `split`, consuming random numbers from r (the same state gives the same
- * problem); one in ten has no_thinking set. 0, or -1 + err for a bad
+ * problem); one in ten has no_thinking set and one in ten a cut reasoning
+ * (see dl_problem.cut; callers measuring accuracy reset both). 0, or -1 + err for a bad
  * kind/level. */
 int dl_task_generate(dl_task_kind kind, int level, dl_split split, dl_trng *r, dl_problem *out,
                      dl_error *err);
@@ -276,10 +281,27 @@ int dl_trainer_sft_step(dl_trainer *t, const dl_example *pool, size_t n_pool, in
 int dl_trainer_save(const dl_trainer *t, const char *path, dl_error *err);
 dl_trainer *dl_trainer_load(const char *path, dl_error *err);
 
+/* Thinking budgets (reasoning tokens) the model was trained for, written to
+ * its GGUF as deliberate.reasoning.budget.{low,medium,high} (read by the
+ * reasoning controller, src/reason). 0 in every field = no hints. */
+typedef struct dl_budget_hints {
+    int32_t low, medium, high;
+} dl_budget_hints;
+
+/* Hints from the reasoning lengths of held-out problems (thinking on, in
+ * tokens as the engine counts them: the trace, its line break and
+ * "</think>"): low = the 35th percentile, medium = the 70th, high = 1.5 x
+ * the longest (at least 32), so effort none < low < medium < high finish
+ * ever more of the problems' reasoning. n may be 0 (no hints). */
+int dl_budget_hints_from(const dl_tokenizer *tok, const dl_problem *probs, int32_t n, dl_budget_hints *out,
+                         dl_error *err);
+/* Hints stored in a model GGUF (all 0 when it has none). */
+dl_budget_hints dl_budget_hints_read(const dl_gguf *g);
+
 /* Writes a qwen3 GGUF (F32 tensors) with the vocabulary's tokenizer
  * metadata, loadable by dl_model_load. `name` goes to general.name. */
-int dl_tmodel_export(const dl_tmodel *m, const dl_bpe_vocab *v, const char *name, const char *path,
-                     dl_error *err);
+int dl_tmodel_export(const dl_tmodel *m, const dl_bpe_vocab *v, const char *name,
+                     const dl_budget_hints *hints, const char *path, dl_error *err);
 
 /* ---- supervised fine-tuning on generated traces (sft.c) ------------------- */
 
@@ -316,6 +338,7 @@ typedef struct dl_sft_result {
     double first_loss, last_loss, val_loss, seconds;
     size_t n_params;
     int32_t n_vocab, n_train, n_dropped; /* examples used, dropped for length */
+    dl_budget_hints hints;  /* written to the GGUF (dl_budget_hints_from, validation problems) */
     char model_path[1024];
 } dl_sft_result;
 

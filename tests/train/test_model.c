@@ -123,9 +123,36 @@ static void test_export_matches_engine(void **state) {
         P[i] = dl_tmodel_is_matrix(m, i) ? (float)(0.15 * dl_trng_normal(&r)) : (float)(1.0 + 0.1 * dl_trng_normal(&r));
     char path[512];
     snprintf(path, sizeof path, "%s/model_test_export.gguf", dl_test_tmpdir());
-    assert_int_equal(dl_tmodel_export(m, &vocab, "test", path, &err), 0);
+    /* thinking-budget hints from 40 problems travel in the GGUF */
+    dl_problem hp_probs[40];
+    dl_trng hr;
+    dl_trng_seed(&hr, 11);
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(dl_task_generate(i % DL_TASK__COUNT, 1 + i % 3, DL_SPLIT_VALID, &hr, &hp_probs[i], NULL), 0);
+    dl_budget_hints hints;
+    assert_int_equal(dl_budget_hints_from(tok, hp_probs, 40, &hints, &err), 0);
+    int n_le_low = 0, n_le_med = 0;
+    for (int i = 0; i < 40; i++) {
+        char text[4096];
+        snprintf(text, sizeof text, "\n%s\n</think>", hp_probs[i].trace);
+        int32_t *ids = NULL;
+        size_t n_ids = 0;
+        assert_int_equal(dl_tokenize(tok, text, strlen(text), false, true, &ids, &n_ids, &err), 0);
+        free(ids);
+        n_le_low += (int)n_ids <= hints.low;
+        n_le_med += (int)n_ids <= hints.medium;
+        assert_true((int)n_ids < hints.high);
+        dl_problem_free(&hp_probs[i]);
+    }
+    print_message("budget hints: low %d (%d of 40 fit), medium %d (%d fit), high %d\n", hints.low, n_le_low,
+                  hints.medium, n_le_med, hints.high);
+    assert_true(hints.low < hints.medium && hints.medium < hints.high);
+    assert_true(n_le_low >= 14 && n_le_low < 40 && n_le_med >= 28 && n_le_med > n_le_low);
+    assert_int_equal(dl_tmodel_export(m, &vocab, "test", &hints, path, &err), 0);
     dl_model *em = dl_model_load(path, NULL, NULL, &err);
     if (!em) fail_msg("%s", err.msg);
+    dl_budget_hints back = dl_budget_hints_read(dl_model_gguf(em));
+    assert_memory_equal(&back, &hints, sizeof hints);
     const dl_hparams *hp = dl_model_hparams(em);
     assert_int_equal(hp->arch, DL_ARCH_QWEN3);
     assert_true(hp->tied_output);

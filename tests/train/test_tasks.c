@@ -141,13 +141,18 @@ static void test_phrasings(void **state) {
     dl_trng_seed(&r, 5);
     for (int k = 0; k < DL_TASK__COUNT; k++) {
         char *shapes[600];
-        int n_shapes = 0, n_sys = 0, n_dev = 0, n_off = 0;
+        int n_shapes = 0, n_sys = 0, n_dev = 0, n_off = 0, n_cut = 0;
         for (int i = 0; i < 600; i++) {
             dl_problem p;
             assert_int_equal(dl_task_generate(k, 2, DL_SPLIT_TRAIN, &r, &p, NULL), 0);
             n_sys += p.system != NULL;
             n_dev += p.developer != NULL;
             n_off += p.no_thinking;
+            if (p.cut) {
+                n_cut++;
+                assert_false(p.no_thinking);
+                assert_true(p.cut > 0 && (size_t)p.cut < strlen(p.trace));
+            }
             /* shape: digits -> '#', lower-case, no final punctuation */
             char shape[512];
             size_t j = 0;
@@ -169,8 +174,9 @@ static void test_phrasings(void **state) {
             if (!seen) shapes[n_shapes++] = strdup(shape);
             dl_problem_free(&p);
         }
-        print_message("  %-8s %3d question shapes; system %d, developer %d, thinking off %d of 600\n",
-                      dl_task_name((dl_task_kind)k), n_shapes, n_sys, n_dev, n_off);
+        print_message("  %-8s %3d question shapes; system %d, developer %d, thinking off %d, cut %d of 600\n",
+                      dl_task_name((dl_task_kind)k), n_shapes, n_sys, n_dev, n_off, n_cut);
+        assert_true(n_cut > 30 && n_cut < 100);
         assert_true(n_shapes >= 6);
         assert_true(n_sys > 200 && n_sys < 400);
         assert_true(n_dev > 20 && n_dev < 120);
@@ -255,6 +261,15 @@ static void test_known_traces(void **state) {
                                 "<|im_start|>assistant\n<think>\n\n</think>\n\n4<|im_end|>\n");
     assert_string_equal(b.data + at, "4<|im_end|>\n");
     dl_buf_free(&b);
+    /* a cut reasoning closes as the engine closes it at a thinking budget */
+    s.no_thinking = false;
+    s.system = NULL;
+    s.cut = 7;
+    b = (dl_buf){0};
+    assert_int_equal(dl_sample_render(&s, &b, &at, NULL), 0);
+    assert_string_equal(b.data + at, "<think>\n2 + 2 +\n</think>\n\n4<|im_end|>\n");
+    dl_buf_free(&b);
+    s.cut = 0;
     dl_error err = {0};
     assert_int_equal(dl_task_generate(DL_TASK_ADD, 0, DL_SPLIT_TRAIN, NULL, &s, &err), -1);
     assert_int_equal(err.status, 400);
