@@ -54,4 +54,7 @@ void cli_progress(float done, void *label);
  * become \ufffd. */
 void cli_json_escape(FILE *f, const char *s, size_t n);
 
+/* "A-B" (or "N") difficulty levels of the train tasks, 1 <= A <= B <= max. */
+bool cli_parse_levels(const char *s, int max, int *lo, int *hi);
+
 #endif

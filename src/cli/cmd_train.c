@@ -13,7 +13,7 @@ static const char TRAIN_HELP[] =
     "       deliberate train rl --from SFT_DIR --out DIR [--steps N] [--group G] [...]\n"
     "       deliberate train curves -m FILE --out DIR [--budgets SPEC] [--votes 1,4,16] [...]\n"
     "       deliberate train sample [--task NAME] [--level N] [--split S] [-n N] [--seed N]\n"
-    "       deliberate train eval -m FILE [--task NAME] [--level N] [-n N] [--max-tokens N]\n"
+    "       deliberate train eval -m FILE [--task NAME] [--levels A-B] [-n N] [--max-tokens N]\n"
     "                             [--no-thinking] [--show]\n"
     "\n"
     "sft     generates problems with step-by-step traces, learns a byte-level BPE\n"
@@ -95,11 +95,8 @@ static int cmd_sft(int argc, char **argv) {
         } else if (!strcmp(a, "--lr") && i + 1 < argc) {
             if (!cli_parse_float(argv[++i], 1e-7f, 1.0f, &p.optim.lr)) return cli_usage_error("train", "bad --lr");
         } else if (!strcmp(a, "--levels") && i + 1 < argc) {
-            int lo, hi;
-            char extra;
-            if (sscanf(argv[++i], "%d-%d%c", &lo, &hi, &extra) != 2 || lo < 1 || hi > DL_TASK_MAX_LEVEL || lo > hi)
+            if (!cli_parse_levels(argv[++i], DL_TASK_MAX_LEVEL, &p.min_level, &p.max_level))
                 return cli_usage_error("train", "bad --levels (e.g. 1-3)");
-            p.min_level = lo, p.max_level = hi;
         } else if (!strcmp(a, "--task") && i + 1 < argc) {
             if (parse_task(argv[++i], &p.task_mask)) return cli_usage_error("train", "unknown task '%s'", argv[i]);
         } else if (!strcmp(a, "--resume")) p.resume = true;
@@ -177,10 +174,22 @@ static int cmd_sample(int argc, char **argv) {
     return 0;
 }
 
+bool cli_parse_levels(const char *s, int max, int *lo, int *hi) {
+    int a, b;
+    char extra;
+    int k = sscanf(s, "%d-%d%c", &a, &b, &extra);
+    if (k == 1 && strchr(s, '-') == NULL) b = a;
+    else if (k != 2) return false;
+    if (a < 1 || b > max || a > b) return false;
+    *lo = a, *hi = b;
+    return true;
+}
+
 static int cmd_eval(int argc, char **argv) {
     const char *model = NULL;
     uint32_t mask = 0;
-    long level = 1, n = 20, max_tokens = 256, threads = 2;
+    long n = 20, max_tokens = 256, threads = 2;
+    int lo = 1, hi = 1;
     uint64_t seed = 1;
     bool show = false, thinking = true;
     for (int i = 1; i < argc; i++) {
@@ -190,7 +199,10 @@ static int cmd_eval(int argc, char **argv) {
         else if (!strcmp(a, "--task") && i + 1 < argc) {
             if (parse_task(argv[++i], &mask)) return cli_usage_error("train", "unknown task '%s'", argv[i]);
         }
-        NUM_OPT("--level", 1, DL_TASK_MAX_LEVEL, level)
+        else if ((!strcmp(a, "--level") || !strcmp(a, "--levels")) && i + 1 < argc) {
+            if (!cli_parse_levels(argv[++i], DL_TASK_MAX_LEVEL, &lo, &hi))
+                return cli_usage_error("train", "bad %s (a level 1..%d or a range, e.g. 1-3)", a, DL_TASK_MAX_LEVEL);
+        }
         NUM_OPT("-n", 1, 100000, n)
         NUM_OPT("--max-tokens", 1, 100000, max_tokens)
         NUM_OPT("--threads", 1, 256, threads)
@@ -205,7 +217,7 @@ static int cmd_eval(int argc, char **argv) {
     if (!model) return cli_usage_error("train", "eval needs -m FILE");
     dl_eval_task_result res[DL_TASK__COUNT];
     dl_error err = {0};
-    if (dl_train_evaluate(model, mask, (int)level, DL_SPLIT_TEST, (int32_t)n, (int32_t)max_tokens, thinking, seed,
+    if (dl_train_evaluate(model, mask, lo, hi, DL_SPLIT_TEST, (int32_t)n, (int32_t)max_tokens, thinking, seed,
                           (int)threads, res, show ? stdout : NULL, &err))
         return cli_fail("%s", err.msg);
     int tn = 0, tc = 0;

@@ -93,11 +93,8 @@ int cli_train_rl(int argc, char **argv) {
         else if (!strcmp(a, "--seed") && i + 1 < argc) {
             if (!cli_parse_u64(argv[++i], &p.seed)) return cli_usage_error("train", "bad --seed");
         } else if (!strcmp(a, "--levels") && i + 1 < argc) {
-            int lo, hi;
-            char extra;
-            if (sscanf(argv[++i], "%d-%d%c", &lo, &hi, &extra) != 2 || lo < 1 || hi > DL_TASK_MAX_LEVEL || lo > hi)
+            if (!cli_parse_levels(argv[++i], DL_TASK_MAX_LEVEL, &p.min_level, &p.max_level))
                 return cli_usage_error("train", "bad --levels (e.g. 1-3)");
-            p.min_level = lo, p.max_level = hi;
         } else if (!strcmp(a, "--task") && i + 1 < argc) {
             int k = dl_task_from_name(argv[++i]);
             if (k < 0) return cli_usage_error("train", "unknown task '%s'", argv[i]);
@@ -128,7 +125,7 @@ int cli_train_rl(int argc, char **argv) {
 }
 
 static const char CURVES_HELP[] =
-    "usage: deliberate train curves -m FILE --out DIR [--task NAME] [--level N] [-n N]\n"
+    "usage: deliberate train curves -m FILE --out DIR [--task NAME] [--levels A-B] [-n N]\n"
     "                               [--budgets SPEC] [--votes 1,4,16] [--vote-effort E]\n"
     "                               [--temp T] [--max-tokens N] [--threads N] [--seed N] [--cue] [--show]\n"
     "                               [--embed FILE.svg]...\n"
@@ -154,7 +151,7 @@ static void print_points(const char *head, const dl_ttc_point *pts, int n) {
 int cli_train_curves(int argc, char **argv) {
     dl_ttc_params p = dl_ttc_default_params();
     const char *out = NULL;
-    long level = p.level, n = p.n_per_task, max_tokens = p.max_tokens, threads = p.threads;
+    long n = p.n_per_task, max_tokens = p.max_tokens, threads = p.threads;
     bool show = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -165,7 +162,10 @@ int cli_train_curves(int argc, char **argv) {
             if (p.n_embed == 4) return cli_usage_error("train", "at most 4 --embed charts");
             p.embed[p.n_embed++] = argv[++i];
         }
-        NUM_OPT("--level", 1, DL_TASK_MAX_LEVEL, level)
+        else if ((!strcmp(a, "--level") || !strcmp(a, "--levels")) && i + 1 < argc) {
+            if (!cli_parse_levels(argv[++i], DL_TASK_MAX_LEVEL, &p.level, &p.max_level))
+                return cli_usage_error("train", "bad %s (a level 1..%d or a range, e.g. 1-3)", a, DL_TASK_MAX_LEVEL);
+        }
         NUM_OPT("-n", 1, 100000, n)
         NUM_OPT("--max-tokens", 1, 100000, max_tokens)
         NUM_OPT("--threads", 1, 256, threads)
@@ -200,7 +200,7 @@ int cli_train_curves(int argc, char **argv) {
         } else return cli_usage_error("train", "unknown option '%s'", a);
     }
     if (!p.model_path || !out) return cli_usage_error("train", "curves needs -m FILE and --out DIR");
-    p.level = (int)level, p.n_per_task = (int32_t)n, p.max_tokens = (int32_t)max_tokens, p.threads = (int)threads;
+    p.n_per_task = (int32_t)n, p.max_tokens = (int32_t)max_tokens, p.threads = (int)threads;
     if (mkdir(out, 0755) != 0 && errno != EEXIST) return cli_fail("cannot create %s: %s", out, strerror(errno));
     dl_ttc_result r;
     dl_error err = {0};

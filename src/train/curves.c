@@ -109,8 +109,9 @@ static int measure_one(dl_backend *b, const dl_ttc_params *p, const dl_effort_bu
 
 int dl_ttc_measure(const dl_ttc_params *p, dl_ttc_result *res, FILE *show, dl_error *err) {
     memset(res, 0, sizeof *res);
-    if (!p->model_path || p->level < 1 || p->level > DL_TASK_MAX_LEVEL || p->n_per_task < 1 || p->threads < 1 ||
-        p->max_tokens < 1 || p->n_votes < 0 || p->n_votes > DL_TTC_MAX_VOTES)
+    int max_level = p->max_level ? p->max_level : p->level;
+    if (!p->model_path || p->level < 1 || max_level > DL_TASK_MAX_LEVEL || max_level < p->level ||
+        p->n_per_task < 1 || p->threads < 1 || p->max_tokens < 1 || p->n_votes < 0 || p->n_votes > DL_TTC_MAX_VOTES)
         return dl_error_set(err, 400, "curves: invalid parameters");
     for (int v = 0; v < p->n_votes; v++)
         if (p->votes[v] < 1 || p->votes[v] > 64 || (v && p->votes[v] <= p->votes[v - 1]))
@@ -138,7 +139,8 @@ int dl_ttc_measure(const dl_ttc_params *p, dl_ttc_result *res, FILE *show, dl_er
         dl_trng_seed(&r, p->seed + (uint64_t)k * 1000003u);
         for (int32_t i = 0; i < p->n_per_task; i++) {
             dl_problem pr;
-            if (dl_task_generate((dl_task_kind)k, p->level, DL_SPLIT_TEST, &r, &pr, err)) goto out;
+            int level = p->level + (int)(i % (max_level - p->level + 1));
+            if (dl_task_generate((dl_task_kind)k, level, DL_SPLIT_TEST, &r, &pr, err)) goto out;
             pr.no_thinking = false;
             pr.cut = 0;
             int e = measure_one(b, p, &bud, &pr, p->seed * 7919u + (uint64_t)k * 100003u + (uint64_t)i * 101u, res, show, err);

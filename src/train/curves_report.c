@@ -56,8 +56,11 @@ int dl_ttc_write(const dl_ttc_params *p, const dl_ttc_result *res, const char *d
     snprintf(xlabel, sizeof xlabel, "reasoning effort: 0 none, 1 low (%g tokens), 2 medium (%g), 3 high (%g)",
              eff[1].x, eff[2].x, eff[3].x);
     for (int e = 0; e < 4; e++) eff[e].x = e;
-    char title[256];
-    snprintf(title, sizeof title, "Accuracy vs thinking budget (level %d, greedy)", p->level);
+    char title[256], levels[32];
+    int max_level = p->max_level ? p->max_level : p->level;
+    if (max_level > p->level) snprintf(levels, sizeof levels, "levels %d-%d", p->level, max_level);
+    else snprintf(levels, sizeof levels, "level %d", p->level);
+    snprintf(title, sizeof title, "Accuracy vs thinking budget (%s, greedy)", levels);
     if (chart(budget_svg, title, xlabel, eff, 4, "#08519c", err)) return -1;
     if (res->n_votes > 0) {
         snprintf(title, sizeof title, "Accuracy vs samples, majority vote (effort %s, temperature %g)",
@@ -65,7 +68,8 @@ int dl_ttc_write(const dl_ttc_params *p, const dl_ttc_result *res, const char *d
         if (chart(votes_svg, title, "n samples", res->vote, res->n_votes, "#d94801", err)) return -1;
     }
 
-    json_t *root = json_pack("{s:s, s:i, s:i, s:i, s:f, s:s, s:f}", "model", p->model_path, "level", p->level,
+    json_t *root = json_pack("{s:s, s:i, s:i, s:i, s:i, s:f, s:s, s:f}", "model", p->model_path, "level", p->level,
+                             "max_level", max_level,
                              "n_per_task", p->n_per_task, "max_tokens", p->max_tokens, "temperature",
                              (double)p->temperature, "vote_effort", dl_effort_name(p->vote_effort), "seconds",
                              res->seconds);
@@ -86,9 +90,9 @@ int dl_ttc_write(const dl_ttc_params *p, const dl_ttc_result *res, const char *d
           "<style>body{font-family:sans-serif;max-width:760px;margin:2em auto}table{border-collapse:collapse;"
           "margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head><body>\n"
           "<h1>Test-time compute</h1>\n", f);
-    fprintf(f, "<p>%d held-out (test split) problems per task at level %d; every reply produced by the reasoning "
+    fprintf(f, "<p>%d held-out (test split) problems per task at %s; every reply produced by the reasoning "
                "controller on the local engine; intervals are Wilson 95%%. Measured in %.1f s.</p>\n",
-            p->n_per_task, p->level, res->seconds);
+            p->n_per_task, levels, res->seconds);
     int rc = 0;
     if (p->n_embed > 0) fputs("<h2>Training</h2>\n", f);
     for (int i = 0; i < p->n_embed && i < 4 && !rc; i++) rc = embed(f, p->embed[i], err);

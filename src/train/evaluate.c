@@ -49,7 +49,7 @@ static int reply(dl_context *c, const dl_tokenizer *tok, int32_t n_vocab, const 
     return 0;
 }
 
-int dl_train_evaluate(const char *model_path, uint32_t task_mask, int level, dl_split split,
+int dl_train_evaluate(const char *model_path, uint32_t task_mask, int min_level, int max_level, dl_split split,
                       int32_t n_per_task, int32_t max_tokens, bool thinking, uint64_t seed, int threads,
                       dl_eval_task_result res[DL_TASK__COUNT], FILE *show, dl_error *err) {
     memset(res, 0, sizeof(dl_eval_task_result) * DL_TASK__COUNT);
@@ -66,6 +66,7 @@ int dl_train_evaluate(const char *model_path, uint32_t task_mask, int level, dl_
         dl_trng_seed(&r, seed + (uint64_t)k * 1000003u);
         for (int32_t i = 0; i < n_per_task; i++) {
             dl_problem p;
+            int level = min_level + (int)(i % (max_level - min_level + 1));
             if (dl_task_generate((dl_task_kind)k, level, split, &r, &p, err)) goto out;
             p.no_thinking = !thinking;
             p.cut = 0;

@@ -101,6 +101,30 @@ void dl_trace_mul(dl_buf *t, int64_t a, int64_t b) {
     }
 }
 
+int64_t dl_trace_op(dl_buf *t, char op, int64_t a, int64_t b, bool columns) {
+    int64_t v = op == '+' ? a + b : op == '-' ? a - b : a * b;
+    int64_t A = a < 0 ? -a : a, B = b < 0 ? -b : b;
+    if (columns && (A >= 10 || B >= 10)) {
+        if (op == '*') {
+            dl_buf_printf(t, "%lld * %lld:\n", (long long)A, (long long)B);
+            dl_trace_mul(t, A, B);
+        } else {
+            /* a + s: same signs add the sizes, different signs subtract the smaller */
+            int64_t s = op == '-' ? -b : b, S = s < 0 ? -s : s;
+            if ((a < 0) == (s < 0)) {
+                dl_buf_printf(t, "%lld + %lld:\n", (long long)A, (long long)S);
+                dl_trace_add(t, A, S);
+            } else {
+                int64_t hi = DL_MAX(A, S), lo = DL_MIN(A, S);
+                dl_buf_printf(t, "%lld - %lld:\n", (long long)hi, (long long)lo);
+                dl_trace_sub(t, hi, lo);
+            }
+        }
+    }
+    dl_buf_printf(t, "%lld %c %lld = %lld\n", (long long)a, op, (long long)b, (long long)v);
+    return v;
+}
+
 static char *finish_trace(dl_buf *t, const char *answer) {
     dl_buf_printf(t, "%s", answer);
     return t->data;

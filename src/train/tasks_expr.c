@@ -58,21 +58,18 @@ static void expr_random(dl_trng *r, expr *e, int n_terms, int max_digits, bool p
     }
 }
 
-/* Applies one operation at operator index i (numbers at i-1 and i+1). */
-static void reduce_at(expr *e, int i) {
-    int64_t a = e->t[i - 1].v, b = e->t[i + 1].v, v;
-    switch (e->t[i].op) {
-    case '+': v = a + b; break;
-    case '-': v = a - b; break;
-    default: v = a * b; break;
-    }
+/* Applies one operation at operator index i (numbers at i-1 and i+1),
+ * writing it to t as a reasoning step (dl_trace_op: column work for
+ * multi-digit numbers, then "a op b = v"). */
+static void reduce_at(expr *e, int i, dl_buf *t) {
+    int64_t v = dl_trace_op(t, e->t[i].op, e->t[i - 1].v, e->t[i + 1].v, true);
     e->t[i - 1].v = v;
     memmove(&e->t[i], &e->t[i + 2], sizeof(etok) * (size_t)(e->n - i - 2));
     e->n -= 2;
 }
 
-/* One evaluation step; false when e is a single number. */
-static bool expr_step(expr *e) {
+/* One evaluation step (its work written to t); false when e is a single number. */
+static bool expr_step(expr *e, dl_buf *t) {
     if (e->n <= 1) return false;
     int lo = 0, hi = e->n; /* the innermost parenthesised group, else everything */
     for (int i = 0; i < e->n; i++) {
@@ -90,12 +87,12 @@ static bool expr_step(expr *e) {
     }
     for (int i = lo; i < hi; i++)
         if (e->t[i].op == '*') {
-            reduce_at(e, i);
+            reduce_at(e, i, t);
             return true;
         }
     for (int i = lo; i < hi; i++)
         if (e->t[i].op == '+' || e->t[i].op == '-') {
-            reduce_at(e, i);
+            reduce_at(e, i, t);
             return true;
         }
     return false;
@@ -119,7 +116,7 @@ void dl_task_gen_expr(int level, dl_trng *r, dl_problem *out) {
     dl_buf t = {0};
     dl_buf_printf(&t, "%s\n", q.data);
     dl_buf_free(&q);
-    while (expr_step(&e)) {
+    while (expr_step(&e, &t)) {
         dl_buf_printf(&t, "= ");
         expr_print(&t, &e);
         dl_buf_printf(&t, "\n");
@@ -188,13 +185,17 @@ void dl_task_gen_linear(int level, dl_trng *r, dl_problem *out) {
     }
     int64_t rhs = c - b;
     if (b != 0) {
+        /* "subtract 13 from both sides: 3x = 37 - 13", the work, "3x = 24" */
         dl_buf_printf(&t, "%s %lld %s both sides: ", b > 0 ? "subtract" : "add", (long long)(b > 0 ? b : -b),
                       b > 0 ? "from" : "to");
         coef_x(&t, A);
+        dl_buf_printf(&t, " = %lld %c %lld\n", (long long)c, b > 0 ? '-' : '+', (long long)(b > 0 ? b : -b));
+        dl_trace_op(&t, b > 0 ? '-' : '+', c, b > 0 ? b : -b, true);
+        coef_x(&t, A);
         dl_buf_printf(&t, " = %lld\n", (long long)rhs);
     }
-    if (A != 1) dl_buf_printf(&t, "divide both sides by %lld: x = %lld / %lld = %lld\n", (long long)A,
-                              (long long)rhs, (long long)A, (long long)x);
+    if (A != 1) dl_buf_printf(&t, "divide both sides by %lld: x = %lld / %lld\n%lld / %lld = %lld\n", (long long)A,
+                              (long long)rhs, (long long)A, (long long)rhs, (long long)A, (long long)x);
     dl_buf_printf(&t, "x = %lld", (long long)x);
     out->trace = t.data;
     out->answer = dl_tstrf("x = %lld", (long long)x);

@@ -12,18 +12,6 @@ static const char *const NAMES[] = {"Ann", "Ben", "Maria", "Tom", "Aisha", "Li",
 static const char *const ITEMS[] = {"apple", "marble", "sticker", "book", "pencil", "cookie",
                                     "card", "stamp", "shell", "coin", "egg", "balloon"};
 
-/* One step "a OP b = v" with its column work when the numbers are long. */
-static int64_t step(dl_buf *t, char op, int64_t a, int64_t b, bool columns) {
-    int64_t v = op == '+' ? a + b : op == '-' ? a - b : a * b;
-    if (columns && (a >= 10 || b >= 10) && v >= 0) {
-        if (op == '+') dl_trace_add(t, a, b);
-        else if (op == '-') dl_trace_sub(t, a, b);
-        else dl_trace_mul(t, a, b);
-    }
-    dl_buf_printf(t, "%lld %c %lld = %lld\n", (long long)a, op, (long long)b, (long long)v);
-    return v;
-}
-
 void dl_task_gen_word(int level, dl_trng *r, dl_problem *out) {
     const char *name = dl_tpick(r, NAMES, DL_ARRAY_LEN(NAMES));
     const char *item = dl_tpick(r, ITEMS, DL_ARRAY_LEN(ITEMS));
@@ -39,36 +27,36 @@ void dl_task_gen_word(int level, dl_trng *r, dl_problem *out) {
         dl_buf_printf(&q, "%s has %lld %ss and gets %lld more. How many %ss does %s have now?", name,
                       (long long)a, item, (long long)b, item, name);
         dl_buf_printf(&t, "gets more: add\n");
-        ans = step(&t, '+', a, b, cols);
+        ans = dl_trace_op(&t, '+', a, b, cols);
         break;
     case 1: /* a - b */
         b = dl_trng_range(r, 1, a);
         dl_buf_printf(&q, "%s had %lld %ss and gave away %lld. How many are left?", name, (long long)a,
                       item, (long long)b);
         dl_buf_printf(&t, "gave away: subtract\n");
-        ans = step(&t, '-', a, b, cols);
+        ans = dl_trace_op(&t, '-', a, b, cols);
         break;
     case 2: /* b * a */
         dl_buf_printf(&q, "There are %lld boxes with %lld %ss in each. How many %ss are there in total?",
                       (long long)b, (long long)a, item, item);
         dl_buf_printf(&t, "equal boxes: multiply\n");
-        ans = step(&t, '*', a, b, cols);
+        ans = dl_trace_op(&t, '*', a, b, cols);
         break;
     case 3: /* b * c + a */
         dl_buf_printf(&q, "%s has %lld %ss and buys %lld packs of %lld %ss. How many %ss does %s have now?",
                       name, (long long)a, item, (long long)b, (long long)c, item, item, name);
         dl_buf_printf(&t, "packs: multiply, then add\n");
-        d = step(&t, '*', b, c, cols);
-        ans = step(&t, '+', a, d, cols);
+        d = dl_trace_op(&t, '*', b, c, cols);
+        ans = dl_trace_op(&t, '+', a, d, cols);
         break;
     case 4: /* a + b*c - d */
         d = dl_trng_range(r, 1, a + b * c);
         dl_buf_printf(&q, "%s has %lld %ss, buys %lld bags of %lld, then gives %lld to a friend. How many %ss are left?",
                       name, (long long)a, item, (long long)b, (long long)c, (long long)d, item);
         dl_buf_printf(&t, "bags: multiply, add, then subtract what was given\n");
-        c = step(&t, '*', b, c, cols);
-        a = step(&t, '+', a, c, cols);
-        ans = step(&t, '-', a, d, cols);
+        c = dl_trace_op(&t, '*', b, c, cols);
+        a = dl_trace_op(&t, '+', a, c, cols);
+        ans = dl_trace_op(&t, '-', a, d, cols);
         break;
     default: { /* change: m - p*n */
         int64_t p = dl_trng_range(r, 2, level >= 4 ? 25 : 9), n = dl_trng_range(r, 2, 9);
@@ -77,8 +65,8 @@ void dl_task_gen_word(int level, dl_trng *r, dl_problem *out) {
         dl_buf_printf(&q, "A %s costs %lld dollars. %s buys %lld of them and pays with %lld dollars. How much change does %s get?",
                       item, (long long)p, name, (long long)n, (long long)m, name);
         dl_buf_printf(&t, "cost: multiply, change: subtract\n");
-        int64_t cost = step(&t, '*', p, n, cols);
-        ans = step(&t, '-', m, cost, cols);
+        int64_t cost = dl_trace_op(&t, '*', p, n, cols);
+        ans = dl_trace_op(&t, '-', m, cost, cols);
         break;
     }
     }

@@ -455,11 +455,12 @@ typedef struct dl_eval_task_result {
 } dl_eval_task_result;
 
 /* Greedy generation with the local engine on n_per_task problems per task
- * (kinds in task_mask, 0 = all) at `level` from `split`, at most max_tokens
+ * (kinds in task_mask, 0 = all) from `split`, problem i of a task at level
+ * min_level + i mod (max_level - min_level + 1), at most max_tokens
  * generated tokens each, with thinking on or off (off: the prompt of
  * reasoning effort none); answers checked with dl_task_verify. res[k] gets
  * task k's counts. If `show` is not NULL, each reply is printed to it. */
-int dl_train_evaluate(const char *model_path, uint32_t task_mask, int level, dl_split split,
+int dl_train_evaluate(const char *model_path, uint32_t task_mask, int min_level, int max_level, dl_split split,
                       int32_t n_per_task, int32_t max_tokens, bool thinking, uint64_t seed, int threads,
                       dl_eval_task_result res[DL_TASK__COUNT], FILE *show, dl_error *err);
 
@@ -470,7 +471,8 @@ int dl_train_evaluate(const char *model_path, uint32_t task_mask, int level, dl_
 typedef struct dl_ttc_params {
     const char *model_path;    /* a trained GGUF, run by the local backend */
     uint32_t task_mask;        /* 0 = all */
-    int level;                 /* difficulty of the test-split problems */
+    int level, max_level;      /* difficulty of the test-split problems: problem i of a task
+                                * at level + i mod (max_level - level + 1); max_level 0 = level */
     int32_t n_per_task;
     uint64_t seed;
     int threads;

@@ -41,6 +41,11 @@ void dl_task_gen_word(int level, dl_trng *r, dl_problem *out);
 void dl_trace_add(dl_buf *t, int64_t a, int64_t b);
 void dl_trace_sub(dl_buf *t, int64_t a, int64_t b);
 void dl_trace_mul(dl_buf *t, int64_t a, int64_t b);
+/* One operation as a reasoning step: when `columns` and a number has two or
+ * more digits, the column work on the sizes first ("71 - 5:" then the
+ * dl_trace_add/sub/mul lines; signs decide whether sizes add or subtract),
+ * then the line "a op b = v". op is '+', '-' or '*'. Returns v. */
+int64_t dl_trace_op(dl_buf *t, char op, int64_t a, int64_t b, bool columns);
 
 /* ---- layers (layers.c): forward and backward of every layer type ----
  * Shapes: T tokens; matrices row-major W (O rows, I cols). Backward
