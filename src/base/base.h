@@ -111,6 +111,17 @@ const char *dl_datasets_root(void);
  * of the three above it (build/rel/deliberate -> the repository), written
  * into out[size]; NULL when there is none. */
 const char *dl_find_beside_exe(const char *rel, char *out, size_t size);
+/* The built-in default model: the project's own small model, shipped in the
+ * git repository at DL_DEFAULT_MODEL and served as DL_DEFAULT_MODEL_NAME. */
+#define DL_DEFAULT_MODEL "models/deliberate-mini.gguf"
+#define DL_DEFAULT_MODEL_NAME "deliberate-mini"
+/* The model to use when none is given: $DELIBERATE_MODEL when set and not
+ * empty (a readable file, else an error naming the variable and the path;
+ * nothing else is tried), otherwise DL_DEFAULT_MODEL beside the program
+ * (dl_find_beside_exe) or in the current directory. Writes the path into
+ * out[size] and returns out; NULL with *err (404) saying what was looked
+ * for and how to get the model. */
+const char *dl_default_model_path(char *out, size_t size, dl_error *err);
 double dl_time_ms(void); /* monotonic milliseconds */
 int dl_cpu_count(void);  /* online logical CPUs, >= 1 */
 

@@ -71,3 +71,31 @@ const char *dl_find_beside_exe(const char *rel, char *out, size_t size) {
     }
     return NULL;
 }
+
+const char *dl_default_model_path(char *out, size_t size, dl_error *err) {
+    const char *env = getenv("DELIBERATE_MODEL");
+    if (env && *env) {
+        if (strlen(env) >= size) {
+            dl_error_set(err, 400, "DELIBERATE_MODEL: the path is too long (%zu bytes)", strlen(env));
+            return NULL;
+        }
+        if (access(env, R_OK) != 0) {
+            dl_error_set(err, 404, "DELIBERATE_MODEL is set to %s: %s (point it at a GGUF file, "
+                                   "or unset it to use the built-in %s)",
+                         env, strerror(errno), DL_DEFAULT_MODEL);
+            return NULL;
+        }
+        memcpy(out, env, strlen(env) + 1);
+        return out;
+    }
+    if (dl_find_beside_exe(DL_DEFAULT_MODEL, out, size)) return out;
+    if (access(DL_DEFAULT_MODEL, R_OK) == 0) {
+        snprintf(out, size, "%s", DL_DEFAULT_MODEL);
+        return out;
+    }
+    dl_error_set(err, 404, "the built-in model %s was not found beside the program or in the "
+                           "current directory (it is in the git repository: run deliberate from a "
+                           "clone of it, or set DELIBERATE_MODEL=FILE.gguf)",
+                 DL_DEFAULT_MODEL);
+    return NULL;
+}

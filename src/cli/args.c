@@ -59,6 +59,13 @@ bool cli_parse_float(const char *s, float lo, float hi, float *out) {
     return true;
 }
 
+const char *cli_default_model(const char *how, char *out, size_t size) {
+    dl_error err = {0};
+    if (dl_default_model_path(out, size, &err)) return out;
+    cli_fail("no model given (%s), and %s", how, err.msg);
+    return NULL;
+}
+
 void cli_progress(float done, void *label) {
     static int last = -1;
     if (!isatty(2)) return;

@@ -48,6 +48,9 @@ typedef struct cli_engine_opts {
 /* If argv[*i] is one of those options, parses it and its value (advancing
  * *i) and returns 1; returns 0 if it is not one; 2 after a usage error. */
 int cli_parse_engine_opt(const char *cmd, int argc, char **argv, int *i, cli_engine_opts *o);
+/* The model for a command given none (dl_default_model_path) into out[size];
+ * NULL after printing "no model given (<how>), and <why>" (exit status 1). */
+const char *cli_default_model(const char *how, char *out, size_t size);
 /* A progress bar on stderr (only when stderr is a terminal). */
 void cli_progress(float done, void *label);
 /* Writes s[0..n) as a JSON string body with escapes; invalid UTF-8 bytes

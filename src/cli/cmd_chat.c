@@ -17,7 +17,7 @@
 #include "cli.h"
 
 static const char CHAT_HELP[] =
-    "usage: deliberate chat -m FILE [options] [-p PROMPT]\n"
+    "usage: deliberate chat [-m FILE] [options] [-p PROMPT]\n"
     "       deliberate chat --chat-template FILE --dry-run [options] -p PROMPT\n"
     "\n"
     "Talks with the model in FILE in its own chat format. The model reasons in a\n"
@@ -26,7 +26,8 @@ static const char CHAT_HELP[] =
     "With -p: one question, then exit. Without: an interactive session (type\n"
     "/help there for its commands).\n"
     "\n"
-    "  -m, --model FILE        GGUF model\n"
+    "  -m, --model FILE        GGUF model (default: the built-in\n"
+    "                          models/deliberate-mini.gguf or $DELIBERATE_MODEL)\n"
     "  -p, --prompt TEXT       one-shot question\n"
     "  --system TEXT           system message (highest priority instructions)\n"
     "  --developer TEXT        developer message (below system, above the user)\n"
@@ -56,9 +57,9 @@ static const char CHAT_HELP[] =
     "                          after (withheld if flagged or if they reveal a password or\n"
     "                          secret from the system/developer text), the reasoning goes\n"
     "                          through the CoT monitor; the answer is then shown at once\n"
-    "  --json                  print one JSON object: answer, summary, usage, samples\n"
-    "                          (and reasoning with --show-reasoning); with --dry-run:\n"
-    "                          format and prompt\n"
+    "  --json                  print one JSON object: model, model_path, answer, summary,\n"
+    "                          usage, samples (and reasoning with --show-reasoning); with\n"
+    "                          --dry-run: format and prompt\n"
     "  --temp T, --top-p P, --top-k K, --min-p P, --seed S   sampling (defaults 0.6, 0.95,\n"
     "                          20, 0, 0; sample i of -n uses seed S+i)\n"
     "  --repeat-penalty R, --frequency-penalty F, --presence-penalty F, --repeat-last-n N\n"
@@ -172,7 +173,6 @@ static int parse(int argc, char **argv, chat_opts *o)
         return cli_usage_error("chat", "--chat-template only works with --dry-run (use -m to chat)");
     if (o->template_file && o->model)
         return cli_usage_error("chat", "give either -m FILE or --chat-template FILE, not both");
-    if (!o->model && !o->template_file) return cli_usage_error("chat", "missing -m FILE");
     if (o->dry_run && !o->prompt)
         return cli_usage_error("chat", "--dry-run needs -p PROMPT (the user message)");
     if (o->cue_set) o->rp.continue_cue = o->cue;
@@ -301,6 +301,7 @@ static void print_json(const chat_opts *o, const dl_backend *b, const dl_reason_
 {
     json_t *root = json_object();
     json_object_set_new(root, "model", json_string(dl_backend_name(b)));
+    json_object_set_new(root, "model_path", json_string(o->model));
     json_object_set_new(root, "chat_format",
                         json_string(dl_chat_format_name(dl_backend_local_format(b).id)));
     json_object_set_new(root, "effort", json_string(dl_effort_name(o->rp.effort)));
@@ -561,6 +562,11 @@ int cli_chat(int argc, char **argv)
     if (rc) return rc == 1 ? 0 : rc;
     /* this CLI is the deployment: asking for the raw reasoning is allowed */
     o.rp.allow_reasoning = true;
+
+    char default_model[4200];
+    if (!o.model && !o.template_file &&
+        !(o.model = cli_default_model("-m FILE", default_model, sizeof default_model)))
+        return 1;
 
     convo c = {0};
     if (o.system) convo_add(&c, DL_ROLE_SYSTEM, o.system, false);

@@ -20,7 +20,8 @@ static const char RUN_HELP[] =
     "same command again resumes the latest unfinished run with the same\n"
     "configuration; finished runs stay in the history.\n"
     "\n"
-    "the model (one of):\n"
+    "the model (one of; default: the built-in models/deliberate-mini.gguf or\n"
+    "$DELIBERATE_MODEL):\n"
     "  -m FILE.gguf            a local GGUF (with --parallel N, -c/--ctx-size N,\n"
     "                          -t/--threads N, --kv-type f32|f16)\n"
     "  --upstream URL          an OpenAI-compatible server (e.g. http://host:8080/v1,\n"
@@ -238,8 +239,10 @@ static int parse(int argc, char **argv, run_args *a) {
     }
     if (!a->n_evals && !a->all) return cli_usage_error("eval run", "name at least one eval (or --all)");
     if (a->n_evals && a->all) return cli_usage_error("eval run", "--all runs every eval: name none");
-    if (!!a->model == !!a->upstream)
-        return cli_usage_error("eval run", "give the model as -m FILE.gguf or --upstream URL (one of them)");
+    if (a->model && a->upstream)
+        return cli_usage_error("eval run", "give the model as -m FILE.gguf or --upstream URL, not both");
+    if (a->upstream_model && !a->upstream)
+        return cli_usage_error("eval run", "--upstream-model belongs to --upstream URL");
     if (a->upstream && !a->upstream_model)
         return cli_usage_error("eval run", "--upstream needs --upstream-model NAME");
     if (a->resume && a->fresh) return cli_usage_error("eval run", "--resume and --new exclude each other");
@@ -407,6 +410,13 @@ int cli_eval_run(int argc, char **argv) {
     dl_eval_def *defs = NULL;
     size_t n_defs = 0;
     world w = {0};
+    char default_model[4200];
+    if (!a.model && !a.upstream &&
+        !(a.model = cli_default_model("-m FILE.gguf or --upstream URL", default_model,
+                                      sizeof default_model))) {
+        rc = 1;
+        goto out_defs;
+    }
     if ((rc = load_defs(&a, &defs, &n_defs)) || (rc = world_open(&a, &w))) {
         world_free(&w);
         goto out_defs;

@@ -19,7 +19,12 @@ static const char SERVE_HELP[] =
     "Stops cleanly on Ctrl-C / SIGTERM.\n"
     "\n"
     "  -m, --model [NAME=]PATH   serve the GGUF at PATH as NAME (default: the file name\n"
-    "                            without .gguf); repeat for several models\n"
+    "                            without .gguf); repeat for several models. With no -m,\n"
+    "                            --upstream or config models: the built-in\n"
+    "                            models/deliberate-mini.gguf (or $DELIBERATE_MODEL), served\n"
+    "                            as deliberate-mini\n"
+    "  --no-default-model        with no model given, serve none instead of the built-in\n"
+    "                            one (/health, /metrics, /v1/models and keys still work)\n"
     "  --upstream NAME=URL[,model=REMOTE][,key-env=VAR]\n"
     "                            serve NAME by forwarding to the OpenAI-compatible server at\n"
     "                            URL (e.g. http://10.0.0.2:8000/v1), as model REMOTE (default\n"
@@ -62,7 +67,8 @@ typedef struct serve_opts {
     bool no_safety;
     long port, parallel, max_concurrent, max_body, idle_timeout, n_ctx, n_threads;
     int kv_type;
-    bool no_auth, allow_raw;
+    bool no_auth, allow_raw, no_default_model;
+    char *no_model_why; /* why no model is served (the default was not found) */
     dl_chat_format format;
     model_spec *models;
     size_t n_models;
@@ -211,6 +217,28 @@ out:
     return rc;
 }
 
+/* No model given: the built-in one as DL_DEFAULT_MODEL_NAME. When
+ * $DELIBERATE_MODEL names a missing file that is an error (1); when the
+ * built-in model is not there, the server runs without a model and
+ * o->no_model_why says why. */
+static int add_default_model(serve_opts *o)
+{
+    char path[4200];
+    dl_error err = {0};
+    if (!dl_default_model_path(path, sizeof path, &err)) {
+        const char *env = getenv("DELIBERATE_MODEL");
+        if (env && *env)
+            return cli_fail("no model given (-m NAME=PATH or --upstream NAME=URL), and %s", err.msg);
+        o->no_model_why = dl_xstrdup(err.msg);
+        return 0;
+    }
+    model_spec *m = add_model(o);
+    m->name = dl_xstrdup(DL_DEFAULT_MODEL_NAME);
+    m->path = dl_xstrdup(path);
+    return 0;
+}
+
+/* 0 ok, -1 help shown, 1 error (a bad config file), 2 usage error. */
 static int parse(int argc, char **argv, serve_opts *o)
 {
     o->port = 8080;
@@ -233,7 +261,7 @@ static int parse(int argc, char **argv, serve_opts *o)
         int rc;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(SERVE_HELP, stdout);
-            return 1;
+            return -1;
         } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
             NEED_VALUE();
             if ((rc = parse_model_arg(o, v))) return rc;
@@ -266,6 +294,8 @@ static int parse(int argc, char **argv, serve_opts *o)
             NEED_VALUE();
             if (o->n_policies == 16) return cli_usage_error("serve", "at most 16 --safety-policy files");
             o->policies[o->n_policies++] = dl_xstrdup(v);
+        } else if (!strcmp(a, "--no-default-model")) {
+            o->no_default_model = true;
         } else if (!strcmp(a, "--no-auth")) {
             o->no_auth = true;
         } else if (!strcmp(a, "--allow-raw-reasoning")) {
@@ -311,6 +341,10 @@ static int parse(int argc, char **argv, serve_opts *o)
     if (o->no_auth && !dl_server_host_is_loopback(o->host))
         return cli_usage_error("serve", "--no-auth is only allowed on a loopback address (127.0.0.1, "
                                         "::1), not %s", o->host);
+    if (o->n_models == 0 && !o->no_default_model) {
+        int rc = add_default_model(o);
+        if (rc) return rc;
+    }
     for (size_t i = 0; i < o->n_models; i++)
         for (size_t k = 0; k < i; k++)
             if (!strcmp(o->models[i].name, o->models[k].name))
@@ -335,6 +369,7 @@ static void free_opts(serve_opts *o)
     free(o->host);
     free(o->db);
     free(o->port_file);
+    free(o->no_model_why);
 }
 
 int cli_serve(int argc, char **argv)
@@ -343,7 +378,7 @@ int cli_serve(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc) {
         free_opts(&o);
-        return rc == 1 ? 0 : rc;
+        return rc == -1 ? 0 : rc;
     }
     dl_error err = {0};
     dl_server_model *models = dl_xcalloc(o.n_models ? o.n_models : 1, sizeof(*models));
@@ -458,6 +493,9 @@ int cli_serve(int argc, char **argv)
     int port = dl_server_port(srv);
     fprintf(stderr, "deliberate: serving on http://%s:%d (store %s%s%s)\n", o.host, port, o.db,
             o.no_auth ? ", no authentication" : "", safety ? ", safety stack on" : ", safety stack off");
+    if (o.n_models == 0 && o.no_model_why)
+        fprintf(stderr, "deliberate: warning: no model given (-m NAME=PATH or --upstream NAME=URL), "
+                        "and %s\n", o.no_model_why);
     if (o.n_models == 0)
         fprintf(stderr, "deliberate: no model is configured: /v1/chat/completions and /v1/responses "
                         "need one (-m NAME=PATH or --upstream NAME=URL); /health, /metrics, "

@@ -65,7 +65,7 @@ static void test_help_and_usage_errors(void **state)
     assert_non_null(strstr(o, "--effort"));
     free(o);
     free(e);
-    const char *bad[] = {"chat", "chat -m x.gguf --effort extreme", "chat -m x.gguf -n 0",
+    const char *bad[] = {"chat --bogus", "chat -m x.gguf --effort extreme", "chat -m x.gguf -n 0",
                          "chat --chat-template t.jinja -p hi", "chat -m x.gguf --summary long",
                          "chat -m x.gguf --dry-run", "chat -m x.gguf --chat-format nope",
                          "chat -m x.gguf --bogus"};
@@ -76,6 +76,17 @@ static void test_help_and_usage_errors(void **state)
         free(o);
         free(e);
     }
+    /* no -m: the default model; $DELIBERATE_MODEL naming a missing file is
+     * a runtime error (1) that names it (tests/cli/test_default_model.sh has
+     * the rest) */
+    setenv("DELIBERATE_MODEL", "/nonexistent/dir/m.gguf", 1);
+    int rc = run_cmd("chat -p hi", &o, &e);
+    unsetenv("DELIBERATE_MODEL");
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(e, "no model given (-m FILE), and DELIBERATE_MODEL is set to "
+                              "/nonexistent/dir/m.gguf"));
+    free(o);
+    free(e);
 }
 
 static void test_every_effort_within_budget(void **state)

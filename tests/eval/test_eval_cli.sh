@@ -24,7 +24,9 @@ check "eval --help lists every subcommand" [ $ok_help = 1 ]
 check "eval list --json names the four reasoning evals" \
     bash -c "grep -q '\"gsm8k\"' $TMP/list && grep -q '\"math500\"' $TMP/list && grep -q '\"aime\"' $TMP/list && grep -q '\"mgsm\"' $TMP/list"
 
-"$D" eval run gsm8k --limit 2 >/dev/null 2>&1; check "no model: usage error (2)" [ $? = 2 ]
+DELIBERATE_MODEL="$TMP/none.gguf" "$D" eval run gsm8k --limit 2 --db "$DB" >/dev/null 2>"$TMP/err"; RC=$?
+check "no model, \$DELIBERATE_MODEL missing: error (1) naming it" \
+    bash -c "[ $RC = 1 ] && grep -q 'DELIBERATE_MODEL is set to $TMP/none.gguf' $TMP/err"
 "$D" eval run gsm8k -m "$MODEL" --upstream http://127.0.0.1:1/v1 >/dev/null 2>&1
 check "-m and --upstream together: usage error (2)" [ $? = 2 ]
 "$D" eval run gsm8k -m "$MODEL" --effort extreme >/dev/null 2>&1; check "bad --effort: usage error (2)" [ $? = 2 ]

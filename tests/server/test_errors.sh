@@ -126,8 +126,9 @@ STATUS=$(curl -s -o "$TMP/body" -w '%{http_code}' "$BASE/metrics"); BODY_OUT=$(c
 check "/metrics: Prometheus text" eval '[ "$STATUS" = 200 ] && has "deliberate_requests_total{endpoint=\"chat_completions\",status=\"429\"}" && has deliberate_request_duration_seconds_bucket && has deliberate_queue_depth && has deliberate_active_sequences && has deliberate_tokens_generated_total'
 stop_server
 
-# no model configured: starts, says which endpoints need one
-start_server --db "$TMP/db" --no-auth || bad "server without a model starts"
+# no model configured: starts, says which endpoints need one (--no-default-model:
+# not the built-in models/deliberate-mini.gguf either, should it be there)
+start_server --db "$TMP/db" --no-auth --no-default-model || bad "server without a model starts"
 check "no model: startup says which endpoints need one" grep -q "need one" "$TMP/server.log"
 STATUS=$(curl -s -o "$TMP/body" -w '%{http_code}' "$BASE/health"); BODY_OUT=$(cat "$TMP/body")
 check "no model: /health ok, model_loaded false" eval '[ "$STATUS" = 200 ] && has "\"model_loaded\":false"'
