@@ -2,8 +2,9 @@
 # Installs the Debian packages deliberate needs to build and test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# chromium (headless) renders the HTML eval report in tests/eval/test_report_render.sh.
-PKGS="build-essential clang libclang-rt-14-dev pkg-config libjansson-dev libonig-dev libutf8proc-dev libcmocka-dev libedit-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev sqlite3 curl valgrind chromium"
+# chromium (headless) renders the HTML eval report in tests/eval/test_report_render.sh;
+# jq reads the measurements into the model card (scripts/model-card.sh).
+PKGS="build-essential clang libclang-rt-14-dev pkg-config libjansson-dev libonig-dev libutf8proc-dev libcmocka-dev libedit-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev sqlite3 curl valgrind chromium jq"
 # Node.js + npm run the API tests with the official `openai` package; use the
 # machine's own Node.js when there is one.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
