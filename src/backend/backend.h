@@ -174,6 +174,12 @@ typedef struct dl_scripted_opts {
      * reply in turn. The request still counts as a call. */
     const char *(*reply_for)(void *ud, const dl_chat_request *req);
     void *reply_ud;
+    /* Optional: "budget.*" hints as a model's GGUF gives them (NULL name = end);
+     * levels not listed have none (-1). */
+    const struct dl_scripted_hint {
+        const char *level;
+        int32_t value;
+    } *hints;
 } dl_scripted_opts;
 dl_backend *dl_backend_scripted_new(const dl_scripted_opts *o); /* thread-safe */
 /* Number of requests the scripted backend has served; the last request's

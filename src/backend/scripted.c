@@ -17,6 +17,7 @@ typedef struct scripted {
     int32_t prompt_tokens;
     const char *(*reply_for)(void *ud, const dl_chat_request *req);
     void *reply_ud;
+    const struct dl_scripted_hint *hints;
     size_t calls;
     char *last_prompt;
     pthread_mutex_t mu; /* guards calls and last_prompt */
@@ -171,8 +172,16 @@ static void scripted_free(dl_backend *b)
     free(S);
 }
 
+static int32_t scripted_budget_hint(const dl_backend *b, const char *level)
+{
+    const scripted *S = (const scripted *)b;
+    for (const struct dl_scripted_hint *h = S->hints; h && h->level; h++)
+        if (!strcmp(h->level, level)) return h->value;
+    return -1;
+}
+
 static const dl_backend_ops scripted_ops = {
-    "scripted", scripted_chat, scripted_prompt, NULL, NULL, scripted_free,
+    "scripted", scripted_chat, scripted_prompt, scripted_budget_hint, NULL, scripted_free,
 };
 
 dl_backend *dl_backend_scripted_new(const dl_scripted_opts *o)
@@ -189,6 +198,7 @@ dl_backend *dl_backend_scripted_new(const dl_scripted_opts *o)
     S->prompt_tokens = o->prompt_tokens;
     S->reply_for = o->reply_for;
     S->reply_ud = o->reply_ud;
+    S->hints = o->hints; /* the caller's array must outlive the backend */
     pthread_mutex_init(&S->mu, NULL);
     return &S->base;
 }

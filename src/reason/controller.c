@@ -121,12 +121,49 @@ static bool on_summary_text(void *ud, dl_channel ch, const char *text, size_t le
     return up->on_summary(up->ud, text, len);
 }
 
+/* The summary when the model cannot write one: the reasoning's first line
+ * and, when there are more, " ... " and its last line, then the number of
+ * lines ("48 + 76, column by column: ... 124 (5 steps)"). malloc'd. */
+static char *extract_summary(const char *reasoning)
+{
+    while (*reasoning == '\n' || *reasoning == ' ') reasoning++;
+    size_t len = strlen(reasoning);
+    while (len > 0 && (reasoning[len - 1] == '\n' || reasoning[len - 1] == ' ')) len--;
+    const char *nl = memchr(reasoning, '\n', len);
+    size_t first = nl ? (size_t)(nl - reasoning) : len;
+    int lines = 1;
+    for (size_t i = 0; i < len; i++) lines += reasoning[i] == '\n';
+    dl_buf b = {0};
+    dl_buf_append(&b, reasoning, DL_MIN(first, (size_t)200));
+    if (nl) {
+        size_t from = len;
+        while (from > 0 && reasoning[from - 1] != '\n') from--;
+        dl_buf_printf(&b, " ... ");
+        dl_buf_append(&b, reasoning + from, DL_MIN(len - from, (size_t)200));
+        dl_buf_printf(&b, " (%d steps)", lines);
+    }
+    dl_buf_append(&b, "", 1);
+    return b.data;
+}
+
+static int extracted_summary(const char *reasoning, const dl_reason_sink *sink, char **out, dl_usage *usage)
+{
+    *out = extract_summary(reasoning);
+    memset(usage, 0, sizeof *usage);
+    if (sink && sink->on_summary) sink->on_summary(sink->ud, *out, strlen(*out));
+    return 0;
+}
+
 /* Asks the model to summarise `reasoning`; *out malloc'd. The summary's text
- * streams to sink->on_summary as written (untrimmed). */
+ * streams to sink->on_summary as written (untrimmed). A model whose GGUF
+ * says it writes no summaries (deliberate.reasoning.budget.summary = 0, the
+ * models deliberate trains) or whose context cannot hold the request gets an
+ * extract of its reasoning instead (extract_summary). */
 static int summarise(dl_backend *b, const dl_gen_params *base, dl_summary_mode mode,
                      const char *reasoning, int32_t reasoning_tokens, const dl_reason_sink *sink,
                      char **out, dl_usage *usage, dl_error *err)
 {
+    if (dl_backend_budget_hint(b, "summary") == 0) return extracted_summary(reasoning, sink, out, usage);
     if (mode == DL_SUMMARY_AUTO)
         mode = reasoning_tokens < 256 ? DL_SUMMARY_CONCISE : DL_SUMMARY_DETAILED;
     dl_buf user = {0};
@@ -167,6 +204,11 @@ static int summarise(dl_backend *b, const dl_gen_params *base, dl_summary_mode m
     dl_chat_sink cs = {on_summary_text, NULL, (void *)sink};
     int rc = dl_backend_chat(b, &req, &cs, &r, err);
     dl_buf_free(&user);
+    if (rc != 0 && err && err->code && !strcmp(err->code, "context_length_exceeded")) {
+        dl_chat_result_free(&r);
+        memset(err, 0, sizeof *err);
+        return extracted_summary(reasoning, sink, out, usage);
+    }
     if (rc != 0) return -1;
     /* trim surrounding whitespace */
     char *s = r.answer;

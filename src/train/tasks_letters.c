@@ -66,7 +66,9 @@ void dl_task_gen_letters(int level, dl_trng *r, dl_problem *out) {
     int count = 0;
     for (size_t i = 0; i < n; i++) {
         if (word[i] == letter) count++;
-        dl_buf_printf(&t, "%c %s %d\n", word[i], word[i] == letter ? "yes" : "no", count);
+        /* "3 p no 0": the position keeps the place in the word, and after a
+         * space the letter is the same token as the target in the line above */
+        dl_buf_printf(&t, "%zu %c %s %d\n", i + 1, word[i], word[i] == letter ? "yes" : "no", count);
     }
     dl_buf_printf(&t, "%d", count);
     out->trace = t.data;

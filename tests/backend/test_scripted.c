@@ -48,7 +48,7 @@ static const char *text_of(const dl_buf *b) { return b->len ? b->data : ""; }
 static void run1(const char *reply, const dl_gen_params *g, capture *c, dl_chat_result *r)
 {
     const char *replies[] = {reply};
-    dl_scripted_opts so = {replies, 1, NULL, 7, NULL, NULL};
+    dl_scripted_opts so = {replies, 1, NULL, 7, NULL, NULL, NULL};
     dl_backend *b = dl_backend_scripted_new(&so);
     dl_chat_msg msgs[] = {{DL_ROLE_USER, "What is 2 + 2?", NULL, NULL}};
     dl_chat_request req = {msgs, 1, *g};
@@ -219,7 +219,7 @@ static void test_cancel_and_thinking_off(void **state)
 static void test_scripted_bookkeeping(void **state)
 {
     const char *replies[] = {"A", "B"};
-    dl_scripted_opts so = {replies, 2, NULL, 0, NULL, NULL};
+    dl_scripted_opts so = {replies, 2, NULL, 0, NULL, NULL, NULL};
     dl_backend *b = dl_backend_scripted_new(&so);
     dl_chat_msg msgs[] = {{DL_ROLE_SYSTEM, "Be brief.", NULL, NULL},
                           {DL_ROLE_USER, "Hi", NULL, NULL}};

@@ -11,7 +11,7 @@ static const dl_chat_msg question[] = {{DL_ROLE_USER, "What is 2 + 2?", NULL, NU
 
 static dl_backend *scripted(const char *const *replies, size_t n, const double *lps)
 {
-    dl_scripted_opts so = {replies, n, lps, 10, NULL, NULL};
+    dl_scripted_opts so = {replies, n, lps, 10, NULL, NULL, NULL};
     return dl_backend_scripted_new(&so);
 }
 
@@ -171,6 +171,26 @@ static void test_best_of_n(void **state)
     dl_backend_free(b);
 }
 
+/* A model whose GGUF says it writes no summaries: an extract of its
+ * reasoning, no second call. */
+static void test_summary_extract(void **state)
+{
+    (void)state;
+    static const struct dl_scripted_hint hints[] = {{"summary", 0}, {NULL, 0}};
+    const char *replies[] = {"<think>\n48 + 76, by columns:\n8 + 6 = 14\n4 + 7 + 1 = 12\n124\n</think>\n\n124"};
+    dl_scripted_opts so = {replies, 1, NULL, 10, NULL, NULL, hints};
+    dl_backend *b = dl_backend_scripted_new(&so);
+    dl_reason_params p = dl_reason_default_params();
+    dl_reason_result r;
+    run_ok(b, &p, NULL, &r);
+    assert_string_equal(r.answer, "124");
+    assert_string_equal(r.summary, "48 + 76, by columns: ... 124 (4 steps)");
+    assert_int_equal(dl_backend_scripted_calls(b), 1);
+    assert_int_equal(r.summary_usage.completion_tokens, 0);
+    dl_reason_result_free(&r);
+    dl_backend_free(b);
+}
+
 static void test_summary_flow(void **state)
 {
     const char *replies[] = {"<think>I add 2 and 2 to get 4.</think>4",
@@ -251,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_effort_budgets),  cmocka_unit_test(test_high_effort_cue),
         cmocka_unit_test(test_majority_vote),   cmocka_unit_test(test_vote_tie_break),
         cmocka_unit_test(test_best_of_n),       cmocka_unit_test(test_summary_flow),
+        cmocka_unit_test(test_summary_extract),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
