@@ -146,6 +146,12 @@ clean:
 -include $(shell find build -name '*.d' 2>/dev/null)
 .SECONDARY:
 
+# The built-in model's recipe (scripts/train-model.sh, ~55 min on 2 cores):
+# trains, measures and installs models/deliberate-mini.gguf + its card.
+.PHONY: model
+model: all
+	bash scripts/train-model.sh
+
 # The main job on built-in defaults: complete a prompt with the small real
 # model from ../shared (override DEMO_MODEL=... DEMO_PROMPT=...).
 DEMO_MODEL  ?= ../shared/fixtures/models/stories260K.gguf

@@ -3,6 +3,7 @@
 # supervised training on generated traces, then GRPO-style reinforcement
 # learning, then the held-out measurements, the model card and the report.
 #
+#   make -j2 model                         # builds, then the full recipe
 #   bash scripts/train-model.sh            # the full recipe (~55 min on 2 cores),
 #                                          # installs into models/
 #   bash scripts/train-model.sh --mini     # a miniature run of the same pipeline
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
     --out) OUT="$2"; shift ;;
     --no-install) INSTALL=0 ;;
     --bin) BIN="$2"; shift ;;
-    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n "2,15p" "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "train-model.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -34,13 +35,13 @@ command -v jq >/dev/null || { echo "train-model.sh: needs jq (bash scripts/insta
 [ -x "$BIN" ] || { echo "train-model.sh: $BIN not found; run 'make -j2' first" >&2; exit 1; }
 
 THREADS=2
-LEVELS=1-3
+LEVELS=1-2
 if [ "$MODE" = full ]; then
     : "${OUT:=build/recipe}"
     SHAPE="--embd 192 --layers 4 --heads 6 --kv-heads 2 --head-dim 32 --ff 512 --ctx 256"
-    SFT="--steps 9000 --batch 16 --samples 150000 --lr 0.003 --warmup 200"
-    RL="--steps 120 --group 8 --prompts-per-step 8 --lr 5e-5 --warmup 5 --drop-flat --max-tokens 192"
-    N_EVAL=60      # held-out problems per task for every measured point
+    SFT="--steps 14000 --batch 16 --samples 200000 --lr 0.003 --warmup 200"
+    RL="--steps 400 --group 8 --prompts-per-step 8 --lr 5e-5 --warmup 5 --drop-flat --max-tokens 200"
+    N_EVAL=200     # held-out problems per task for every measured point
     VOTES=1,4,16
     CURVES="--max-tokens 256"
 else
