@@ -41,6 +41,12 @@ check "card: per-task rows" has "$R/model-card.md" "^| letters | "
 check "card: RL vs SFT line" has "$R/model-card.md" "^RL against SFT at effort high: "
 check "card: the recipe command" has "$R/model-card.md" "bash scripts/train-model.sh"
 check "report embeds the training charts" has "$R/curves/curves.html" "<h2>Training</h2>"
+# reproducible: a second run from scratch gives the same bits and figures
+bash scripts/train-model.sh --mini --out "$TMP/r2" --bin "$DELIBERATE" >/dev/null 2>&1
+check "a second run gives the same SFT model" cmp -s "$R/sft/model.gguf" "$TMP/r2/sft/model.gguf"
+check "a second run gives the same RL model" cmp -s "$R/rl/model.gguf" "$TMP/r2/rl/model.gguf"
+same_figures() { [ "$(jq -c 'del(.seconds, .model)' "$1")" = "$(jq -c 'del(.seconds, .model)' "$2")" ]; }
+check "a second run measures the same accuracies" same_figures "$R/curves/curves.json" "$TMP/r2/curves/curves.json"
 DELIBERATE_MODEL="$R/rl/model.gguf" "$DELIBERATE" chat -p "what's 2+3" --max-tokens 8 >"$TMP/chat" 2>&1; rc=$?
 check "the trained model chats as the default model" [ $rc -eq 0 ]
 
