@@ -152,12 +152,15 @@ clean:
 model: all
 	bash scripts/train-model.sh
 
-# The main job on built-in defaults: complete a prompt with the small real
-# model from ../shared (override DEMO_MODEL=... DEMO_PROMPT=...).
-DEMO_MODEL  ?= ../shared/fixtures/models/stories260K.gguf
-DEMO_PROMPT ?= Once upon a time
+# The main job on built-in defaults: ask the built-in reasoning model (trained
+# by deliberate itself, models/deliberate-mini.gguf) a question at effort
+# high; it thinks, answers and shows a summary of its reasoning.
+# Override DEMO_MODEL=... DEMO_PROMPT=... DEMO_EFFORT=...
+DEMO_MODEL  ?= models/deliberate-mini.gguf
+DEMO_PROMPT ?= What is 48 + 76?
+DEMO_EFFORT ?= high
 .PHONY: demo
 demo: all
 	@if [ ! -f "$(DEMO_MODEL)" ]; then \
-	    echo "demo: $(DEMO_MODEL) not found; run 'make demo DEMO_MODEL=path/to/model.gguf'" >&2; exit 1; fi
-	./deliberate run -m "$(DEMO_MODEL)" -p "$(DEMO_PROMPT)" -n 96 --temp 0.7 --seed 1 --echo
+	    echo "demo: $(DEMO_MODEL) not found; run 'make demo DEMO_MODEL=path/to/model.gguf' or 'make model'" >&2; exit 1; fi
+	./deliberate chat -m "$(DEMO_MODEL)" -p "$(DEMO_PROMPT)" --effort $(DEMO_EFFORT)

@@ -16,6 +16,16 @@ pct() { awk -v x="$1" 'BEGIN { printf "%.1f", 100 * x }'; }
 mins() { awk -v s="$1" 'BEGIN { printf "%.1f min", s / 60 }'; }
 # "acc% (lo-hi)" of one point: point FILE JQ_PATH
 point() { jq -r "$2 | \"\\(100 * .accuracy * 10 | round / 10)% (\\(100 * .lo * 10 | round / 10)-\\(100 * .hi * 10 | round / 10))\"" "$1"; }
+# "a -> b: x% (lo-hi) -> y% (lo-hi), beyond the intervals; ..." for each pair of
+# neighbouring points of .KEY (effort or votes) in FILE
+steps() {
+    jq -r --arg k "$1" '
+      def iv(p): "\(100 * p.accuracy * 10 | round / 10)% (\(100 * p.lo * 10 | round / 10)-\(100 * p.hi * 10 | round / 10))";
+      .[$k] as $p | [range(1; $p | length) as $i | $p[$i - 1] as $a | $p[$i] as $b |
+       "\($a.label) -> \($b.label): \(iv($a)) -> \(iv($b)), " +
+       (if $b.lo > $a.hi then "beyond the intervals" elif $b.accuracy > $a.accuracy then "higher, within the intervals"
+        else "not higher" end)] | join("; ")' "$2"
+}
 params=$(sed -n 's/^trained \([0-9]*\) parameters.*/\1/p' "$OUT/sft.txt")
 vocab=$(sed -n 's/.*(vocabulary \([0-9]*\)).*/\1/p' "$OUT/sft.txt")
 val=$(sed -n 's/.*validation \([0-9.]*\).*/\1/p' "$OUT/sft.txt")
@@ -59,7 +69,7 @@ problem was trained on.
 ## Recipe
 
 \`\`\`sh
-bash scripts/train-model.sh     # from a clean checkout after 'make -j2'
+make -j2 model      # from a clean checkout: builds, then runs scripts/train-model.sh
 \`\`\`
 
 1. Supervised training ($sft_steps steps, $(mins "$T_SFT")): \`deliberate train sft --levels $LEVELS $SHAPE $SFT\`,
@@ -70,8 +80,11 @@ bash scripts/train-model.sh     # from a clean checkout after 'make -j2'
    clipped policy-gradient objective with a KL penalty to the SFT model.
 3. Measurements (below) and this card.
 
-Whole recipe: $(mins "$T_ALL") on 2 threads (run mode: $MODE). The run is
-seeded; the same thread count gives the same weights bit for bit.
+Whole recipe: $(mins "$T_ALL") on 2 threads after the build (run mode:
+$MODE). Every stage is seeded and deterministic for a given thread count
+(\`tests/train/test_recipe.sh\` runs the pipeline twice in miniature and
+compares the bits), so a rerun on this kind of machine reproduces these
+figures.
 
 ## Accuracy on held-out problems
 
@@ -90,6 +103,8 @@ for e in 0 1 2 3; do
 done
 cat <<EOF
 
+RL model: $(steps effort "$RLJ").
+
 Against the number of samples with majority vote (effort high, temperature
 $(jq -r .temperature "$RLJ"), RL model):
 
@@ -101,6 +116,8 @@ for ((v = 0; v < nv; v++)); do
     printf '| %s | %s |\n' "$(jq -r ".votes[$v].x" "$RLJ")" "$(point "$RLJ" ".votes[$v]")"
 done
 cat <<EOF
+
+$(steps votes "$RLJ").
 
 Per task at effort high (greedy):
 
@@ -134,6 +151,9 @@ the raw figures in \`curves-rl.json\`, \`curves-sft.json\`, \`train_log.csv\`,
 - Only the nine task families, and only at the trained difficulty: longer
   numbers than level ${LEVELS#*-} produce confident wrong answers.
 - English questions; phrasings far from the generated ones may fail.
+- Its mistakes are mostly systematic (the same wrong step in every sample:
+  letter matching, a digit fact inside an expression), so sampling more
+  answers and voting adds little at this difficulty; see the figures above.
 - No safety training of its own: \`deliberate chat --safety\` and \`serve\` put
   the safety stack around it.
 EOF

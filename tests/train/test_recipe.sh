@@ -39,7 +39,8 @@ check "card: effort table" has "$R/model-card.md" "^| high | $(jq -r '.effort[3]
 check "card: vote table" has "$R/model-card.md" "^| 2 | "
 check "card: per-task rows" has "$R/model-card.md" "^| letters | "
 check "card: RL vs SFT line" has "$R/model-card.md" "^RL against SFT at effort high: "
-check "card: the recipe command" has "$R/model-card.md" "bash scripts/train-model.sh"
+check "card: the recipe command" has "$R/model-card.md" "make -j2 model"
+check "card: the step verdicts" has "$R/model-card.md" "^RL model: none -> low: "
 check "report embeds the training charts" has "$R/curves/curves.html" "<h2>Training</h2>"
 # reproducible: a second run from scratch gives the same bits and figures
 bash scripts/train-model.sh --mini --out "$TMP/r2" --bin "$DELIBERATE" >/dev/null 2>&1

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The built-in model in models/ (scripts/train-model.sh): present, a qwen3
+# GGUF with its thinking-budget hints, documented by its card and report,
+# the default of chat, and still as accurate as its card says on a sample
+# of held-out problems.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+DELIBERATE=${DELIBERATE:-./deliberate}
+M=models/deliberate-mini.gguf
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/dl-shipped-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+PASS=0 FAIL=0
+ok()  { PASS=$((PASS + 1)); echo "[       OK ] $1"; }
+bad() { FAIL=$((FAIL + 1)); echo "[  ERROR   ] $1"; echo "[  FAILED  ] $1"; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+has() { grep -q -- "$2" "$1"; }
+
+check "the built-in model is in the repository" [ -s "$M" ]
+check "its card is there" [ -s models/deliberate-mini.md ]
+check "its report is there" [ -s models/deliberate-mini/report.html ]
+"$DELIBERATE" info --json "$M" >"$TMP/info" 2>&1
+check "qwen3 architecture" [ "$(jq -r .architecture "$TMP/info")" = qwen3 ]
+low=$(jq -r '.metadata["deliberate.reasoning.budget.low"]' "$TMP/info")
+med=$(jq -r '.metadata["deliberate.reasoning.budget.medium"]' "$TMP/info")
+high=$(jq -r '.metadata["deliberate.reasoning.budget.high"]' "$TMP/info")
+check "budget hints rise ($low < $med < $high)" [ "$low" -gt 0 ] && [ "$low" -lt "$med" ] && [ "$med" -lt "$high" ]
+check "the card states those budgets" has models/deliberate-mini.md "low $low, medium $med, high $high"
+params=$(jq -r .n_params "$TMP/info")
+check "the card states the parameter count ($params)" has models/deliberate-mini.md "| parameters | $params "
+for f in budget.svg votes.svg loss.svg rl.svg curves-rl.json curves-sft.json train_log.csv rl_log.csv; do
+    check "report file $f" [ -s "models/deliberate-mini/$f" ]
+done
+check "the report embeds the training charts" has models/deliberate-mini/report.html "<h2>Training</h2>"
+
+# the default model of chat: a worked answer and an extracted summary
+env -u DELIBERATE_MODEL "$DELIBERATE" chat -p "What is 48 + 76?" --effort high --json >"$TMP/chat" 2>&1; rc=$?
+check "chat without -m uses it" [ $rc -eq 0 ] && has "$TMP/chat" "deliberate-mini.gguf"
+check "48 + 76 = 124 at effort high" [ "$(jq -r .answer "$TMP/chat")" = 124 ]
+check "the summary is an extract of the reasoning" bash -c "jq -r .summary '$TMP/chat' | grep -q '48 + 76.* ... 124'"
+
+# held-out accuracy on a sample: 20 test problems per task, greedy; the card's
+# figure (effort high, 200 per task) minus a margin for the smaller sample
+"$DELIBERATE" train eval -m "$M" --levels 1-2 -n 20 >"$TMP/eval" 2>&1; rc=$?
+acc=$(awk '$1 == "all" { sub("%", "", $4); print $4 }' "$TMP/eval")
+card=$(sed -n 's/^| \*\*mean over tasks\*\* | \*\*[0-9.]*%\*\* | \*\*\([0-9.]*\)%\*\* |$/\1/p' models/deliberate-mini.md)
+check "card's mean accuracy found ($card%)" [ -n "$card" ]
+check "held-out sample: $acc% (card: $card%, allowed 8 points below)" \
+    awk -v a="$acc" -v c="$card" 'BEGIN { exit !(a != "" && c != "" && a + 8 >= c) }'
+
+echo "[==========] $((PASS + FAIL)) test(s) run."
+echo "[  PASSED  ] $PASS test(s)."
+[ "$FAIL" -gt 0 ] && echo "[  FAILED  ] $FAIL test(s), listed above."
+[ "$FAIL" -eq 0 ]
