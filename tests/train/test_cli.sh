@@ -3,14 +3,7 @@
 # for a few seconds, written as GGUF, loaded by info/chat/eval, resumed.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-DELIBERATE=${DELIBERATE:-./deliberate}
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/dl-train-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-PASS=0 FAIL=0
-ok()  { PASS=$((PASS + 1)); echo "[       OK ] $1"; }
-bad() { FAIL=$((FAIL + 1)); echo "[  ERROR   ] $1"; echo "[  FAILED  ] $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-has() { grep -q -- "$2" "$1"; }
+. tests/common/shtest.sh
 
 "$DELIBERATE" train --help >"$TMP/help" 2>&1; rc=$?
 check "train --help exits 0" [ $rc -eq 0 ]
@@ -81,7 +74,4 @@ check "curves json names the levels" has "$TMP/cv/curves.json" '"label": "high"'
 "$DELIBERATE" train curves -m "$TMP/rl/model.gguf" --out "$TMP/cv" --votes 4,1 >/dev/null 2>&1; rc=$?
 check "falling vote counts exit 2" [ $rc -eq 2 ]
 
-echo "[==========] $((PASS + FAIL)) test(s) run."
-echo "[  PASSED  ] $PASS test(s)."
-[ "$FAIL" -gt 0 ] && echo "[  FAILED  ] $FAIL test(s), listed above."
-[ "$FAIL" -eq 0 ]
+summary

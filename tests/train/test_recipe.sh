@@ -4,14 +4,7 @@
 # card; then the result runs as the default model of chat.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-DELIBERATE=${DELIBERATE:-./deliberate}
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/dl-recipe-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-PASS=0 FAIL=0
-ok()  { PASS=$((PASS + 1)); echo "[       OK ] $1"; }
-bad() { FAIL=$((FAIL + 1)); echo "[  ERROR   ] $1"; echo "[  FAILED  ] $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-has() { grep -q -- "$2" "$1"; }
+. tests/common/shtest.sh
 
 bash scripts/train-model.sh --help >"$TMP/help" 2>&1; rc=$?
 check "recipe --help exits 0 and names --mini" [ $rc -eq 0 ]
@@ -51,7 +44,4 @@ check "a second run measures the same accuracies" same_figures "$R/curves/curves
 DELIBERATE_MODEL="$R/rl/model.gguf" "$DELIBERATE" chat -p "what's 2+3" --max-tokens 8 >"$TMP/chat" 2>&1; rc=$?
 check "the trained model chats as the default model" [ $rc -eq 0 ]
 
-echo "[==========] $((PASS + FAIL)) test(s) run."
-echo "[  PASSED  ] $PASS test(s)."
-[ "$FAIL" -gt 0 ] && echo "[  FAILED  ] $FAIL test(s), listed above."
-[ "$FAIL" -eq 0 ]
+summary

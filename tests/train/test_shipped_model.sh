@@ -5,15 +5,8 @@
 # of held-out problems.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-DELIBERATE=${DELIBERATE:-./deliberate}
+. tests/common/shtest.sh
 M=models/deliberate-mini.gguf
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/dl-shipped-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-PASS=0 FAIL=0
-ok()  { PASS=$((PASS + 1)); echo "[       OK ] $1"; }
-bad() { FAIL=$((FAIL + 1)); echo "[  ERROR   ] $1"; echo "[  FAILED  ] $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-has() { grep -q -- "$2" "$1"; }
 
 check "the built-in model is in the repository" [ -s "$M" ]
 check "its card is there" [ -s models/deliberate-mini.md ]
@@ -47,7 +40,4 @@ check "card's mean accuracy found ($card%)" [ -n "$card" ]
 check "held-out sample: $acc% (card: $card%, allowed 8 points below)" \
     awk -v a="$acc" -v c="$card" 'BEGIN { exit !(a != "" && c != "" && a + 8 >= c) }'
 
-echo "[==========] $((PASS + FAIL)) test(s) run."
-echo "[  PASSED  ] $PASS test(s)."
-[ "$FAIL" -gt 0 ] && echo "[  FAILED  ] $FAIL test(s), listed above."
-[ "$FAIL" -eq 0 ]
+summary
