@@ -72,7 +72,7 @@ stamp "3/5 held-out accuracy of the SFT model (thinking budgets)"
 
 stamp "4/5 held-out accuracy of the RL model (thinking budgets, majority vote)"
 "$BIN" train curves -m "$OUT/rl/model.gguf" --out "$OUT/curves" --levels $LEVELS -n $N_EVAL \
-    --votes $VOTES --threads $THREADS $CURVES --embed "$OUT/sft/loss.svg" --embed "$OUT/rl/rl.svg" | tee "$OUT/curves.txt"
+    --votes $VOTES --threads $THREADS $CURVES --title "deliberate-mini: training and test-time compute" --embed "$OUT/sft/loss.svg" --embed "$OUT/rl/rl.svg" | tee "$OUT/curves.txt"
 T_END=$(date +%s)
 
 stamp "5/5 model card"

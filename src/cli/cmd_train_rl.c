@@ -138,6 +138,7 @@ static const char CURVES_HELP[] =
     "--temp, default 1). Wilson 95% intervals. Writes DIR/curves.json,\n"
     "DIR/budget.svg, DIR/votes.svg and DIR/curves.html.\n"
     "  --embed FILE.svg  put a training chart (e.g. loss.svg, rl.svg) on the page (up to 4)\n"
+    "  --title TEXT      the page's heading (default: Test-time compute)\n"
     "  --cue   let high effort reopen reasoning closed early (\"Wait\"; off by default:\n"
     "          the model is not trained on it)\n";
 
@@ -158,6 +159,7 @@ int cli_train_curves(int argc, char **argv) {
         if (!strcmp(a, "-m") && i + 1 < argc) p.model_path = argv[++i];
         else if (!strcmp(a, "--out") && i + 1 < argc) out = argv[++i];
         else if (!strcmp(a, "--budgets") && i + 1 < argc) p.budgets = argv[++i];
+        else if (!strcmp(a, "--title") && i + 1 < argc) p.title = argv[++i];
         else if (!strcmp(a, "--embed") && i + 1 < argc) {
             if (p.n_embed == 4) return cli_usage_error("train", "at most 4 --embed charts");
             p.embed[p.n_embed++] = argv[++i];

@@ -6,6 +6,17 @@
 
 #include "train_int.h"
 
+/* s with &, <, > and " escaped for HTML text. */
+static void html_text(FILE *f, const char *s) {
+    for (; *s; s++) {
+        if (*s == '&') fputs("&amp;", f);
+        else if (*s == '<') fputs("&lt;", f);
+        else if (*s == '>') fputs("&gt;", f);
+        else if (*s == '"') fputs("&quot;", f);
+        else fputc(*s, f);
+    }
+}
+
 static json_t *point_json(const dl_ttc_point *pt) {
     json_t *o = json_pack("{s:s, s:f, s:i, s:i, s:f, s:f, s:f, s:f}", "label", pt->label, "x", pt->x, "n", pt->n,
                           "correct", pt->correct, "accuracy", pt->acc, "lo", pt->lo, "hi", pt->hi,
@@ -86,10 +97,14 @@ int dl_ttc_write(const dl_ttc_params *p, const dl_ttc_result *res, const char *d
     snprintf(path, sizeof path, "%s/curves.html", dir);
     FILE *f = fopen(path, "w");
     if (!f) return dl_error_set(err, 500, "curves: cannot write %s", path);
-    fputs("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Test-time compute</title>\n"
-          "<style>body{font-family:sans-serif;max-width:760px;margin:2em auto}table{border-collapse:collapse;"
-          "margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head><body>\n"
-          "<h1>Test-time compute</h1>\n", f);
+    const char *heading = p->title ? p->title : "Test-time compute";
+    fputs("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>", f);
+    html_text(f, heading);
+    fputs("</title>\n<style>body{font-family:sans-serif;max-width:760px;margin:2em auto}table{border-collapse:collapse;"
+          "margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head><body>\n<h1>",
+          f);
+    html_text(f, heading);
+    fputs("</h1>\n", f);
     fprintf(f, "<p>%d held-out (test split) problems per task at %s; every reply produced by the reasoning "
                "controller on the local engine; intervals are Wilson 95%%. Measured in %.1f s.</p>\n",
             p->n_per_task, levels, res->seconds);

@@ -65,7 +65,7 @@ int dl_svg_chart(const char *path, const char *title, const char *xlabel, const 
     double xs = nice_step(x1 - x0, 8);
     for (double x = ceil(x0 / xs) * xs; x <= x1 + 1e-9 * xs; x += xs)
         fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/><text x=\"%.1f\" y=\"%.1f\" "
-                   "text-anchor=\"middle\">%g</text>\n", PX(x), MT, PX(x), MT + ph, PX(x), MT + ph + 16, x);
+                   "text-anchor=\"middle\">%g</text>\n", PX(x), MT, PX(x), MT + ph, PX(x), MT + ph + 16, fabs(x) < 1e-9 * xs ? 0.0 : x);
     if (log_y) {
         for (double y = y0; y <= y1 + 1e-9; y += 1)
             fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/><text x=\"%d\" y=\"%.1f\" "
@@ -74,7 +74,7 @@ int dl_svg_chart(const char *path, const char *title, const char *xlabel, const 
         double ys = nice_step(y1 - y0, 6);
         for (double y = ceil(y0 / ys) * ys; y <= y1 + 1e-9 * ys; y += ys)
             fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/><text x=\"%d\" y=\"%.1f\" "
-                       "text-anchor=\"end\">%g</text>\n", ML, PY(y), ML + pw, PY(y), ML - 6, PY(y) + 4, y);
+                       "text-anchor=\"end\">%g</text>\n", ML, PY(y), ML + pw, PY(y), ML - 6, PY(y) + 4, fabs(y) < 1e-9 * ys ? 0.0 : y);
     }
     fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#444\"/>\n", ML, MT, pw, ph);
     fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">", ML + pw / 2, H - 10);
@@ -82,6 +82,10 @@ int dl_svg_chart(const char *path, const char *title, const char *xlabel, const 
     fprintf(f, "</text>\n<text transform=\"translate(16 %.1f) rotate(-90)\" text-anchor=\"middle\">", MT + ph / 2);
     xml_text(f, ylabel);
     fputs("</text>\n", f);
+    /* the legend's box, sized by the longest name (~6.6 px per character) */
+    size_t longest = 0;
+    for (size_t k = 0; k < n_series; k++) longest = DL_MAX(longest, strlen(series[k].name));
+    const double lw = 34 + 6.6 * (double)longest, lx = ML + pw - lw - 6;
     for (size_t k = 0; k < n_series; k++) {
         fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"", series[k].color);
         for (size_t i = 0; i < series[k].n; i++) {
@@ -98,9 +102,13 @@ int dl_svg_chart(const char *path, const char *title, const char *xlabel, const 
                     PX(x), PY(y), series[k].color, PX(x), PY(l), PY(h), PX(x) - 4, PY(l), PX(x) - 4, PY(h),
                     series[k].color);
         }
+    }
+    fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" fill-opacity=\"0.85\" "
+               "stroke=\"#ccc\"/>\n", lx, MT + 4, lw, 8 + 16 * (double)n_series);
+    for (size_t k = 0; k < n_series; k++) {
         double ly = MT + 14 + 16 * (double)k;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>"
-                   "<text x=\"%.1f\" y=\"%.1f\">", ML + pw - 150, ly, ML + pw - 130, ly, series[k].color, ML + pw - 124, ly + 4);
+                   "<text x=\"%.1f\" y=\"%.1f\">", lx + 6, ly, lx + 26, ly, series[k].color, lx + 30, ly + 4);
         xml_text(f, series[k].name);
         fputs("</text>\n", f);
     }

@@ -487,6 +487,7 @@ typedef struct dl_ttc_params {
     float temperature;
     dl_effort vote_effort;
     const char *embed[4];      /* extra SVG charts for the HTML page (training curves) */
+    const char *title;         /* the HTML page's heading (NULL: "Test-time compute") */
     int n_embed;
 } dl_ttc_params;
 /* Test split, level 1, 20 per task, budgets from the model (or the
