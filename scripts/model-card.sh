@@ -16,15 +16,31 @@ pct() { awk -v x="$1" 'BEGIN { printf "%.1f", 100 * x }'; }
 mins() { awk -v s="$1" 'BEGIN { printf "%.1f min", s / 60 }'; }
 # "acc% (lo-hi)" of one point: point FILE JQ_PATH
 point() { jq -r "$2 | \"\\(100 * .accuracy * 10 | round / 10)% (\\(100 * .lo * 10 | round / 10)-\\(100 * .hi * 10 | round / 10))\"" "$1"; }
-# "a -> b: x% (lo-hi) -> y% (lo-hi), beyond the intervals; ..." for each pair of
-# neighbouring points of .KEY (effort or votes) in FILE
+# jq definitions: iv(p) = "acc% (lo-hi)"; paired(a; b) compares two points
+# measured on the same problems, problem by problem (their "outcomes"): the
+# difference b - a in points with a 95% interval (Wald, for paired
+# proportions) and the counts of problems only one of them got right.
+JQDEFS='
+  def r1: . * 10 | round / 10;
+  def iv(p): "\(100 * p.accuracy | r1)% (\(100 * p.lo | r1)-\(100 * p.hi | r1))";
+  def paired(a; b):
+    if (a.outcomes // "") == "" or (a.outcomes | length) != (b.outcomes | length) then "no per-problem outcomes"
+    else (a.outcomes | explode) as $x | (b.outcomes | explode) as $y | ($x | length) as $n |
+      ([range(0; $n) | select($x[.] == 48 and $y[.] == 49)] | length) as $up |
+      ([range(0; $n) | select($x[.] == 49 and $y[.] == 48)] | length) as $down |
+      (($up - $down) / $n) as $d |
+      ((($up + $down) - ($up - $down) * ($up - $down) / $n) | sqrt / $n) as $se |
+      "difference \(if $d >= 0 then "+" else "" end)\(100 * $d | r1) points (95% CI \(100 * ($d - 1.96 * $se) | r1) to \(100 * ($d + 1.96 * $se) | r1)" +
+      (if $d - 1.96 * $se > 0 then ", above zero" else ", includes zero" end) +
+      "; \($up) problems right only with the second, \($down) only with the first)"
+    end;
+  def verdict(a; b): if b.lo > a.hi then "intervals apart" elif b.accuracy > a.accuracy then "intervals overlap"
+    else "not higher" end;'
+# one line per pair of neighbouring points of .KEY (effort or votes) in FILE
 steps() {
-    jq -r --arg k "$1" '
-      def iv(p): "\(100 * p.accuracy * 10 | round / 10)% (\(100 * p.lo * 10 | round / 10)-\(100 * p.hi * 10 | round / 10))";
+    jq -r --arg k "$1" "$JQDEFS"'
       .[$k] as $p | [range(1; $p | length) as $i | $p[$i - 1] as $a | $p[$i] as $b |
-       "\($a.label) -> \($b.label): \(iv($a)) -> \(iv($b)), " +
-       (if $b.lo > $a.hi then "beyond the intervals" elif $b.accuracy > $a.accuracy then "higher, within the intervals"
-        else "not higher" end)] | join("; ")' "$2"
+       "- \($a.label) -> \($b.label): \(iv($a)) -> \(iv($b)), \(verdict($a; $b)); paired: \(paired($a; $b))"] | join("\n")' "$2"
 }
 params=$(sed -n 's/^trained \([0-9]*\) parameters.*/\1/p' "$OUT/sft.txt")
 vocab=$(sed -n 's/.*(vocabulary \([0-9]*\)).*/\1/p' "$OUT/sft.txt")
@@ -103,7 +119,9 @@ for e in 0 1 2 3; do
 done
 cat <<EOF
 
-RL model: $(steps effort "$RLJ").
+Each step of the RL model's curve, as intervals and paired on the same problems:
+
+$(steps effort "$RLJ")
 
 Against the number of samples with majority vote (effort high, temperature
 $(jq -r .temperature "$RLJ"), RL model):
@@ -117,7 +135,7 @@ for ((v = 0; v < nv; v++)); do
 done
 cat <<EOF
 
-$(steps votes "$RLJ").
+$(steps votes "$RLJ")
 
 Per task at effort high (greedy):
 
@@ -132,12 +150,9 @@ done
 avg_rl=$(jq '[.effort[3].tasks[] | .correct / .n] | add / length' "$RLJ")
 avg_sft=$(jq '[.effort[3].tasks[] | .correct / .n] | add / length' "$SFTJ")
 printf '| **mean over tasks** | **%s%%** | **%s%%** |\n' "$(pct "$avg_sft")" "$(pct "$avg_rl")"
-verdict=$(jq -rn --slurpfile a "$SFTJ" --slurpfile b "$RLJ" '
-    if $b[0].effort[3].lo > $a[0].effort[3].hi then "above the SFT model'\''s interval (the intervals do not overlap)"
-    elif $b[0].effort[3].accuracy > $a[0].effort[3].accuracy then "higher, but within the intervals"
-    else "not higher" end')
-printf '\nRL against SFT at effort high: %s -> %s, %s.\n' "$(point "$SFTJ" ".effort[3]")" \
-    "$(point "$RLJ" ".effort[3]")" "$verdict"
+rlvs=$(jq -rn --slurpfile a "$SFTJ" --slurpfile b "$RLJ" "$JQDEFS"'
+  "\(iv($a[0].effort[3])) -> \(iv($b[0].effort[3])), \(verdict($a[0].effort[3]; $b[0].effort[3])); paired on the same problems: \(paired($a[0].effort[3]; $b[0].effort[3]))"')
+printf '\nRL against SFT at effort high: %s.\n' "$rlvs"
 cat <<EOF
 
 The training report — loss, reward and accuracy against RL steps, and both

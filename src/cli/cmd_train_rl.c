@@ -206,10 +206,14 @@ int cli_train_curves(int argc, char **argv) {
     if (mkdir(out, 0755) != 0 && errno != EEXIST) return cli_fail("cannot create %s: %s", out, strerror(errno));
     dl_ttc_result r;
     dl_error err = {0};
-    if (dl_ttc_measure(&p, &r, show ? stdout : NULL, &err) || dl_ttc_write(&p, &r, out, &err))
+    if (dl_ttc_measure(&p, &r, show ? stdout : NULL, &err)) return cli_fail("%s", err.msg);
+    if (dl_ttc_write(&p, &r, out, &err)) {
+        dl_ttc_result_free(&r);
         return cli_fail("%s", err.msg);
+    }
     print_points("effort", r.effort, 4);
     if (r.n_votes) print_points("samples", r.vote, r.n_votes);
     printf("measured in %.1f s; wrote %s/curves.json, budget.svg, votes.svg, curves.html\n", r.seconds, out);
+    dl_ttc_result_free(&r);
     return 0;
 }

@@ -34,6 +34,11 @@ void dl_wilson95(int64_t k, int64_t n, double *lo, double *hi) {
     *lo = fmax(0.0, c - h), *hi = fmin(1.0, c + h);
 }
 
+void dl_ttc_result_free(dl_ttc_result *r) {
+    for (int e = 0; e < 4; e++) dl_buf_free(&r->effort[e].outcomes);
+    for (int v = 0; v < DL_TTC_MAX_VOTES; v++) dl_buf_free(&r->vote[v].outcomes);
+}
+
 static void finish_point(dl_ttc_point *pt) {
     pt->acc = pt->n ? (double)pt->correct / pt->n : 0.0;
     dl_wilson95(pt->correct, pt->n, &pt->lo, &pt->hi);
@@ -74,6 +79,7 @@ static int measure_one(dl_backend *b, const dl_ttc_params *p, const dl_effort_bu
         bool ok = dl_task_verify(pr, out.answer);
         dl_ttc_point *pt = &res->effort[e];
         pt->n++, pt->correct += ok;
+        dl_buf_append(&pt->outcomes, ok ? "1" : "0", 1);
         pt->task_n[pr->kind]++, pt->task_correct[pr->kind] += ok;
         pt->mean_reasoning_tokens += out.usage.reasoning_tokens;
         if (show)
@@ -97,6 +103,7 @@ static int measure_one(dl_backend *b, const dl_ttc_params *p, const dl_effort_bu
         bool ok = w >= 0 && dl_task_verify(pr, out.samples[w].answer_text);
         dl_ttc_point *pt = &res->vote[v];
         pt->n++, pt->correct += ok;
+        dl_buf_append(&pt->outcomes, ok ? "1" : "0", 1);
         pt->task_n[pr->kind]++, pt->task_correct[pr->kind] += ok;
         for (int i = 0; i < k; i++) pt->mean_reasoning_tokens += (double)out.samples[i].reasoning_tokens / k;
         if (show)
@@ -154,5 +161,6 @@ int dl_ttc_measure(const dl_ttc_params *p, dl_ttc_result *res, FILE *show, dl_er
     rc = 0;
 out:
     dl_backend_free(b);
+    if (rc) dl_ttc_result_free(res);
     return rc;
 }

@@ -27,6 +27,7 @@ static json_t *point_json(const dl_ttc_point *pt) {
             json_object_set_new(tasks, dl_task_name((dl_task_kind)k),
                                 json_pack("{s:i, s:i}", "n", pt->task_n[k], "correct", pt->task_correct[k]));
     json_object_set_new(o, "tasks", tasks);
+    json_object_set_new(o, "outcomes", json_stringn(pt->outcomes.data ? pt->outcomes.data : "", pt->outcomes.len));
     return o;
 }
 

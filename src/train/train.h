@@ -501,6 +501,8 @@ typedef struct dl_ttc_point {
     double acc, lo, hi;  /* accuracy and its Wilson 95% interval */
     double mean_reasoning_tokens;
     int32_t task_n[DL_TASK__COUNT], task_correct[DL_TASK__COUNT];
+    dl_buf outcomes;     /* '1' (right) or '0' per problem, in the order measured (no NUL):
+                          * two points over the same problems compare pair by pair */
 } dl_ttc_point;
 
 typedef struct dl_ttc_result {
@@ -512,8 +514,12 @@ typedef struct dl_ttc_result {
 
 /* Accuracy on held-out problems against the thinking budget and against n
  * samples with majority vote, every reply produced by dl_reason_run on the
- * local backend. `show` (may be NULL) gets one line per reply. */
+ * local backend. `show` (may be NULL) gets one line per reply. The caller
+ * frees res with dl_ttc_result_free. */
 int dl_ttc_measure(const dl_ttc_params *p, dl_ttc_result *res, FILE *show, dl_error *err);
+/* Frees what dl_ttc_measure allocated (the outcomes); dl_ttc_measure frees
+ * it itself when it fails. */
+void dl_ttc_result_free(dl_ttc_result *r);
 /* Writes dir/curves.json, dir/budget.svg, dir/votes.svg and dir/curves.html
  * (the two charts inline and the tables; first, under "Training", the SVG
  * files p->embed[0..n_embed), e.g. a run's loss.svg and rl.svg). */

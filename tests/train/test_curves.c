@@ -98,6 +98,17 @@ static void test_measure(void **state) {
     assert_int_equal(dl_ttc_measure(&p, &g, NULL, &err), 0);
     for (int v = 0; v < 3; v++) assert_int_equal(g.vote[v].correct, g.effort[3].correct);
     for (int e = 0; e < 4; e++) assert_int_equal(g.effort[e].correct, r.effort[e].correct); /* greedy: same */
+    /* per-problem outcomes, in order: as many as problems, '1' as often as correct,
+     * and the greedy votes right and wrong on exactly the problems effort high was */
+    for (int e = 0; e < 4; e++) {
+        assert_int_equal(r.effort[e].outcomes.len, 6);
+        int ones = 0;
+        for (size_t i = 0; i < r.effort[e].outcomes.len; i++) ones += r.effort[e].outcomes.data[i] == '1';
+        assert_int_equal(ones, r.effort[e].correct);
+        assert_memory_equal(g.effort[e].outcomes.data, r.effort[e].outcomes.data, 6);
+    }
+    for (int v = 0; v < 3; v++) assert_memory_equal(g.vote[v].outcomes.data, g.effort[3].outcomes.data, 6);
+    dl_ttc_result_free(&g);
 
     /* the report */
     char dir[600], path[700];
@@ -122,6 +133,10 @@ static void test_measure(void **state) {
     assert_string_equal(json_string_value(json_object_get(json_array_get(ea, 2), "label")), "medium");
     assert_int_equal(json_integer_value(json_object_get(json_array_get(va, 2), "correct")), r.vote[2].correct);
     assert_float_equal(json_real_value(json_object_get(json_array_get(ea, 3), "hi")), r.effort[3].hi, 1e-12);
+    const char *oc = json_string_value(json_object_get(json_array_get(ea, 1), "outcomes"));
+    assert_non_null(oc);
+    assert_int_equal(strlen(oc), 6);
+    assert_memory_equal(oc, r.effort[1].outcomes.data, 6);
     json_decref(j);
     const char *files[] = {"budget.svg", "votes.svg", "curves.html"};
     for (int i = 0; i < 3; i++) {
@@ -142,6 +157,7 @@ static void test_measure(void **state) {
     /* a missing chart is an error */
     p.embed[0] = "/nonexistent/chart.svg";
     assert_int_equal(dl_ttc_write(&p, &r, dir, &err), -1);
+    dl_ttc_result_free(&r);
     /* bad vote counts */
     p.votes[1] = 1;
     assert_int_equal(dl_ttc_measure(&p, &r, NULL, &err), -1);

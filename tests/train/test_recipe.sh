@@ -33,7 +33,10 @@ check "card: vote table" has "$R/model-card.md" "^| 2 | "
 check "card: per-task rows" has "$R/model-card.md" "^| letters | "
 check "card: RL vs SFT line" has "$R/model-card.md" "^RL against SFT at effort high: "
 check "card: the recipe command" has "$R/model-card.md" "make -j2 model"
-check "card: the step verdicts" has "$R/model-card.md" "^RL model: none -> low: "
+check "card: the step verdicts, paired" has "$R/model-card.md" "^- none -> low: .*; paired: difference "
+n_out=$(jq -r '.effort[3].outcomes | length' "$R/curves/curves.json")
+n_pts=$(jq -r '.effort[3].n' "$R/curves/curves.json")
+check "curves.json: one outcome per problem ($n_out = $n_pts)" [ "$n_out" = "$n_pts" ]
 check "report embeds the training charts" has "$R/curves/curves.html" "<h2>Training</h2>"
 # reproducible: a second run from scratch gives the same bits and figures
 bash scripts/train-model.sh --mini --out "$TMP/r2" --bin "$DELIBERATE" >/dev/null 2>&1
