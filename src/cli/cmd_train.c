@@ -13,6 +13,7 @@ static const char TRAIN_HELP[] =
     "       deliberate train rl --from SFT_DIR --out DIR [--steps N] [--group G] [...]\n"
     "       deliberate train curves -m FILE --out DIR [--budgets SPEC] [--votes 1,4,16] [...]\n"
     "       deliberate train sample [--task NAME] [--level N] [--split S] [-n N] [--seed N]\n"
+    "       deliberate train plot LOG.csv OUT.svg\n"
     "       deliberate train eval -m FILE [--task NAME] [--levels A-B] [-n N] [--max-tokens N]\n"
     "                             [--no-thinking] [--show]\n"
     "\n"
@@ -39,6 +40,8 @@ static const char TRAIN_HELP[] =
     "curves  accuracy vs thinking budget and vs n samples with majority vote, through\n"
     "        the reasoning controller ('train curves --help')\n"
     "sample  prints generated problems: question, trace and answer\n"
+    "plot    redraws the chart of a training log (train_log.csv -> loss chart,\n"
+    "        rl_log.csv -> reward and accuracy chart)\n"
     "eval    greedy accuracy of a trained GGUF on held-out (test split) problems;\n"
     "        --no-thinking prompts as reasoning effort none does (empty think block)\n"
     "\n"
@@ -233,6 +236,24 @@ static int cmd_eval(int argc, char **argv) {
     return 0;
 }
 
+/* train plot LOG.csv OUT.svg: the chart of a training log, SFT (step, loss)
+ * or RL (step, reward, accuracy) by its columns. */
+static int cmd_plot(int argc, char **argv) {
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        fputs(TRAIN_HELP, stdout);
+        return 0;
+    }
+    if (argc != 3) return cli_usage_error("train", "plot needs LOG.csv OUT.svg");
+    dl_error err = {0};
+    char *head = dl_read_file(argv[1], NULL, &err);
+    if (!head) return cli_fail("%s", err.msg);
+    bool rl = strstr(head, "reward") && strstr(head, "accuracy") && strchr(head, '\n') > strstr(head, "reward");
+    free(head);
+    if ((rl ? dl_rl_plot_log : dl_sft_plot_log)(argv[1], argv[2], &err)) return cli_fail("%s", err.msg);
+    printf("wrote %s (%s log)\n", argv[2], rl ? "RL" : "SFT");
+    return 0;
+}
+
 int cli_train(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(TRAIN_HELP, argc < 2 ? stderr : stdout);
@@ -241,7 +262,8 @@ int cli_train(int argc, char **argv) {
     if (!strcmp(argv[1], "sft")) return cmd_sft(argc - 1, argv + 1);
     if (!strcmp(argv[1], "sample")) return cmd_sample(argc - 1, argv + 1);
     if (!strcmp(argv[1], "eval")) return cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "plot")) return cmd_plot(argc - 1, argv + 1);
     if (!strcmp(argv[1], "rl")) return cli_train_rl(argc - 1, argv + 1);
     if (!strcmp(argv[1], "curves")) return cli_train_curves(argc - 1, argv + 1);
-    return cli_usage_error("train", "unknown subcommand '%s' (sft, rl, sample, eval, curves)", argv[1]);
+    return cli_usage_error("train", "unknown subcommand '%s' (sft, rl, curves, sample, eval, plot)", argv[1]);
 }

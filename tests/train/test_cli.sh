@@ -49,6 +49,16 @@ check "rl writes model, checkpoint, tokenizer, log, chart" \
     test -s "$TMP/rl/model.gguf" -a -s "$TMP/rl/checkpoint.bin" -a -s "$TMP/rl/tokenizer.gguf" -a -s "$TMP/rl/rl_log.csv" -a -s "$TMP/rl/rl.svg"
 check "rl log header" [ "$(head -1 "$TMP/rl/rl_log.csv")" = "step,lr,reward,accuracy,format,kl,clip_frac,mean_len,kept,loss,grad_norm,sample_ms,update_ms,elapsed_ms" ]
 check "rl log has 3 rows" [ "$(wc -l <"$TMP/rl/rl_log.csv")" -eq 4 ]
+# train plot redraws both kinds of chart from their logs, the same as the runs drew them
+"$DELIBERATE" train plot "$TMP/rl/rl_log.csv" "$TMP/rl2.svg" >"$TMP/plot" 2>&1; rc=$?
+check "plot of an RL log" [ $rc -eq 0 ] && has "$TMP/plot" "(RL log)"
+check "plot of an RL log equals the run's chart" cmp -s "$TMP/rl2.svg" "$TMP/rl/rl.svg"
+"$DELIBERATE" train plot "$TMP/m/train_log.csv" "$TMP/loss2.svg" >"$TMP/plot" 2>&1; rc=$?
+check "plot of an SFT log equals the run's chart" bash -c "[ $rc -eq 0 ] && cmp -s '$TMP/loss2.svg' '$TMP/m/loss.svg'"
+"$DELIBERATE" train plot "$TMP/nonexistent.csv" "$TMP/x.svg" >/dev/null 2>&1; rc=$?
+check "plot of a missing log exits 1" [ $rc -eq 1 ]
+"$DELIBERATE" train plot "$TMP/m/train_log.csv" >/dev/null 2>&1; rc=$?
+check "plot without OUT.svg exits 2" [ $rc -eq 2 ]
 check "rl draws reward and accuracy" has "$TMP/rl/rl.svg" "accuracy (smoothed)"
 check "rl removes the rollout policy file" [ ! -e "$TMP/rl/policy.gguf" ]
 "$DELIBERATE" train rl --from "$TMP/m" --out "$TMP/rl" --steps 5 --group 4 --prompts-per-step 2 --max-tokens 48 \
