@@ -85,7 +85,19 @@ int dl_svg_chart(const char *path, const char *title, const char *xlabel, const 
     /* the legend's box, sized by the longest name (~6.6 px per character) */
     size_t longest = 0;
     for (size_t k = 0; k < n_series; k++) longest = DL_MAX(longest, strlen(series[k].name));
-    const double lw = 34 + 6.6 * (double)longest, lx = ML + pw - lw - 6;
+    const double lw = 34 + 6.6 * (double)longest, lx = ML + pw - lw - 6, lh = 8 + 16 * (double)n_series;
+    /* top right, unless more points fall there than in the bottom right corner */
+    int in_top = 0, in_bottom = 0;
+    for (size_t k = 0; k < n_series; k++)
+        for (size_t i = 0; i < series[k].n; i++) {
+            double x = series[k].x[i], y = series[k].y[i];
+            if (!isfinite(x) || !isfinite(y) || (log_y && y <= 0)) continue;
+            double px = PX(x), py = PY(log_y ? log10(y) : y);
+            if (px < lx - 4) continue;
+            in_top += py <= MT + 4 + lh + 4;
+            in_bottom += py >= MT + ph - 4 - lh - 4;
+        }
+    const double ly0 = in_top > in_bottom ? MT + ph - 4 - lh : MT + 4;
     for (size_t k = 0; k < n_series; k++) {
         fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"", series[k].color);
         for (size_t i = 0; i < series[k].n; i++) {
@@ -103,10 +115,10 @@ int dl_svg_chart(const char *path, const char *title, const char *xlabel, const 
                     series[k].color);
         }
     }
-    fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" fill-opacity=\"0.85\" "
-               "stroke=\"#ccc\"/>\n", lx, MT + 4, lw, 8 + 16 * (double)n_series);
+    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" fill-opacity=\"0.85\" "
+               "stroke=\"#ccc\"/>\n", lx, ly0, lw, lh);
     for (size_t k = 0; k < n_series; k++) {
-        double ly = MT + 14 + 16 * (double)k;
+        double ly = ly0 + 10 + 16 * (double)k;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>"
                    "<text x=\"%.1f\" y=\"%.1f\">", lx + 6, ly, lx + 26, ly, series[k].color, lx + 30, ly + 4);
         xml_text(f, series[k].name);
