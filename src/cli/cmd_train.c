@@ -1,6 +1,8 @@
 /* deliberate train sft|sample|eval: the project's own reasoning model —
  * generated problems with reasoning traces, a BPE vocabulary, a qwen3 model
  * trained in C, exported as GGUF. docs/train.md. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -244,11 +246,15 @@ static int cmd_plot(int argc, char **argv) {
         return 0;
     }
     if (argc != 3) return cli_usage_error("train", "plot needs LOG.csv OUT.svg");
+    /* the header line tells the kind of log */
+    char head[512] = "";
+    FILE *f = fopen(argv[1], "r");
+    if (!f) return cli_fail("%s: cannot open: %s", argv[1], strerror(errno));
+    bool got = fgets(head, sizeof head, f) != NULL;
+    fclose(f);
+    if (!got) return cli_fail("%s: empty file, not a training log", argv[1]);
+    bool rl = strstr(head, "reward") != NULL && strstr(head, "accuracy") != NULL;
     dl_error err = {0};
-    char *head = dl_read_file(argv[1], NULL, &err);
-    if (!head) return cli_fail("%s", err.msg);
-    bool rl = strstr(head, "reward") && strstr(head, "accuracy") && strchr(head, '\n') > strstr(head, "reward");
-    free(head);
     if ((rl ? dl_rl_plot_log : dl_sft_plot_log)(argv[1], argv[2], &err)) return cli_fail("%s", err.msg);
     printf("wrote %s (%s log)\n", argv[2], rl ? "RL" : "SFT");
     return 0;
