@@ -177,9 +177,12 @@ int dl_rl_run(const dl_rl_params *p, dl_rl_result *res, dl_error *err) {
         /* the SFT model's thinking-budget hints carry over to the RL model */
         char from_model[1024];
         path_in(from_model, sizeof from_model, p->from_dir, "model.gguf");
-        dl_gguf *fg = file_exists(from_model) ? dl_gguf_open(from_model, err) : NULL;
-        if (fg) hints = dl_budget_hints_read(fg);
-        dl_gguf_close(fg);
+        if (file_exists(from_model)) { /* a broken one is an error, not "no hints" */
+            dl_gguf *fg = dl_gguf_open(from_model, err);
+            if (!fg) goto out;
+            hints = dl_budget_hints_read(fg);
+            dl_gguf_close(fg);
+        }
     }
     ref = load_model(from_ckpt, err);
     if (!ref) goto out;

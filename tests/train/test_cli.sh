@@ -68,6 +68,11 @@ check "rl resume continues to 5 steps" has "$TMP/rl2.out" "RL: 5 steps"
 check "rl resume appends to the log" [ "$(wc -l <"$TMP/rl/rl_log.csv")" -eq 6 ]
 "$DELIBERATE" chat -m "$TMP/rl/model.gguf" -p "what's 2+3" --max-tokens 8 --temp 0 >/dev/null 2>&1; rc=$?
 check "chat runs the RL model" [ $rc -eq 0 ]
+# a broken SFT model.gguf (where the budget hints come from) is an error, not "no hints"
+cp -r "$TMP/m" "$TMP/mbad" && printf 'not a gguf' >"$TMP/mbad/model.gguf"
+"$DELIBERATE" train rl --from "$TMP/mbad" --out "$TMP/rlbad" --steps 1 --group 2 --prompts-per-step 1 \
+    --max-tokens 8 >/dev/null 2>"$TMP/rlbad.err"; rc=$?
+check "rl from a broken model.gguf exits 1 naming it" bash -c "[ $rc -eq 1 ] && grep -q 'mbad/model.gguf' '$TMP/rlbad.err'"
 "$DELIBERATE" train rl --from "$TMP/m" --out "$TMP/m" --steps 1 >/dev/null 2>"$TMP/rl3"; rc=$?
 check "rl refuses to overwrite its reference" [ $rc -eq 1 ]
 check "the refusal says why" has "$TMP/rl3" "must differ"
