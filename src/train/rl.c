@@ -51,14 +51,7 @@ void dl_rl_advantages(const float *r, int32_t n, int32_t g, float eps, float *ad
     }
 }
 
-static bool file_exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0;
-}
 
-static void path_in(char *out, size_t cap, const char *dir, const char *name) {
-    snprintf(out, cap, "%s/%s", dir, name);
-}
 
 /* What decides the run besides the step count (compared on resume). */
 static void rl_signature(const dl_rl_params *p, char *out, size_t cap) {
@@ -119,37 +112,29 @@ int dl_rl_run(const dl_rl_params *p, dl_rl_result *res, dl_error *err) {
         return dl_error_set(err, 400, "rl: invalid parameters");
     char from_ckpt[1024], from_tok[1024], ckpt[1024], tok_path[1024], log_path[1024], sig_path[1024],
         policy_path[1024], svg_path[1024], sig[1024];
-    path_in(from_ckpt, sizeof from_ckpt, p->from_dir, "checkpoint.bin");
-    path_in(from_tok, sizeof from_tok, p->from_dir, "tokenizer.gguf");
-    path_in(ckpt, sizeof ckpt, p->out_dir, "checkpoint.bin");
-    path_in(tok_path, sizeof tok_path, p->out_dir, "tokenizer.gguf");
-    path_in(log_path, sizeof log_path, p->out_dir, "rl_log.csv");
-    path_in(sig_path, sizeof sig_path, p->out_dir, "rl_params.txt");
-    path_in(policy_path, sizeof policy_path, p->out_dir, "policy.gguf");
-    path_in(svg_path, sizeof svg_path, p->out_dir, "rl.svg");
-    path_in(res->model_path, sizeof res->model_path, p->out_dir, "model.gguf");
+    dl_tpath_in(from_ckpt, sizeof from_ckpt, p->from_dir, "checkpoint.bin");
+    dl_tpath_in(from_tok, sizeof from_tok, p->from_dir, "tokenizer.gguf");
+    dl_tpath_in(ckpt, sizeof ckpt, p->out_dir, "checkpoint.bin");
+    dl_tpath_in(tok_path, sizeof tok_path, p->out_dir, "tokenizer.gguf");
+    dl_tpath_in(log_path, sizeof log_path, p->out_dir, "rl_log.csv");
+    dl_tpath_in(sig_path, sizeof sig_path, p->out_dir, "rl_params.txt");
+    dl_tpath_in(policy_path, sizeof policy_path, p->out_dir, "policy.gguf");
+    dl_tpath_in(svg_path, sizeof svg_path, p->out_dir, "rl.svg");
+    dl_tpath_in(res->model_path, sizeof res->model_path, p->out_dir, "model.gguf");
     struct stat sa, sb;
     if (stat(p->from_dir, &sa) == 0 && stat(p->out_dir, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino)
         return dl_error_set(err, 400, "rl: --out must differ from --from (the starting model is the KL reference)");
-    if (!file_exists(from_ckpt) || !file_exists(from_tok))
+    if (!dl_tfile_exists(from_ckpt) || !dl_tfile_exists(from_tok))
         return dl_error_set(err, 404, "rl: %s has no checkpoint.bin and tokenizer.gguf (train sft first)", p->from_dir);
     if (mkdir(p->out_dir, 0755) != 0 && errno != EEXIST)
         return dl_error_set(err, 500, "rl: cannot create %s: %s", p->out_dir, strerror(errno));
-    bool resuming = p->resume && file_exists(ckpt) && file_exists(tok_path);
+    bool resuming = p->resume && dl_tfile_exists(ckpt) && dl_tfile_exists(tok_path);
     rl_signature(p, sig, sizeof sig);
-    if (resuming) {
-        char *old = dl_read_file(sig_path, NULL, NULL);
-        bool same = old && strcmp(old, sig) == 0;
-        free(old);
-        if (!same)
-            return dl_error_set(err, 400, "rl: %s was trained with other parameters (see its rl_params.txt): "
-                                "resume with the same ones", p->out_dir);
-    } else {
-        FILE *f = fopen(sig_path, "w");
-        bool ok = f && fputs(sig, f) >= 0;
-        if (f && fclose(f) != 0) ok = false;
-        if (!ok) return dl_error_set(err, 500, "rl: cannot write %s", sig_path);
-    }
+    bool same;
+    if (dl_tparams_file(sig_path, sig, resuming, &same, err)) return -1;
+    if (!same)
+        return dl_error_set(err, 400, "rl: %s was trained with other parameters (see its rl_params.txt): "
+                            "resume with the same ones", p->out_dir);
 
     int rc = -1;
     double t0 = dl_time_ms();
@@ -176,8 +161,8 @@ int dl_rl_run(const dl_rl_params *p, dl_rl_result *res, dl_error *err) {
     {
         /* the SFT model's thinking-budget hints carry over to the RL model */
         char from_model[1024];
-        path_in(from_model, sizeof from_model, p->from_dir, "model.gguf");
-        if (file_exists(from_model)) { /* a broken one is an error, not "no hints" */
+        dl_tpath_in(from_model, sizeof from_model, p->from_dir, "model.gguf");
+        if (dl_tfile_exists(from_model)) { /* a broken one is an error, not "no hints" */
             dl_gguf *fg = dl_gguf_open(from_model, err);
             if (!fg) goto out;
             hints = dl_budget_hints_read(fg);

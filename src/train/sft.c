@@ -26,9 +26,6 @@ dl_sft_params dl_sft_default_params(void) {
     return p;
 }
 
-static void path_in(char *out, size_t cap, const char *dir, const char *name) {
-    snprintf(out, cap, "%s/%s", dir, name);
-}
 
 /* n problems of the allowed kinds/levels from `split`, rendered. */
 static dl_problem *make_problems(const dl_sft_params *p, dl_split split, uint64_t seed, int32_t n,
@@ -94,10 +91,6 @@ static void data_signature(const dl_sft_params *p, char *out, size_t cap) {
              (unsigned)p->task_mask, p->vocab_size, p->batch, p->threads);
 }
 
-static bool file_exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0;
-}
 
 int dl_sft_run(const dl_sft_params *p, dl_sft_result *res, dl_error *err) {
     memset(res, 0, sizeof *res);
@@ -107,10 +100,10 @@ int dl_sft_run(const dl_sft_params *p, dl_sft_result *res, dl_error *err) {
     if (mkdir(p->out_dir, 0755) != 0 && errno != EEXIST)
         return dl_error_set(err, 500, "sft: cannot create %s: %s", p->out_dir, strerror(errno));
     char tok_path[1024], ckpt_path[1024], log_path[1024];
-    path_in(tok_path, sizeof tok_path, p->out_dir, "tokenizer.gguf");
-    path_in(ckpt_path, sizeof ckpt_path, p->out_dir, "checkpoint.bin");
-    path_in(log_path, sizeof log_path, p->out_dir, "train_log.csv");
-    path_in(res->model_path, sizeof res->model_path, p->out_dir, "model.gguf");
+    dl_tpath_in(tok_path, sizeof tok_path, p->out_dir, "tokenizer.gguf");
+    dl_tpath_in(ckpt_path, sizeof ckpt_path, p->out_dir, "checkpoint.bin");
+    dl_tpath_in(log_path, sizeof log_path, p->out_dir, "train_log.csv");
+    dl_tpath_in(res->model_path, sizeof res->model_path, p->out_dir, "model.gguf");
 
     int rc = -1;
     double t0 = dl_time_ms();
@@ -123,25 +116,17 @@ int dl_sft_run(const dl_sft_params *p, dl_sft_result *res, dl_error *err) {
     dl_trainer *t = NULL;
     dl_pool *pool = NULL;
     FILE *log = NULL;
-    bool resuming = p->resume && file_exists(ckpt_path) && file_exists(tok_path);
+    bool resuming = p->resume && dl_tfile_exists(ckpt_path) && dl_tfile_exists(tok_path);
     char sig_path[1024], sig[512];
-    path_in(sig_path, sizeof sig_path, p->out_dir, "data_params.txt");
+    dl_tpath_in(sig_path, sizeof sig_path, p->out_dir, "data_params.txt");
     data_signature(p, sig, sizeof sig);
-    if (resuming) {
-        char *old = dl_read_file(sig_path, NULL, NULL);
-        bool same = old && strcmp(old, sig) == 0;
-        free(old);
-        if (!same)
-            return dl_error_set(err, 400,
-                                "sft: %s was trained with other data parameters (seed, samples, levels, tasks, "
-                                "vocabulary, batch or threads; see its data_params.txt): resume with the same ones",
-                                p->out_dir);
-    } else {
-        FILE *f = fopen(sig_path, "w");
-        bool ok = f && fputs(sig, f) >= 0;
-        if (f && fclose(f) != 0) ok = false;
-        if (!ok) return dl_error_set(err, 500, "sft: cannot write %s", sig_path);
-    }
+    bool same;
+    if (dl_tparams_file(sig_path, sig, resuming, &same, err)) return -1;
+    if (!same)
+        return dl_error_set(err, 400,
+                            "sft: %s was trained with other data parameters (seed, samples, levels, tasks, "
+                            "vocabulary, batch or threads; see its data_params.txt): resume with the same ones",
+                            p->out_dir);
 
     train_p = make_problems(p, DL_SPLIT_TRAIN, p->seed, p->n_samples, err);
     valid_p = make_problems(p, DL_SPLIT_VALID, p->seed + 1, p->n_valid, err);
@@ -228,7 +213,7 @@ int dl_sft_run(const dl_sft_params *p, dl_sft_result *res, dl_error *err) {
     fclose(log);
     log = NULL;
     char svg_path[1024];
-    path_in(svg_path, sizeof svg_path, p->out_dir, "loss.svg");
+    dl_tpath_in(svg_path, sizeof svg_path, p->out_dir, "loss.svg");
     if (dl_sft_plot_log(log_path, svg_path, err)) goto out;
     res->seconds = (dl_time_ms() - t0) / 1000.0;
     rc = 0;

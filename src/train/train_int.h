@@ -138,4 +138,12 @@ typedef struct dl_rl_stats {
  * log-probabilities, then p->inner optimiser updates of x->t. */
 int dl_rl_step(dl_rl_ctx *x, dl_rl_stats *st, dl_error *err);
 
+/* ---- files (files.c) ---- */
+bool dl_tfile_exists(const char *path);
+void dl_tpath_in(char *out, size_t cap, const char *dir, const char *name); /* "dir/name" */
+/* The parameters that decide a run, kept in `path` beside its checkpoint:
+ * resuming compares them (*same = false when the file is missing or
+ * differs), otherwise writes them. 0, or -1 + err (500) when writing fails. */
+int dl_tparams_file(const char *path, const char *sig, bool resuming, bool *same, dl_error *err);
+
 #endif
