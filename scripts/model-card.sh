@@ -14,8 +14,6 @@ done
 
 pct() { awk -v x="$1" 'BEGIN { printf "%.1f", 100 * x }'; }
 mins() { awk -v s="$1" 'BEGIN { printf "%.1f min", s / 60 }'; }
-# "acc% (lo-hi)" of one point: point FILE JQ_PATH
-point() { jq -r "$2 | \"\\(100 * .accuracy * 10 | round / 10)% (\\(100 * .lo * 10 | round / 10)-\\(100 * .hi * 10 | round / 10))\"" "$1"; }
 # jq definitions: iv(p) = "acc% (lo-hi)"; paired(a; b) compares two points
 # measured on the same problems, problem by problem (their "outcomes"): the
 # difference b - a in points with a 95% interval (Wald, for paired
@@ -36,6 +34,8 @@ JQDEFS='
     end;
   def verdict(a; b): if b.lo > a.hi then "intervals apart" elif b.accuracy > a.accuracy then "intervals overlap"
     else "not higher" end;'
+# "acc% (lo-hi)" of one point: point FILE JQ_PATH
+point() { jq -r "$JQDEFS iv($2)" "$1"; }
 # one line per pair of neighbouring points of .KEY (effort or votes) in FILE
 steps() {
     jq -r --arg k "$1" "$JQDEFS"'

@@ -83,6 +83,21 @@ void cli_progress(float done, void *label) {
     fflush(stderr);
 }
 
+void cli_step_bar(int64_t step, int64_t total, const char *fmt, ...) {
+    bool tty = isatty(2);
+    if (!tty && step % DL_MAX(1, total / 10) != 0 && step != total) return;
+    int width = 24, fill = total > 0 ? (int)((double)width * (double)step / (double)total) : 0;
+    fprintf(stderr, "%s[", tty ? "\r" : "");
+    for (int i = 0; i < width; i++) fputc(i < fill ? '#' : '.', stderr);
+    fprintf(stderr, "] step %lld/%lld  ", (long long)step, (long long)total);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(tty ? "\033[K" : "\n", stderr);
+    fflush(stderr);
+}
+
 void cli_json_escape(FILE *f, const char *s, size_t n) {
     size_t i = 0;
     while (i < n) {

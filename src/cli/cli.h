@@ -53,6 +53,9 @@ int cli_parse_engine_opt(const char *cmd, int argc, char **argv, int *i, cli_eng
 const char *cli_default_model(const char *how, char *out, size_t size);
 /* A progress bar on stderr (only when stderr is a terminal). */
 void cli_progress(float done, void *label);
+/* A training run's progress on stderr: "[####....] step S/T  " + the printf
+ * text; redrawn in place on a terminal, else one line per tenth of the run. */
+void cli_step_bar(int64_t step, int64_t total, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Writes s[0..n) as a JSON string body with escapes; invalid UTF-8 bytes
  * become \ufffd. */
 void cli_json_escape(FILE *f, const char *s, size_t n);

@@ -58,14 +58,8 @@ static int parse_task(const char *s, uint32_t *mask) {
 
 static void sft_progress(const dl_sft_progress *p, void *ud) {
     (void)ud;
-    bool tty = isatty(2);
-    if (!tty && p->step % DL_MAX(1, p->total / 10) != 0 && p->step != p->total) return;
-    int width = 24, fill = (int)((double)width * (double)p->step / (double)p->total);
-    fprintf(stderr, "%s[", tty ? "\r" : "");
-    for (int i = 0; i < width; i++) fputc(i < fill ? '#' : '.', stderr);
-    fprintf(stderr, "] step %lld/%lld  loss %.4f  |g| %.3f  lr %.2e  %.1f s%s", (long long)p->step,
-            (long long)p->total, p->loss, p->grad_norm, p->lr, p->elapsed_ms / 1000.0, tty ? "\033[K" : "\n");
-    fflush(stderr);
+    cli_step_bar(p->step, p->total, "loss %.4f  |g| %.3f  lr %.2e  %.1f s", p->loss, p->grad_norm, p->lr,
+                 p->elapsed_ms / 1000.0);
 }
 
 #define NUM_OPT(flag, lo, hi, dst)                                                           \

@@ -45,15 +45,8 @@ static const char RL_HELP[] =
 
 static void rl_progress(const dl_rl_progress *p, void *ud) {
     (void)ud;
-    bool tty = isatty(2);
-    if (!tty && p->step % DL_MAX(1, p->total / 10) != 0 && p->step != p->total) return;
-    int width = 24, fill = (int)((double)width * (double)p->step / (double)p->total);
-    fprintf(stderr, "%s[", tty ? "\r" : "");
-    for (int i = 0; i < width; i++) fputc(i < fill ? '#' : '.', stderr);
-    fprintf(stderr, "] step %lld/%lld  reward %.3f  acc %.2f  kl %.4f  clip %.3f  len %.0f  %.1f s%s",
-            (long long)p->step, (long long)p->total, p->reward, p->accuracy, p->kl, p->clip_frac, p->mean_len,
-            p->elapsed_ms / 1000.0, tty ? "\033[K" : "\n");
-    fflush(stderr);
+    cli_step_bar(p->step, p->total, "reward %.3f  acc %.2f  kl %.4f  clip %.3f  len %.0f  %.1f s", p->reward,
+                 p->accuracy, p->kl, p->clip_frac, p->mean_len, p->elapsed_ms / 1000.0);
 }
 
 #define NUM_OPT(flag, lo, hi, dst)                                                           \
