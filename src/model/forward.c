@@ -113,6 +113,89 @@ static void attn_worker(void *p, int ith, int nth) {
     }
 }
 
+/* ---- per-token element-wise work, split by tokens across the pool ----
+ * Every token's arithmetic is the same whichever thread runs it, so the
+ * results do not depend on the thread count. Batches of fewer than
+ * TOK_PAR_MIN tokens (decoding) run on the calling thread: a pool pass
+ * costs more than the work. */
+
+#define TOK_PAR_MIN 4
+
+typedef enum { TOK_ADD_NORM, TOK_QKV, TOK_SWIGLU } tok_phase;
+
+typedef struct tok_job {
+    dl_context *c;
+    const dl_layer *ly;
+    int layer;
+    tok_phase phase;
+    int32_t n;         /* tokens of the batch */
+    bool add;          /* TOK_ADD_NORM: x += xb first (the previous block's residual) */
+    const float *gain; /* TOK_ADD_NORM: then xb = rmsnorm(x) * gain (NULL: no norm) */
+} tok_job;
+
+/* Token i of the batch after q/k/v: biases, q/k norms, RoPE, then its K and
+ * V rows into the cache. */
+static void qkv_token(dl_context *c, const dl_layer *ly, int layer, int32_t i) {
+    const dl_hparams *hp = &c->m->hp;
+    const int64_t HD = hp->head_dim;
+    const int64_t QD = (int64_t)hp->n_head * HD, KVD = (int64_t)hp->n_head_kv * HD;
+    const int32_t half_rot = hp->n_rot / 2;
+    float *q = c->q + i * QD, *k = c->k + i * KVD, *v = c->v + i * KVD;
+    if (ly->bq) {
+        for (int64_t d = 0; d < QD; d++) q[d] += ly->bq[d];
+        for (int64_t d = 0; d < KVD; d++) k[d] += ly->bk[d];
+        for (int64_t d = 0; d < KVD; d++) v[d] += ly->bv[d];
+    }
+    const float *cs = c->rope_cos + i * half_rot, *sn = c->rope_sin + i * half_rot;
+    for (int32_t h = 0; h < hp->n_head; h++) {
+        float *qh = q + h * HD;
+        if (ly->q_norm) dl_op_rmsnorm(qh, qh, ly->q_norm, HD, hp->rms_eps);
+        dl_op_rope_apply(qh, (int32_t)HD, hp->n_rot, hp->rope_style, cs, sn);
+    }
+    for (int32_t h = 0; h < hp->n_head_kv; h++) {
+        float *kh = k + h * HD;
+        if (ly->k_norm) dl_op_rmsnorm(kh, kh, ly->k_norm, HD, hp->rms_eps);
+        dl_op_rope_apply(kh, (int32_t)HD, hp->n_rot, hp->rope_style, cs, sn);
+    }
+    size_t slot = kv_slot(c, c->tok_seq[i], layer, c->tok_pos[i]);
+    if (c->kv_esize == 2) {
+        dl_vec_f32_to_f16((uint16_t *)c->k_cache + slot, k, KVD);
+        dl_vec_f32_to_f16((uint16_t *)c->v_cache + slot, v, KVD);
+    } else {
+        memcpy((float *)c->k_cache + slot, k, (size_t)KVD * sizeof(float));
+        memcpy((float *)c->v_cache + slot, v, (size_t)KVD * sizeof(float));
+    }
+}
+
+static void tok_worker(void *p, int ith, int nth) {
+    const tok_job *job = p;
+    dl_context *c = job->c;
+    const dl_hparams *hp = &c->m->hp;
+    const int64_t E = hp->n_embd, FF = hp->n_ff;
+    int64_t b, e;
+    dl_split_range(job->n, ith, nth, 1, &b, &e);
+    for (int64_t i = b; i < e; i++) {
+        switch (job->phase) {
+        case TOK_ADD_NORM: {
+            float *x = c->x + i * E, *xb = c->xb + i * E;
+            if (job->add)
+                for (int64_t d = 0; d < E; d++) x[d] += xb[d];
+            if (job->gain) dl_op_rmsnorm(xb, x, job->gain, E, hp->rms_eps);
+            break;
+        }
+        case TOK_QKV: qkv_token(c, job->ly, job->layer, (int32_t)i); break;
+        case TOK_SWIGLU: dl_op_swiglu(c->hb + i * FF, c->hb2 + i * FF, FF); break;
+        }
+    }
+}
+
+static void run_tokens(dl_context *c, int32_t n, tok_job job) {
+    job.c = c;
+    job.n = n;
+    if (n >= TOK_PAR_MIN) dl_pool_run(c->pool, tok_worker, &job);
+    else tok_worker(&job, 0, 1);
+}
+
 /* Runs one batch (n <= n_batch) whose token i sits at position c->tok_pos[i]
  * of sequence c->tok_seq[i], and writes logits for rows [out_first, n) of the
  * batch to `logits` (out_first == n: none). */
@@ -133,48 +216,21 @@ static int forward_batch(dl_context *c, const int32_t *tokens, int32_t n, int32_
 
     for (int l = 0; l < hp->n_layer; l++) {
         const dl_layer *ly = &m->layers[l];
-        /* attention block */
-        for (int32_t i = 0; i < n; i++) dl_op_rmsnorm(c->xb + i * E, c->x + i * E, ly->attn_norm, E, hp->rms_eps);
+        /* attention block (the previous layer's FFN residual is added first) */
+        run_tokens(c, n, (tok_job){.phase = TOK_ADD_NORM, .add = l > 0, .gain = ly->attn_norm});
         if (mm3(c, &ly->wq, c->q, QD, &ly->wk, c->k, KVD, &ly->wv, c->v, KVD, c->xb, n, err)) return -1;
-        for (int32_t i = 0; i < n; i++) {
-            float *q = c->q + i * QD, *k = c->k + i * KVD, *v = c->v + i * KVD;
-            if (ly->bq) {
-                for (int64_t d = 0; d < QD; d++) q[d] += ly->bq[d];
-                for (int64_t d = 0; d < KVD; d++) k[d] += ly->bk[d];
-                for (int64_t d = 0; d < KVD; d++) v[d] += ly->bv[d];
-            }
-            const float *cs = c->rope_cos + i * half_rot, *sn = c->rope_sin + i * half_rot;
-            for (int32_t h = 0; h < hp->n_head; h++) {
-                float *qh = q + h * HD;
-                if (ly->q_norm) dl_op_rmsnorm(qh, qh, ly->q_norm, HD, hp->rms_eps);
-                dl_op_rope_apply(qh, (int32_t)HD, hp->n_rot, hp->rope_style, cs, sn);
-            }
-            for (int32_t h = 0; h < hp->n_head_kv; h++) {
-                float *kh = k + h * HD;
-                if (ly->k_norm) dl_op_rmsnorm(kh, kh, ly->k_norm, HD, hp->rms_eps);
-                dl_op_rope_apply(kh, (int32_t)HD, hp->n_rot, hp->rope_style, cs, sn);
-            }
-            size_t slot = kv_slot(c, c->tok_seq[i], l, c->tok_pos[i]);
-            if (c->kv_esize == 2) {
-                dl_vec_f32_to_f16((uint16_t *)c->k_cache + slot, k, KVD);
-                dl_vec_f32_to_f16((uint16_t *)c->v_cache + slot, v, KVD);
-            } else {
-                memcpy((float *)c->k_cache + slot, k, (size_t)KVD * sizeof(float));
-                memcpy((float *)c->v_cache + slot, v, (size_t)KVD * sizeof(float));
-            }
-        }
+        run_tokens(c, n, (tok_job){.phase = TOK_QKV, .ly = ly, .layer = l});
         attn_job job = {.c = c, .layer = l, .n_tok = n};
         dl_pool_run(c->pool, attn_worker, &job);
         if (mm(c, &ly->wo, c->att, n, c->xb, E, err)) return -1;
-        for (int64_t i = 0; i < (int64_t)n * E; i++) c->x[i] += c->xb[i];
 
         /* feed-forward block (SwiGLU) */
-        for (int32_t i = 0; i < n; i++) dl_op_rmsnorm(c->xb + i * E, c->x + i * E, ly->ffn_norm, E, hp->rms_eps);
+        run_tokens(c, n, (tok_job){.phase = TOK_ADD_NORM, .add = true, .gain = ly->ffn_norm});
         if (mm3(c, &ly->w_gate, c->hb, FF, &ly->w_up, c->hb2, FF, NULL, NULL, 0, c->xb, n, err)) return -1;
-        dl_op_swiglu(c->hb, c->hb2, (int64_t)n * FF);
+        run_tokens(c, n, (tok_job){.phase = TOK_SWIGLU});
         if (mm(c, &ly->w_down, c->hb, n, c->xb, E, err)) return -1;
-        for (int64_t i = 0; i < (int64_t)n * E; i++) c->x[i] += c->xb[i];
     }
+    if (hp->n_layer > 0) run_tokens(c, n, (tok_job){.phase = TOK_ADD_NORM, .add = true});
 
     if (out_first < n) {
         int32_t n_out = n - out_first;
