@@ -10,16 +10,18 @@
  * which makes each lane's integer exact. Then int -> float, times
  * d_w * d_a, accumulated per (row, token) in float.
  *
- * K-quants (Q4_K, Q6_K): per super-block of 256, 64 values per step:
- * vpmaddubsw (u8 weights x s8 activations, pairs) then vpdpwssd with the
- * sub-block scales; integer sums per super-block, then the minimum / -32
- * offset correction from the Q8_K bsums, then floats.
+ * K-quants (Q4_K, Q5_K, Q6_K) when decoding (up to DL_ROWS_MAX_TOK tokens):
+ * per super-block of 256, 64 values per step: vpmaddubsw (u8 weights x s8
+ * activations, pairs) then vpdpwssd with the sub-block scales; integer sums
+ * per super-block, then the minimum / -32 offset correction from the Q8_K
+ * bsums, then floats. More tokens: gemm_kpack_avx512.c.
  *
  * F16 / BF16 / F32: float FMAs (BF16 with vdpbf16ps) over a 4 x 4 tile. */
 #include "simd_avx512.h"
 #include "simd_avx2.h"
 #include "simd_drive.h"
 #include "simd_kernels.h"
+#include "kquant_avx512.h"
 
 #ifndef DL_PREFETCH
 #define DL_PREFETCH 8192 /* bytes ahead in each weight row when decoding (measured on Zen 5) */
@@ -319,50 +321,6 @@ DL_AI __m512i q6k_scale_idx(int c) {
                             4 * c, 4 * c, 4 * c, 4 * c, 4 * c, 4 * c, 4 * c, 4 * c);
 }
 
-/* Unsigned weight bytes of step c (values 64c .. 64c+63) of a super-block. */
-DL_AI __m512i q4k_weights(const dl_block_q4_K *b, int c) {
-    __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * c));
-    __m256i m = _mm256_set1_epi8(0x0F);
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, m)),
-                              _mm256_and_si256(_mm256_srli_epi16(q, 4), m), 1);
-}
-
-DL_AI __m512i q5k_weights(const dl_block_q5_K *b, int c) {
-    __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * c));
-    __m256i qh = _mm256_loadu_si256((const __m256i *)b->qh);
-    __m256i m = _mm256_set1_epi8(0x0F);
-    __m512i lo = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, m)),
-                                    _mm256_and_si256(_mm256_srli_epi16(q, 4), m), 1);
-    __m512i h = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_srli_epi16(qh, 2 * c)),
-                                   _mm256_srli_epi16(qh, 2 * c + 1), 1);
-    h = _mm512_and_si512(h, _mm512_set1_epi8(1));
-    return _mm512_or_si512(lo, _mm512_slli_epi16(h, 4));
-}
-
-DL_AI __m512i q6k_weights(const dl_block_q6_K *b, int c) {
-    int h = c >> 1, odd = c & 1;
-    __m512i ql = _mm512_loadu_si512(b->ql + 64 * h);
-    __m256i qh = _mm256_loadu_si256((const __m256i *)(b->qh + 32 * h));
-    __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x03);
-    __m512i lo = odd ? _mm512_and_si512(_mm512_srli_epi16(ql, 4), m4) : _mm512_and_si512(ql, m4);
-    __m256i h0 = odd ? _mm256_srli_epi16(qh, 4) : qh;
-    __m256i h1 = _mm256_srli_epi16(h0, 2);
-    __m512i hz = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(h0), h1, 1), m2);
-    return _mm512_or_si512(lo, _mm512_slli_epi16(hz, 4));
-}
-
-/* Prefill of the K-quants first unpacks the weight rows of the row block
- * into unsigned bytes in the order the steps use them (k_unpacked.q: 256
- * bytes per super-block, row after row), so the tiles, which pass over the
- * block once per token tile, only load them. Scales stay in the original
- * blocks. Published per thread for the duration of one gemm call. */
-typedef struct {
-    const uint8_t *q; /* NULL: unpack in the tiles */
-    const char *w0;   /* weight row the first unpacked row belongs to */
-    size_t ws;        /* bytes per unpacked row */
-} unpacked_rows;
-static _Thread_local unpacked_rows k_unpacked;
-
 #ifndef DL_KU_ROWS
 #define DL_KU_ROWS 2 /* register tile of the K-quant prefill: rows x tokens */
 #endif
@@ -370,18 +328,13 @@ static _Thread_local unpacked_rows k_unpacked;
 #define DL_KU_TOKS 4
 #endif
 
-/* One NR x NT tile of a K-quant type over a whole row. */
-/* UNP: the weights come from k_unpacked (see drive_unpacked). */
-DL_AI void tileK(int type, int NR, int NT, bool UNP, int64_t n, const char *w, size_t ws, const void *ap,
+/* One NR x NT tile of a K-quant type over a whole row (prefill of the
+ * K-quants goes to gemm_kpack_avx512.c; this serves Q5_K up to
+ * DL_ROWS_MAX_TOK tokens). */
+DL_AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, const void *ap,
                  size_t as, float *y, int64_t ldy) {
     int64_t nsb = n / DL_QK_K;
-    const bool pf = NT == 1 || (dl_drive_stream && !UNP); /* weights stream from memory */
-    const uint8_t *wu = NULL;
-    size_t wus = 0;
-    if (UNP) {
-        wus = k_unpacked.ws;
-        wu = k_unpacked.q + (size_t)((w - k_unpacked.w0) / (ptrdiff_t)ws) * wus;
-    }
+    const bool pf = NT == 1 || dl_drive_stream; /* weights stream from memory */
     size_t bsz = type == DL_TYPE_Q4_K ? sizeof(dl_block_q4_K)
                  : type == DL_TYPE_Q5_K ? sizeof(dl_block_q5_K)
                                         : sizeof(dl_block_q6_K);
@@ -420,8 +373,7 @@ DL_AI void tileK(int type, int NR, int NT, bool UNP, int64_t n, const char *w, s
             __m512i wv[4], scv[4];
             DL_UNROLL for (int r = 0; r < NR; r++) {
                 const char *blk = w + (size_t)r * ws + (size_t)i * bsz;
-                if (UNP) wv[r] = _mm512_load_si512(wu + (size_t)r * wus + (size_t)i * DL_QK_K + 64 * c);
-                else wv[r] = type == DL_TYPE_Q4_K   ? q4k_weights((const dl_block_q4_K *)blk, c)
+                wv[r] = type == DL_TYPE_Q4_K   ? q4k_weights((const dl_block_q4_K *)blk, c)
                         : type == DL_TYPE_Q5_K ? q5k_weights((const dl_block_q5_K *)blk, c)
                                                : q6k_weights((const dl_block_q6_K *)blk, c);
                 scv[r] = _mm512_permutexvar_epi16(idx, sc16[r]);
@@ -461,66 +413,19 @@ DL_AI void tileK(int type, int NR, int NT, bool UNP, int64_t n, const char *w, s
 #define DL_TILE(PREFIX, R, T)                                                                     \
     static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
                                    float *y, int64_t ldy) {                                       \
-        tileK(DL_TYPE_Q4_K, R, (R * T > DL_KU_ROWS * DL_KU_TOKS ? 1 : T), false, n, w, ws, a, as, y, ldy);                     \
-    }
-DL_TILES(q4_K)
-#undef DL_TILE
-#define DL_TILE(PREFIX, R, T)                                                                     \
-    static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
-                                   float *y, int64_t ldy) {                                       \
-        tileK(DL_TYPE_Q6_K, R, (R * T > DL_KU_ROWS * DL_KU_TOKS ? 1 : T), false, n, w, ws, a, as, y, ldy);                     \
-    }
-DL_TILES(q6_K)
-#undef DL_TILE
-#define DL_TILE(PREFIX, R, T)                                                                     \
-    static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
-                                   float *y, int64_t ldy) {                                       \
-        tileK(DL_TYPE_Q6_K, R, (R * T > DL_KU_ROWS * DL_KU_TOKS ? 1 : T), true, n, w, ws, a, as, y, ldy); \
-    }
-DL_TILES(q6_Ku)
-#undef DL_TILE
-#define DL_TILE(PREFIX, R, T)                                                                     \
-    static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
-                                   float *y, int64_t ldy) {                                       \
-        tileK(DL_TYPE_Q5_K, R, (R * T > DL_KU_ROWS * DL_KU_TOKS ? 1 : T), false, n, w, ws, a, as, y, ldy);                     \
+        tileK(DL_TYPE_Q5_K, R, (R * T > DL_KU_ROWS * DL_KU_TOKS ? 1 : T), n, w, ws, a, as, y, ldy);  \
     }
 DL_TILES(q5_K)
 #undef DL_TILE
-/* Unpacks nr rows (see unpacked_rows) into thread scratch, runs the tiles, clears. */
-DL_AI void drive_unpacked(int type, int64_t n, const void *w, size_t ws, int64_t nr, const void *a,
-                          size_t as, int64_t nt, float *y, int64_t ldy, tile_fn tiles[4][4]) {
-    int64_t nsb = n / DL_QK_K;
-    size_t bsz = type == DL_TYPE_Q4_K ? sizeof(dl_block_q4_K)
-                 : type == DL_TYPE_Q5_K ? sizeof(dl_block_q5_K)
-                                        : sizeof(dl_block_q6_K);
-    size_t wus = (size_t)nsb * DL_QK_K;
-    uint8_t *q = dl_kernel_scratch(wus * (size_t)nr);
-    for (int64_t r = 0; r < nr; r++)
-        for (int64_t i = 0; i < nsb; i++) {
-            const char *blk = (const char *)w + (size_t)r * ws + (size_t)i * bsz;
-            uint8_t *o = q + (size_t)r * wus + (size_t)i * DL_QK_K;
-            for (int c = 0; c < 4; c++) {
-                __m512i v = type == DL_TYPE_Q4_K   ? q4k_weights((const dl_block_q4_K *)blk, c)
-                            : type == DL_TYPE_Q5_K ? q5k_weights((const dl_block_q5_K *)blk, c)
-                                                   : q6k_weights((const dl_block_q6_K *)blk, c);
-                _mm512_store_si512(o + 64 * c, v);
-            }
-        }
-    k_unpacked = (unpacked_rows){.q = q, .w0 = w, .ws = wus};
-    drive(n, w, ws, nr, a, as, nt, y, ldy, DL_KU_ROWS, DL_KU_TOKS, tiles, NULL);
-    k_unpacked = (unpacked_rows){0};
-}
 
-/* Used for Q6_K only: for Q4_K (and Q5_K, untested) the unpacking did not pay
- * (single-thread prefill, 128 tokens: Q6_K 200 -> 215-235 GFLOP/s, Q4_K
- * unchanged within noise). */
-#ifndef DL_UNPACK_MIN_TOK
-#define DL_UNPACK_MIN_TOK 8 /* tokens from which unpacking the rows once pays */
+#ifndef DL_KP_MIN_TOK
+#define DL_KP_MIN_TOK (DL_ROWS_MAX_TOK + 1) /* tokens from which the K-quants use the repacked-row VNNI kernel */
 #endif
 
 static void gemm_q5_K(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
-    if (nt == 1) drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 1, q5_K_tiles, NULL);
+    if (nt >= DL_KP_MIN_TOK) dl_avx512_gemm_kpack(DL_TYPE_Q5_K, n, w, ws, nr, a, as, nt, y, ldy);
+    else if (nt == 1) drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 1, q5_K_tiles, NULL);
     else drive(n, w, ws, nr, a, as, nt, y, ldy, 2, 4, q5_K_tiles, NULL);
 }
 
@@ -768,14 +673,13 @@ static void gemm_q4_K(int64_t n, const void *w, size_t ws, int64_t nr, const voi
                       int64_t nt, float *y, int64_t ldy) {
     if (nt == 1) gemv_q4_K(n, w, ws, nr, a, y);
     else if (nt <= DL_ROWS_MAX_TOK) gemv_multi_q4_K(n, w, ws, nr, a, as, nt, y, ldy);
-    else drive(n, w, ws, nr, a, as, nt, y, ldy, 2, 4, q4_K_tiles, NULL);
+    else dl_avx512_gemm_kpack(DL_TYPE_Q4_K, n, w, ws, nr, a, as, nt, y, ldy);
 }
 static void gemm_q6_K(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
     if (nt == 1) gemv_q6_K(n, w, ws, nr, a, y);
     else if (nt <= DL_ROWS_MAX_TOK) gemv_multi_q6_K(n, w, ws, nr, a, as, nt, y, ldy);
-    else if (nt >= DL_UNPACK_MIN_TOK) drive_unpacked(DL_TYPE_Q6_K, n, w, ws, nr, a, as, nt, y, ldy, q6_Ku_tiles);
-    else drive(n, w, ws, nr, a, as, nt, y, ldy, 2, 4, q6_K_tiles, NULL);
+    else dl_avx512_gemm_kpack(DL_TYPE_Q6_K, n, w, ws, nr, a, as, nt, y, ldy);
 }
 
 /* ---------------------------------------------------------------------- */

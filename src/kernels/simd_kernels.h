@@ -18,6 +18,10 @@ void dl_avx512_quant_q8_0(const float *x, void *y, int64_t n);
 void dl_avx512_quant_q8_K(const float *x, void *y, int64_t n);
 void dl_avx512_round_f16(const float *x, void *y, int64_t n);
 void dl_avx512_quant_bf16(const float *x, void *y, int64_t n);
+/* Prefill gemm (dl_gemm_fn contract) of Q4_K, Q5_K or Q6_K weights with Q8_K
+ * activations on rows repacked for VNNI (gemm_kpack_avx512.c). */
+void dl_avx512_gemm_kpack(int type, int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
+                          int64_t nt, float *y, int64_t ldy);
 
 /* Thread-local scratch of at least n bytes, 64-byte aligned, kept between
  * calls (aborts on out-of-memory like dl_xmalloc). */

@@ -308,7 +308,8 @@ static void test_matmul_scalar_vs_float64(void **state) {
 /* Every ISA the CPU has against the scalar path, many shapes and threads. */
 static void test_matmul_isa_vs_scalar(void **state) {
     const char *isas[] = {"avx2", "avx512"};
-    const int64_t toks[] = {1, 2, 3, 4, 5, 6, 7, 8, 16}; /* 2..8: the batched-decoding rows kernels */
+    /* 2..8: the batched-decoding rows kernels; 16 and more: prefill tiles, with partial token tiles */
+    const int64_t toks[] = {1, 2, 3, 4, 5, 6, 7, 8, 16, 19, 37};
     const int64_t rowsv[] = {1, 5, 67, 128};
     dl_pool *pools[3] = {dl_pool_create(1), dl_pool_create(2), dl_pool_create(3)};
     dl_matmul_ws ws = {0};
@@ -320,8 +321,8 @@ static void test_matmul_isa_vs_scalar(void **state) {
             int64_t blck = dl_traits(k_types[k])->blck;
             int64_t cols = (ri & 1) ? (blck == 256 ? 768 : blck == 32 ? 544 : 523) : 512;
             mm_case m;
-            mm_setup(&m, k_types[k], rowsv[ri], cols, 16);
-            size_t ny = (size_t)(m.rows * 16);
+            mm_setup(&m, k_types[k], rowsv[ri], cols, 37);
+            size_t ny = (size_t)(m.rows * 37);
             float *ys = malloc(ny * sizeof(float)), *yi = malloc(ny * sizeof(float));
             double *mag = malloc(ny * sizeof(double)), *ref = malloc(ny * sizeof(double));
             mm_reference(&m, ref, mag);

@@ -1,0 +1,179 @@
+/* Prefill of the K-quants (Q4_K, Q5_K, Q6_K) with VNNI on repacked rows.
+ *
+ * The tiles of gemm_avx512.c apply a sub-block's scale after every 64
+ * values (vpmaddubsw + vpdpwssd, then float work per step). Here the
+ * weights of a block of rows are first repacked once per call so that one
+ * vpdpbusd per 64 values suffices and the integer sums run over a whole
+ * super-block:
+ *
+ * - element e of a super-block goes to byte 64*s + 4*L + b of its packed
+ *   form, with L = e / 16, s = (e % 16) / 4, b = e % 4: lane L of each of
+ *   the four 64-byte steps holds four values of the 16-element group L, and
+ *   every K-quant scale covers whole groups (Q4_K/Q5_K: 32 elements = lanes
+ *   2j, 2j+1; Q6_K: 16 = lane L). So the four vpdpbusd of a super-block sum
+ *   into int32 lanes that each belong to one scale;
+ * - per super-block the packed row also holds the float scale of each lane
+ *   (d * scale) and its offset coefficient (Q4_K/Q5_K: dmin * min; Q6_K:
+ *   32 * d * scale, the -32 of every value), multiplied by the activations'
+ *   per-16 sums (Q8_K bsums, the same groups) to subtract the offsets.
+ *
+ * The activations (Q8_K: signed bytes, d and bsums per 256) of a token tile
+ * are repacked the same way, with d and d * bsums as floats. Per (row,
+ * token, super-block): 4 vpdpbusd, then int -> float, times the lane
+ * scales, times d_a, minus the offsets: y = sum over super-blocks and lanes
+ * of d_a * (scale * isum - coef * bsum). Integer sums are exact; the float
+ * order differs from the scalar reference within the kernels' tolerance. */
+#include "kquant_avx512.h"
+#include "simd_kernels.h"
+
+#ifndef DL_KP_NR
+#define DL_KP_NR 4 /* register tile: rows x tokens */
+#endif
+#ifndef DL_KP_NT
+#define DL_KP_NT 4
+#endif
+
+/* One super-block of one packed weight row. */
+typedef struct {
+    uint8_t q[256];
+    float sc[16]; /* per lane: d * scale */
+    float mn[16]; /* per lane: the offset coefficient (see above) */
+} kp_wsb;
+
+/* One super-block of one packed activation row. */
+typedef struct {
+    int8_t q[256];
+    float bs[16]; /* d * bsums[L] */
+    float d;
+    float pad[15];
+} kp_asb;
+
+static_assert(sizeof(kp_wsb) % 64 == 0 && sizeof(kp_asb) % 64 == 0, "64-byte aligned packing");
+
+/* The four natural 64-value chunks n[c] of a super-block -> the packed
+ * steps: out[s] lane L = dword 4 (L % 4) + s of n[L / 4]. First each chunk's
+ * dwords are grouped by s (128-bit lane s = dwords s, 4+s, 8+s, 12+s), then
+ * the 4 x 4 matrix of 128-bit lanes is transposed. */
+DL_AI void kp_permute(const __m512i n[4], uint8_t *out) {
+    const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    __m512i p0 = _mm512_permutexvar_epi32(idx, n[0]), p1 = _mm512_permutexvar_epi32(idx, n[1]);
+    __m512i p2 = _mm512_permutexvar_epi32(idx, n[2]), p3 = _mm512_permutexvar_epi32(idx, n[3]);
+    __m512i t0 = _mm512_shuffle_i32x4(p0, p1, 0x44), t1 = _mm512_shuffle_i32x4(p0, p1, 0xEE);
+    __m512i t2 = _mm512_shuffle_i32x4(p2, p3, 0x44), t3 = _mm512_shuffle_i32x4(p2, p3, 0xEE);
+    _mm512_store_si512(out, _mm512_shuffle_i32x4(t0, t2, 0x88));
+    _mm512_store_si512(out + 64, _mm512_shuffle_i32x4(t0, t2, 0xDD));
+    _mm512_store_si512(out + 128, _mm512_shuffle_i32x4(t1, t3, 0x88));
+    _mm512_store_si512(out + 192, _mm512_shuffle_i32x4(t1, t3, 0xDD));
+}
+
+/* Packs super-block i of each of nr weight rows. */
+static void kp_pack_weights(int type, int64_t nsb, const char *w, size_t ws, int64_t nr, kp_wsb *out) {
+    __m512i nat[4];
+    for (int64_t r = 0; r < nr; r++) {
+        const char *row = w + (size_t)r * ws;
+        for (int64_t i = 0; i < nsb; i++) {
+            kp_wsb *o = &out[r * nsb + i];
+            if (type == DL_TYPE_Q6_K) {
+                const dl_block_q6_K *b = (const dl_block_q6_K *)row + i;
+                DL_UNROLL for (int c = 0; c < 4; c++) nat[c] = q6k_weights(b, c);
+                float d = dl_f16_to_f32(dl_ld16(&b->d));
+                for (int L = 0; L < 16; L++) {
+                    o->sc[L] = d * (float)b->scales[L];
+                    o->mn[L] = 32.0f * o->sc[L];
+                }
+            } else {
+                const uint8_t *scales;
+                uint16_t dh, mh;
+                if (type == DL_TYPE_Q4_K) {
+                    const dl_block_q4_K *b = (const dl_block_q4_K *)row + i;
+                    DL_UNROLL for (int c = 0; c < 4; c++) nat[c] = q4k_weights(b, c);
+                    scales = b->scales;
+                    dh = dl_ld16(&b->d);
+                    mh = dl_ld16(&b->dmin);
+                } else {
+                    const dl_block_q5_K *b = (const dl_block_q5_K *)row + i;
+                    DL_UNROLL for (int c = 0; c < 4; c++) nat[c] = q5k_weights(b, c);
+                    scales = b->scales;
+                    dh = dl_ld16(&b->d);
+                    mh = dl_ld16(&b->dmin);
+                }
+                uint8_t sc[8], mn[8];
+                dl_kquant_scales(scales, sc, mn);
+                float d = dl_f16_to_f32(dh), dmin = dl_f16_to_f32(mh);
+                for (int L = 0; L < 16; L++) {
+                    o->sc[L] = d * (float)sc[L / 2];
+                    o->mn[L] = dmin * (float)mn[L / 2];
+                }
+            }
+            kp_permute(nat, o->q);
+        }
+    }
+}
+
+/* Packs nt <= DL_KP_NT Q8_K activation rows (as bytes apart): out[i * nt + t]. */
+static void kp_pack_acts(int64_t nsb, const char *a, size_t as, int nt, kp_asb *out) {
+    for (int t = 0; t < nt; t++) {
+        const dl_block_q8_K *qa = (const dl_block_q8_K *)(a + (size_t)t * as);
+        for (int64_t i = 0; i < nsb; i++) {
+            kp_asb *o = &out[i * DL_KP_NT + t];
+            __m512i nat[4];
+            DL_UNROLL for (int c = 0; c < 4; c++) nat[c] = _mm512_loadu_si512(qa[i].qs + 64 * c);
+            kp_permute(nat, (uint8_t *)o->q);
+            __m512 bs = _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)qa[i].bsums)));
+            _mm512_store_ps(o->bs, _mm512_mul_ps(bs, _mm512_set1_ps(qa[i].d)));
+            o->d = qa[i].d;
+        }
+    }
+}
+
+/* One DL_KP_NR x DL_KP_NT tile: rows wp[0..nrr) (packed, nsb apart) x tokens
+ * ap (packed, DL_KP_NT per super-block). Missing rows / tokens repeat the
+ * last one and are not stored. */
+static void kp_tile(int64_t nsb, const kp_wsb *wp, int nrr, const kp_asb *ap, int ntt, float *y, int64_t ldy) {
+    const kp_wsb *wr[DL_KP_NR];
+    DL_UNROLL for (int r = 0; r < DL_KP_NR; r++) wr[r] = wp + (r < nrr ? r : nrr - 1) * nsb;
+    __m512 acc[DL_KP_NR][DL_KP_NT];
+    DL_UNROLL for (int r = 0; r < DL_KP_NR; r++) DL_UNROLL for (int t = 0; t < DL_KP_NT; t++) acc[r][t] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < nsb; i++) {
+        const kp_asb *at = ap + i * DL_KP_NT;
+        __m512i isum[DL_KP_NR][DL_KP_NT];
+        DL_UNROLL for (int r = 0; r < DL_KP_NR; r++) DL_UNROLL for (int t = 0; t < DL_KP_NT; t++) isum[r][t] = _mm512_setzero_si512();
+        DL_UNROLL for (int s = 0; s < 4; s++) {
+            __m512i wv[DL_KP_NR];
+            DL_UNROLL for (int r = 0; r < DL_KP_NR; r++) wv[r] = _mm512_load_si512(wr[r][i].q + 64 * s);
+            DL_UNROLL for (int t = 0; t < DL_KP_NT; t++) {
+                __m512i av = _mm512_load_si512(at[t].q + 64 * s);
+                DL_UNROLL for (int r = 0; r < DL_KP_NR; r++) isum[r][t] = _mm512_dpbusd_epi32(isum[r][t], wv[r], av);
+            }
+        }
+        DL_UNROLL for (int t = 0; t < DL_KP_NT; t++) {
+            __m512 da = _mm512_set1_ps(at[t].d), bs = _mm512_load_ps(at[t].bs);
+            DL_UNROLL for (int r = 0; r < DL_KP_NR; r++) {
+                __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(isum[r][t]), _mm512_load_ps(wr[r][i].sc));
+                acc[r][t] = _mm512_fnmadd_ps(_mm512_load_ps(wr[r][i].mn), bs, _mm512_fmadd_ps(f, da, acc[r][t]));
+            }
+        }
+    }
+    DL_UNROLL for (int r = 0; r < DL_KP_NR; r++) DL_UNROLL for (int t = 0; t < DL_KP_NT; t++)
+        if (r < nrr && t < ntt) y[t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+void dl_avx512_gemm_kpack(int type, int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
+                          int64_t nt, float *y, int64_t ldy) {
+    int64_t nsb = n / DL_QK_K;
+    size_t wbytes = (size_t)(nr * nsb) * sizeof(kp_wsb);
+    char *buf = dl_kernel_scratch(wbytes + (size_t)(nsb * DL_KP_NT) * sizeof(kp_asb));
+    kp_wsb *wp = (kp_wsb *)(void *)buf;
+    kp_asb *ap = (kp_asb *)(void *)(buf + wbytes);
+    kp_pack_weights(type, nsb, w, ws, nr, wp);
+    for (int64_t t0 = 0; t0 < nt; t0 += DL_KP_NT) {
+        int ntt = (int)DL_MIN(DL_KP_NT, nt - t0);
+        kp_pack_acts(nsb, (const char *)a + (size_t)t0 * as, as, ntt, ap);
+        for (int t = ntt; t < DL_KP_NT; t++) /* padding tokens: copies of the last */
+            for (int64_t i = 0; i < nsb; i++) ap[i * DL_KP_NT + t] = ap[i * DL_KP_NT + ntt - 1];
+        for (int64_t r0 = 0; r0 < nr; r0 += DL_KP_NR) {
+            int nrr = (int)DL_MIN(DL_KP_NR, nr - r0);
+            kp_tile(nsb, wp + r0 * nsb, nrr, ap, ntt, y + t0 * ldy + r0, ldy);
+        }
+    }
+}
