@@ -24,6 +24,7 @@
  * of d_a * (scale * isum - coef * bsum). Integer sums are exact; the float
  * order differs from the scalar reference within the kernels' tolerance. */
 #include "kquant_avx512.h"
+#include "simd_avx2.h"
 #include "simd_kernels.h"
 
 #ifndef DL_KP_NR
@@ -76,34 +77,31 @@ static void kp_pack_weights(int type, int64_t nsb, const char *w, size_t ws, int
             if (type == DL_TYPE_Q6_K) {
                 const dl_block_q6_K *b = (const dl_block_q6_K *)row + i;
                 DL_UNROLL for (int c = 0; c < 4; c++) nat[c] = q6k_weights(b, c);
-                float d = dl_f16_to_f32(dl_ld16(&b->d));
-                for (int L = 0; L < 16; L++) {
-                    o->sc[L] = d * (float)b->scales[L];
-                    o->mn[L] = 32.0f * o->sc[L];
-                }
+                __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)b->scales)));
+                sc = _mm512_mul_ps(sc, _mm512_set1_ps(dl_f16_to_f32_fast(dl_ld16(&b->d))));
+                _mm512_store_ps(o->sc, sc);
+                _mm512_store_ps(o->mn, _mm512_mul_ps(sc, _mm512_set1_ps(32.0f)));
             } else {
                 const uint8_t *scales;
-                uint16_t dh, mh;
+                uint32_t dm; /* d, dmin */
                 if (type == DL_TYPE_Q4_K) {
                     const dl_block_q4_K *b = (const dl_block_q4_K *)row + i;
                     DL_UNROLL for (int c = 0; c < 4; c++) nat[c] = q4k_weights(b, c);
                     scales = b->scales;
-                    dh = dl_ld16(&b->d);
-                    mh = dl_ld16(&b->dmin);
+                    memcpy(&dm, &b->d, 4);
                 } else {
                     const dl_block_q5_K *b = (const dl_block_q5_K *)row + i;
                     DL_UNROLL for (int c = 0; c < 4; c++) nat[c] = q5k_weights(b, c);
                     scales = b->scales;
-                    dh = dl_ld16(&b->d);
-                    mh = dl_ld16(&b->dmin);
+                    memcpy(&dm, &b->d, 4);
                 }
-                uint8_t sc[8], mn[8];
-                dl_kquant_scales(scales, sc, mn);
-                float d = dl_f16_to_f32(dh), dmin = dl_f16_to_f32(mh);
-                for (int L = 0; L < 16; L++) {
-                    o->sc[L] = d * (float)sc[L / 2];
-                    o->mn[L] = dmin * (float)mn[L / 2];
-                }
+                __m128 dmf = _mm_cvtph_ps(_mm_cvtsi32_si128((int)dm));
+                __m128i sm = q4k_scales_vec(scales); /* sc0..sc7, m0..m7 */
+                __m128i sc2 = _mm_unpacklo_epi8(sm, sm), mn2 = _mm_unpackhi_epi8(sm, sm); /* each twice: lane L <- L/2 */
+                _mm512_store_ps(o->sc, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(sc2)),
+                                                     _mm512_broadcastss_ps(dmf)));
+                _mm512_store_ps(o->mn, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(mn2)),
+                                                     _mm512_broadcastss_ps(_mm_movehdup_ps(dmf))));
             }
             kp_permute(nat, o->q);
         }

@@ -37,4 +37,18 @@ DL_AI __m512i q6k_weights(const dl_block_q6_K *b, int c) {
     return _mm512_or_si512(lo, _mm512_slli_epi16(hz, 4));
 }
 
+
+/* The 8 scales and 8 mins of a Q4_K super-block (6 bits each, packed in 12
+ * bytes) as bytes [sc0..sc7, m0..m7], in vector registers. */
+DL_AI __m128i q4k_scales_vec(const uint8_t *q) {
+    __m128i v = _mm_loadu_si128((const __m128i *)q); /* 12 scale bytes + 4 bytes of qs */
+    /* A = [q0-3, q8-11, q4-7, q8-11], B = [0, q0-3, 0, q4-7] */
+    __m128i A = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+    __m128i B = _mm_shuffle_epi8(v, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
+    __m128i lo = _mm_and_si128(A, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0));
+    __m128i hi4 = _mm_and_si128(_mm_srli_epi16(A, 4), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15));
+    __m128i top = _mm_and_si128(_mm_srli_epi16(B, 2), _mm_set1_epi8(0x30)); /* bits 6-7 -> 4-5 */
+    return _mm_or_si128(_mm_or_si128(lo, hi4), top);
+}
+
 #endif
