@@ -167,13 +167,6 @@ DL_AI void tile32(int type, int NR, int NT, int64_t n, const char *w, size_t ws,
 #define DL_TILE(PREFIX, R, T)                                                                     \
     static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
                                    float *y, int64_t ldy) {                                       \
-        tile32(DL_TYPE_Q8_0, R, T, n, w, ws, a, y, ldy);                                          \
-    }
-DL_TILES(q8_0)
-#undef DL_TILE
-#define DL_TILE(PREFIX, R, T)                                                                     \
-    static void PREFIX##_##R##_##T(int64_t n, const char *w, size_t ws, const void *a, size_t as, \
-                                   float *y, int64_t ldy) {                                       \
         tile32(DL_TYPE_Q4_0, R, T, n, w, ws, a, y, ldy);                                          \
     }
 DL_TILES(q4_0)
@@ -275,18 +268,20 @@ static void gemm_q8_0(int64_t n, const void *w, size_t ws, int64_t nr, const voi
                       int64_t nt, float *y, int64_t ldy) {
     if (nt == 1) gemv_q8_0(n, w, ws, nr, a, as, y);
     else if (nt <= DL_ROWS_MAX_TOK) gemv_multi_q8_0(n, w, ws, nr, a, as, nt, y, ldy);
-    else drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, q8_0_tiles, prep_q8_0_nat);
+    else dl_avx512_gemm_bpack(DL_TYPE_Q8_0, n, w, ws, nr, a, as, nt, y, ldy);
 }
 static void *prep_q8_0_lohi16(int64_t n, const char *a, size_t as, int nt, size_t *ps) {
     return prep_q8_0_common(n, a, as, nt, ps, true, 16);
 }
 static void gemm_q5_0(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
-    drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, q5_0_tiles, prep_q8_0_lohi16);
+    if (nt > DL_ROWS_MAX_TOK) dl_avx512_gemm_bpack(DL_TYPE_Q5_0, n, w, ws, nr, a, as, nt, y, ldy);
+    else drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, q5_0_tiles, prep_q8_0_lohi16);
 }
 static void gemm_q4_0(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
-    drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, q4_0_tiles, prep_q8_0_lohi);
+    if (nt > DL_ROWS_MAX_TOK) dl_avx512_gemm_bpack(DL_TYPE_Q4_0, n, w, ws, nr, a, as, nt, y, ldy);
+    else drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, q4_0_tiles, prep_q8_0_lohi);
 }
 
 /* ---------------------------------------------------------------------- */

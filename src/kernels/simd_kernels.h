@@ -22,6 +22,9 @@ void dl_avx512_quant_bf16(const float *x, void *y, int64_t n);
  * activations on rows repacked for VNNI (gemm_kpack_avx512.c). */
 void dl_avx512_gemm_kpack(int type, int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                           int64_t nt, float *y, int64_t ldy);
+/* The same for Q8_0, Q4_0 or Q5_0 weights with Q8_0 activations (gemm_bpack_avx512.c). */
+void dl_avx512_gemm_bpack(int type, int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
+                          int64_t nt, float *y, int64_t ldy);
 
 /* Thread-local scratch of at least n bytes, 64-byte aligned, kept between
  * calls (aborts on out-of-memory like dl_xmalloc). */
