@@ -41,16 +41,24 @@ typedef struct {
 
 static_assert(sizeof(bp_wgrp) % 64 == 0 && sizeof(bp_agrp) % 64 == 0, "64-byte aligned packing");
 
+/* Index vectors of round r of the transpose (vpermt2d: 0..15 = first
+ * vector, 16..31 = second): exchanging vector-index bit r with lane bit r,
+ * the lower output takes the lanes with bit r clear, the upper those with
+ * it set, each from the input named by the output lane's bit r. */
+#define BP_FROM(r, L) ((((L) >> (r)) & 1) * 16)
+#define BP_LO(r, L) (BP_FROM(r, L) + ((L) & ~(1 << (r))))
+#define BP_HI(r, L) (BP_FROM(r, L) + ((L) | (1 << (r))))
+#define BP_ROW(F, r)                                                                                       \
+    {F(r, 0), F(r, 1), F(r, 2),  F(r, 3),  F(r, 4),  F(r, 5),  F(r, 6),  F(r, 7),                           \
+     F(r, 8), F(r, 9), F(r, 10), F(r, 11), F(r, 12), F(r, 13), F(r, 14), F(r, 15)}
+static const int32_t k_bp_idx[3][2][16] = {{BP_ROW(BP_LO, 0), BP_ROW(BP_HI, 0)},
+                                           {BP_ROW(BP_LO, 1), BP_ROW(BP_HI, 1)},
+                                           {BP_ROW(BP_LO, 2), BP_ROW(BP_HI, 2)}};
+
 /* Round r of the transpose: exchanges vector-index bit r with lane bit r. */
 DL_AI void bp_round(__m512i v[8], int r) {
-    int32_t lo[16], hi[16];
-    for (int L = 0; L < 16; L++) {
-        int from_y = (L >> r) & 1 ? 16 : 0;
-        lo[L] = from_y + (L & ~(1 << r));
-        hi[L] = from_y + (L | (1 << r));
-    }
-    __m512i ilo = _mm512_loadu_si512(lo), ihi = _mm512_loadu_si512(hi);
-    for (int x = 0; x < 8; x++) {
+    __m512i ilo = _mm512_loadu_si512(k_bp_idx[r][0]), ihi = _mm512_loadu_si512(k_bp_idx[r][1]);
+    DL_UNROLL for (int x = 0; x < 8; x++) {
         if (x & (1 << r)) continue;
         int y = x | (1 << r);
         __m512i a = v[x], b = v[y];
@@ -198,7 +206,6 @@ void dl_avx512_gemm_bpack(int type, int64_t n, const void *w, size_t ws, int64_t
     char *buf = dl_kernel_scratch(wbytes + (size_t)(ngrp * DL_BP_NT) * sizeof(bp_agrp));
     bp_wgrp *wp = (bp_wgrp *)(void *)buf;
     bp_agrp *ap = (bp_agrp *)(void *)(buf + wbytes);
-    bp_pack_weights(type, nb, w, ws, nr, wp);
     for (int64_t t0 = 0; t0 < nt; t0 += DL_BP_NT) {
         int ntt = (int)DL_MIN(DL_BP_NT, nt - t0);
         bp_pack_acts(nb, (const char *)a + (size_t)t0 * as, as, ntt, k, ap);
@@ -206,6 +213,10 @@ void dl_avx512_gemm_bpack(int type, int64_t n, const void *w, size_t ws, int64_t
             for (int64_t g = 0; g < ngrp; g++) ap[g * DL_BP_NT + t] = ap[g * DL_BP_NT + ntt - 1];
         for (int64_t r0 = 0; r0 < nr; r0 += DL_BP_NR) {
             int nrr = (int)DL_MIN(DL_BP_NR, nr - r0);
+            if (t0 == 0) { /* first pass: pack these rows, fetch the next ones meanwhile */
+                pack_prefetch((const char *)w + (size_t)(r0 + DL_BP_NR) * ws, ws, DL_MIN(DL_BP_NR, nr - r0 - DL_BP_NR));
+                bp_pack_weights(type, nb, (const char *)w + (size_t)r0 * ws, ws, nrr, wp + r0 * ngrp);
+            }
             bp_tile(ngrp, wp + r0 * ngrp, nrr, ap, ntt, y + t0 * ldy + r0, ldy);
         }
     }

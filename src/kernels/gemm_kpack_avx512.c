@@ -163,7 +163,6 @@ void dl_avx512_gemm_kpack(int type, int64_t n, const void *w, size_t ws, int64_t
     char *buf = dl_kernel_scratch(wbytes + (size_t)(nsb * DL_KP_NT) * sizeof(kp_asb));
     kp_wsb *wp = (kp_wsb *)(void *)buf;
     kp_asb *ap = (kp_asb *)(void *)(buf + wbytes);
-    kp_pack_weights(type, nsb, w, ws, nr, wp);
     for (int64_t t0 = 0; t0 < nt; t0 += DL_KP_NT) {
         int ntt = (int)DL_MIN(DL_KP_NT, nt - t0);
         kp_pack_acts(nsb, (const char *)a + (size_t)t0 * as, as, ntt, ap);
@@ -171,6 +170,10 @@ void dl_avx512_gemm_kpack(int type, int64_t n, const void *w, size_t ws, int64_t
             for (int64_t i = 0; i < nsb; i++) ap[i * DL_KP_NT + t] = ap[i * DL_KP_NT + ntt - 1];
         for (int64_t r0 = 0; r0 < nr; r0 += DL_KP_NR) {
             int nrr = (int)DL_MIN(DL_KP_NR, nr - r0);
+            if (t0 == 0) { /* first pass: pack these rows, fetch the next ones meanwhile */
+                pack_prefetch((const char *)w + (size_t)(r0 + DL_KP_NR) * ws, ws, DL_MIN(DL_KP_NR, nr - r0 - DL_KP_NR));
+                kp_pack_weights(type, nsb, (const char *)w + (size_t)r0 * ws, ws, nrr, wp + r0 * nsb);
+            }
             kp_tile(nsb, wp + r0 * nsb, nrr, ap, ntt, y + t0 * ldy + r0, ldy);
         }
     }

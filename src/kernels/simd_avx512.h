@@ -22,6 +22,14 @@ DL_AI __m512 dl_scale2(uint16_t d0, uint16_t d1, __m512i idx) {
     return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(f));
 }
 
+/* Prefetches nr rows of ws bytes (nr <= 0: nothing) into L2, one hint per
+ * 64-byte line: the repacking kernels fetch the next rows while they work
+ * on the current ones. */
+DL_AI void pack_prefetch(const char *w, size_t ws, int64_t nr) {
+    for (int64_t r = 0; r < nr; r++)
+        for (size_t o = 0; o < ws; o += 64) _mm_prefetch(w + (size_t)r * ws + o, _MM_HINT_T1);
+}
+
 /* Round half away from zero, exactly as roundf. */
 DL_AI __m512 dl_roundf512(__m512 t) {
     __m512 r = _mm512_roundscale_ps(t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
