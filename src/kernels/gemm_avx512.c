@@ -29,6 +29,9 @@
 #ifndef DL_ROWS_MAX_TOK
 #define DL_ROWS_MAX_TOK 8 /* up to this many tokens, Q8_0/Q4_K/Q6_K walk rows one after another */
 #endif
+/* From this many tokens the quantised types run on repacked rows (gemm_bpack_avx512.c,
+ * gemm_kpack_avx512.c) and read activations in the layout of act_pack. */
+#define DL_PACK_MIN_TOK (DL_ROWS_MAX_TOK + 1)
 
 /* ---------------------------------------------------------------------- */
 /* shared: the tile driver is in simd_drive.h                             */
@@ -275,12 +278,12 @@ static void *prep_q8_0_lohi16(int64_t n, const char *a, size_t as, int nt, size_
 }
 static void gemm_q5_0(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
-    if (nt > DL_ROWS_MAX_TOK) dl_avx512_gemm_bpack(DL_TYPE_Q5_0, n, w, ws, nr, a, as, nt, y, ldy);
+    if (nt >= DL_PACK_MIN_TOK) dl_avx512_gemm_bpack(DL_TYPE_Q5_0, n, w, ws, nr, a, as, nt, y, ldy);
     else drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, q5_0_tiles, prep_q8_0_lohi16);
 }
 static void gemm_q4_0(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
-    if (nt > DL_ROWS_MAX_TOK) dl_avx512_gemm_bpack(DL_TYPE_Q4_0, n, w, ws, nr, a, as, nt, y, ldy);
+    if (nt >= DL_PACK_MIN_TOK) dl_avx512_gemm_bpack(DL_TYPE_Q4_0, n, w, ws, nr, a, as, nt, y, ldy);
     else drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, q4_0_tiles, prep_q8_0_lohi);
 }
 
@@ -413,13 +416,10 @@ DL_AI void tileK(int type, int NR, int NT, int64_t n, const char *w, size_t ws, 
 DL_TILES(q5_K)
 #undef DL_TILE
 
-#ifndef DL_KP_MIN_TOK
-#define DL_KP_MIN_TOK (DL_ROWS_MAX_TOK + 1) /* tokens from which the K-quants use the repacked-row VNNI kernel */
-#endif
 
 static void gemm_q5_K(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                       int64_t nt, float *y, int64_t ldy) {
-    if (nt >= DL_KP_MIN_TOK) dl_avx512_gemm_kpack(DL_TYPE_Q5_K, n, w, ws, nr, a, as, nt, y, ldy);
+    if (nt >= DL_PACK_MIN_TOK) dl_avx512_gemm_kpack(DL_TYPE_Q5_K, n, w, ws, nr, a, as, nt, y, ldy);
     else if (nt == 1) drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 1, q5_K_tiles, NULL);
     else drive(n, w, ws, nr, a, as, nt, y, ldy, 2, 4, q5_K_tiles, NULL);
 }
@@ -860,6 +860,23 @@ const dl_isa_table dl_isa_avx512 = {
         [DL_TYPE_BF16] = gemm_bf16,
         [DL_TYPE_F32] = gemm_f32,
     },
+    .act_pack = {
+        [DL_TYPE_Q8_0] = dl_avx512_pack_act_bpack,
+        [DL_TYPE_Q4_0] = dl_avx512_pack_act_bpack,
+        [DL_TYPE_Q5_0] = dl_avx512_pack_act_bpack,
+        [DL_TYPE_Q4_K] = dl_avx512_pack_act_kpack,
+        [DL_TYPE_Q5_K] = dl_avx512_pack_act_kpack,
+        [DL_TYPE_Q6_K] = dl_avx512_pack_act_kpack,
+    },
+    .act_pack_row = {
+        [DL_TYPE_Q8_0] = dl_avx512_bpack_act_row,
+        [DL_TYPE_Q4_0] = dl_avx512_bpack_act_row,
+        [DL_TYPE_Q5_0] = dl_avx512_bpack_act_row,
+        [DL_TYPE_Q4_K] = dl_avx512_kpack_act_row,
+        [DL_TYPE_Q5_K] = dl_avx512_kpack_act_row,
+        [DL_TYPE_Q6_K] = dl_avx512_kpack_act_row,
+    },
+    .pack_min_tok = DL_PACK_MIN_TOK,
     .act_quant = {
         [DL_TYPE_Q8_0] = dl_avx512_quant_q8_0,
         [DL_TYPE_Q4_0] = dl_avx512_quant_q8_0,

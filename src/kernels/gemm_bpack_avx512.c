@@ -35,7 +35,7 @@ typedef struct {
 
 typedef struct {
     int8_t q[512];
-    int32_t corr[16]; /* per lane: -k * sum of the block's values */
+    int32_t sum[16]; /* per lane: sum of the block's values (the tile subtracts k times it) */
     float d[16];
 } bp_agrp;
 
@@ -132,63 +132,68 @@ static void bp_pack_weights(int type, int64_t nb, const char *w, size_t ws, int6
     }
 }
 
-/* Packs nt <= DL_BP_NT Q8_0 activation rows (as bytes apart) for weights with
- * offset k: out[g * DL_BP_NT + t]. */
-static void bp_pack_acts(int64_t nb, const char *a, size_t as, int nt, int k, bp_agrp *out) {
-    int64_t ngrp = (nb + BP_BLOCKS - 1) / BP_BLOCKS;
-    const __m512i kk = _mm512_set1_epi8((char)k);
-    for (int t = 0; t < nt; t++) {
-        const dl_block_q8_0 *qa = (const dl_block_q8_0 *)(a + (size_t)t * as);
-        for (int64_t g = 0; g < ngrp; g++) {
-            bp_agrp *o = &out[g * DL_BP_NT + t];
-            __m512i v[8];
-            _Alignas(64) float d[16];
-            for (int j = 0; j < 16; j++) {
-                int64_t b = g * BP_BLOCKS + j;
-                d[j] = b < nb ? dl_f16_to_f32_fast(dl_ld16(&qa[b].d)) : 0.0f;
-            }
-            for (int j = 0; j < 8; j++) {
-                int64_t b = g * BP_BLOCKS + 2 * j;
-                __m256i lo = b < nb ? _mm256_loadu_si256((const __m256i *)qa[b].qs) : _mm256_setzero_si256();
-                __m256i hi = b + 1 < nb ? _mm256_loadu_si256((const __m256i *)qa[b + 1].qs) : _mm256_setzero_si256();
-                v[j] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-            }
-            bp_transpose(v);
-            __m512i corr = _mm512_setzero_si512();
-            for (int s = 0; s < 8; s++) {
-                _mm512_store_si512(o->q + 64 * s, v[s]);
-                corr = _mm512_dpbusd_epi32(corr, kk, v[s]);
-            }
-            _mm512_store_si512(o->corr, _mm512_sub_epi32(_mm512_setzero_si512(), corr));
-            _mm512_store_ps(o->d, bp_lane_order_ps(_mm512_load_ps(d)));
+size_t dl_avx512_bpack_act_row(int64_t n) { return (size_t)((n / DL_QK + BP_BLOCKS - 1) / BP_BLOCKS) * sizeof(bp_agrp); }
+
+/* One activation row: quantised to Q8_0 exactly as the other kernels' activations (in
+ * thread scratch), then packed in groups like the weights. */
+void dl_avx512_pack_act_bpack(const float *x, void *dst, int64_t n) {
+    int64_t nb = n / DL_QK, ngrp = (nb + BP_BLOCKS - 1) / BP_BLOCKS;
+    dl_block_q8_0 *qa = dl_kernel_scratch((size_t)nb * sizeof(dl_block_q8_0));
+    dl_avx512_quant_q8_0(x, qa, n);
+    const __m512i ones = _mm512_set1_epi8(1);
+    for (int64_t g = 0; g < ngrp; g++) {
+        bp_agrp *o = (bp_agrp *)dst + g;
+        __m512i v[8];
+        _Alignas(64) float d[16];
+        for (int j = 0; j < 16; j++) {
+            int64_t b = g * BP_BLOCKS + j;
+            d[j] = b < nb ? dl_f16_to_f32_fast(dl_ld16(&qa[b].d)) : 0.0f;
         }
+        for (int j = 0; j < 8; j++) {
+            int64_t b = g * BP_BLOCKS + 2 * j;
+            __m256i lo = b < nb ? _mm256_loadu_si256((const __m256i *)qa[b].qs) : _mm256_setzero_si256();
+            __m256i hi = b + 1 < nb ? _mm256_loadu_si256((const __m256i *)qa[b + 1].qs) : _mm256_setzero_si256();
+            v[j] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+        }
+        bp_transpose(v);
+        __m512i sum = _mm512_setzero_si512();
+        for (int s = 0; s < 8; s++) {
+            _mm512_store_si512(o->q + 64 * s, v[s]);
+            sum = _mm512_dpbusd_epi32(sum, ones, v[s]);
+        }
+        _mm512_store_si512(o->sum, sum);
+        _mm512_store_ps(o->d, bp_lane_order_ps(_mm512_load_ps(d)));
     }
 }
 
 /* One DL_BP_NR x DL_BP_NT tile: rows wp[0..nrr) (packed, ngrp apart) x
- * tokens ap. Missing rows / tokens repeat the last one and are not stored. */
-static void bp_tile(int64_t ngrp, const bp_wgrp *wp, int nrr, const bp_agrp *ap, int ntt, float *y, int64_t ldy) {
+ * packed activation rows a (as bytes apart, ntt valid); the weight offset
+ * is k = 1 << kshift. Missing rows / tokens repeat the last one and are not
+ * stored. */
+static void bp_tile(int64_t ngrp, const bp_wgrp *wp, int nrr, const char *a, size_t as, int ntt, int kshift,
+                    float *y, int64_t ldy) {
     const bp_wgrp *wr[DL_BP_NR];
+    const bp_agrp *ar[DL_BP_NT];
     DL_UNROLL for (int r = 0; r < DL_BP_NR; r++) wr[r] = wp + (r < nrr ? r : nrr - 1) * ngrp;
+    DL_UNROLL for (int t = 0; t < DL_BP_NT; t++) ar[t] = (const bp_agrp *)(const void *)(a + (size_t)(t < ntt ? t : ntt - 1) * as);
     __m512 acc[DL_BP_NR][DL_BP_NT];
     DL_UNROLL for (int r = 0; r < DL_BP_NR; r++) DL_UNROLL for (int t = 0; t < DL_BP_NT; t++) acc[r][t] = _mm512_setzero_ps();
     for (int64_t g = 0; g < ngrp; g++) {
-        const bp_agrp *at = ap + g * DL_BP_NT;
         __m512i isum[DL_BP_NR][DL_BP_NT];
         DL_UNROLL for (int t = 0; t < DL_BP_NT; t++) {
-            __m512i c = _mm512_load_si512(at[t].corr);
+            __m512i c = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(_mm512_load_si512(ar[t][g].sum), kshift));
             DL_UNROLL for (int r = 0; r < DL_BP_NR; r++) isum[r][t] = c;
         }
         DL_UNROLL for (int s = 0; s < 8; s++) {
             __m512i wv[DL_BP_NR];
             DL_UNROLL for (int r = 0; r < DL_BP_NR; r++) wv[r] = _mm512_load_si512(wr[r][g].q + 64 * s);
             DL_UNROLL for (int t = 0; t < DL_BP_NT; t++) {
-                __m512i av = _mm512_load_si512(at[t].q + 64 * s);
+                __m512i av = _mm512_load_si512(ar[t][g].q + 64 * s);
                 DL_UNROLL for (int r = 0; r < DL_BP_NR; r++) isum[r][t] = _mm512_dpbusd_epi32(isum[r][t], wv[r], av);
             }
         }
         DL_UNROLL for (int t = 0; t < DL_BP_NT; t++) {
-            __m512 da = _mm512_load_ps(at[t].d);
+            __m512 da = _mm512_load_ps(ar[t][g].d);
             DL_UNROLL for (int r = 0; r < DL_BP_NR; r++)
                 acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][t]), _mm512_mul_ps(_mm512_load_ps(wr[r][g].d), da),
                                             acc[r][t]);
@@ -201,23 +206,17 @@ static void bp_tile(int64_t ngrp, const bp_wgrp *wp, int nrr, const bp_agrp *ap,
 void dl_avx512_gemm_bpack(int type, int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                           int64_t nt, float *y, int64_t ldy) {
     int64_t nb = n / DL_QK, ngrp = (nb + BP_BLOCKS - 1) / BP_BLOCKS;
-    int k = type == DL_TYPE_Q8_0 ? 128 : type == DL_TYPE_Q4_0 ? 8 : 16;
-    size_t wbytes = (size_t)(nr * ngrp) * sizeof(bp_wgrp);
-    char *buf = dl_kernel_scratch(wbytes + (size_t)(ngrp * DL_BP_NT) * sizeof(bp_agrp));
-    bp_wgrp *wp = (bp_wgrp *)(void *)buf;
-    bp_agrp *ap = (bp_agrp *)(void *)(buf + wbytes);
+    int kshift = type == DL_TYPE_Q8_0 ? 7 : type == DL_TYPE_Q4_0 ? 3 : 4; /* k = 128, 8, 16 */
+    bp_wgrp *wp = dl_kernel_scratch((size_t)(nr * ngrp) * sizeof(bp_wgrp));
     for (int64_t t0 = 0; t0 < nt; t0 += DL_BP_NT) {
         int ntt = (int)DL_MIN(DL_BP_NT, nt - t0);
-        bp_pack_acts(nb, (const char *)a + (size_t)t0 * as, as, ntt, k, ap);
-        for (int t = ntt; t < DL_BP_NT; t++) /* padding tokens: copies of the last */
-            for (int64_t g = 0; g < ngrp; g++) ap[g * DL_BP_NT + t] = ap[g * DL_BP_NT + ntt - 1];
         for (int64_t r0 = 0; r0 < nr; r0 += DL_BP_NR) {
             int nrr = (int)DL_MIN(DL_BP_NR, nr - r0);
             if (t0 == 0) { /* first pass: pack these rows, fetch the next ones meanwhile */
                 pack_prefetch((const char *)w + (size_t)(r0 + DL_BP_NR) * ws, ws, DL_MIN(DL_BP_NR, nr - r0 - DL_BP_NR));
                 bp_pack_weights(type, nb, (const char *)w + (size_t)r0 * ws, ws, nrr, wp + r0 * ngrp);
             }
-            bp_tile(ngrp, wp + r0 * ngrp, nrr, ap, ntt, y + t0 * ldy + r0, ldy);
+            bp_tile(ngrp, wp + r0 * ngrp, nrr, (const char *)a + (size_t)t0 * as, as, ntt, kshift, y + t0 * ldy + r0, ldy);
         }
     }
 }

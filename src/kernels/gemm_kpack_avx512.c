@@ -108,44 +108,48 @@ static void kp_pack_weights(int type, int64_t nsb, const char *w, size_t ws, int
     }
 }
 
-/* Packs nt <= DL_KP_NT Q8_K activation rows (as bytes apart): out[i * nt + t]. */
-static void kp_pack_acts(int64_t nsb, const char *a, size_t as, int nt, kp_asb *out) {
-    for (int t = 0; t < nt; t++) {
-        const dl_block_q8_K *qa = (const dl_block_q8_K *)(a + (size_t)t * as);
-        for (int64_t i = 0; i < nsb; i++) {
-            kp_asb *o = &out[i * DL_KP_NT + t];
-            __m512i nat[4];
-            DL_UNROLL for (int c = 0; c < 4; c++) nat[c] = _mm512_loadu_si512(qa[i].qs + 64 * c);
-            kp_permute(nat, (uint8_t *)o->q);
-            __m512 bs = _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)qa[i].bsums)));
-            _mm512_store_ps(o->bs, _mm512_mul_ps(bs, _mm512_set1_ps(qa[i].d)));
-            o->d = qa[i].d;
-        }
+size_t dl_avx512_kpack_act_row(int64_t n) { return (size_t)(n / DL_QK_K) * sizeof(kp_asb); }
+
+/* One activation row: quantised to Q8_K exactly as the other kernels' activations (in
+ * thread scratch), then packed like the weights. */
+void dl_avx512_pack_act_kpack(const float *x, void *dst, int64_t n) {
+    int64_t nsb = n / DL_QK_K;
+    dl_block_q8_K *qa = dl_kernel_scratch((size_t)nsb * sizeof(dl_block_q8_K));
+    dl_avx512_quant_q8_K(x, qa, n);
+    for (int64_t i = 0; i < nsb; i++) {
+        kp_asb *o = (kp_asb *)dst + i;
+        __m512i nat[4];
+        DL_UNROLL for (int c = 0; c < 4; c++) nat[c] = _mm512_loadu_si512(qa[i].qs + 64 * c);
+        kp_permute(nat, (uint8_t *)o->q);
+        __m512 bs = _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)qa[i].bsums)));
+        _mm512_store_ps(o->bs, _mm512_mul_ps(bs, _mm512_set1_ps(qa[i].d)));
+        o->d = qa[i].d;
     }
 }
 
-/* One DL_KP_NR x DL_KP_NT tile: rows wp[0..nrr) (packed, nsb apart) x tokens
- * ap (packed, DL_KP_NT per super-block). Missing rows / tokens repeat the
- * last one and are not stored. */
-static void kp_tile(int64_t nsb, const kp_wsb *wp, int nrr, const kp_asb *ap, int ntt, float *y, int64_t ldy) {
+/* One DL_KP_NR x DL_KP_NT tile: rows wp[0..nrr) (packed, nsb apart) x packed
+ * activation rows a (as bytes apart, ntt valid). Missing rows / tokens
+ * repeat the last one and are not stored. */
+static void kp_tile(int64_t nsb, const kp_wsb *wp, int nrr, const char *a, size_t as, int ntt, float *y, int64_t ldy) {
     const kp_wsb *wr[DL_KP_NR];
+    const kp_asb *ar[DL_KP_NT];
     DL_UNROLL for (int r = 0; r < DL_KP_NR; r++) wr[r] = wp + (r < nrr ? r : nrr - 1) * nsb;
+    DL_UNROLL for (int t = 0; t < DL_KP_NT; t++) ar[t] = (const kp_asb *)(const void *)(a + (size_t)(t < ntt ? t : ntt - 1) * as);
     __m512 acc[DL_KP_NR][DL_KP_NT];
     DL_UNROLL for (int r = 0; r < DL_KP_NR; r++) DL_UNROLL for (int t = 0; t < DL_KP_NT; t++) acc[r][t] = _mm512_setzero_ps();
     for (int64_t i = 0; i < nsb; i++) {
-        const kp_asb *at = ap + i * DL_KP_NT;
         __m512i isum[DL_KP_NR][DL_KP_NT];
         DL_UNROLL for (int r = 0; r < DL_KP_NR; r++) DL_UNROLL for (int t = 0; t < DL_KP_NT; t++) isum[r][t] = _mm512_setzero_si512();
         DL_UNROLL for (int s = 0; s < 4; s++) {
             __m512i wv[DL_KP_NR];
             DL_UNROLL for (int r = 0; r < DL_KP_NR; r++) wv[r] = _mm512_load_si512(wr[r][i].q + 64 * s);
             DL_UNROLL for (int t = 0; t < DL_KP_NT; t++) {
-                __m512i av = _mm512_load_si512(at[t].q + 64 * s);
+                __m512i av = _mm512_load_si512(ar[t][i].q + 64 * s);
                 DL_UNROLL for (int r = 0; r < DL_KP_NR; r++) isum[r][t] = _mm512_dpbusd_epi32(isum[r][t], wv[r], av);
             }
         }
         DL_UNROLL for (int t = 0; t < DL_KP_NT; t++) {
-            __m512 da = _mm512_set1_ps(at[t].d), bs = _mm512_load_ps(at[t].bs);
+            __m512 da = _mm512_set1_ps(ar[t][i].d), bs = _mm512_load_ps(ar[t][i].bs);
             DL_UNROLL for (int r = 0; r < DL_KP_NR; r++) {
                 __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(isum[r][t]), _mm512_load_ps(wr[r][i].sc));
                 acc[r][t] = _mm512_fnmadd_ps(_mm512_load_ps(wr[r][i].mn), bs, _mm512_fmadd_ps(f, da, acc[r][t]));
@@ -159,22 +163,16 @@ static void kp_tile(int64_t nsb, const kp_wsb *wp, int nrr, const kp_asb *ap, in
 void dl_avx512_gemm_kpack(int type, int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                           int64_t nt, float *y, int64_t ldy) {
     int64_t nsb = n / DL_QK_K;
-    size_t wbytes = (size_t)(nr * nsb) * sizeof(kp_wsb);
-    char *buf = dl_kernel_scratch(wbytes + (size_t)(nsb * DL_KP_NT) * sizeof(kp_asb));
-    kp_wsb *wp = (kp_wsb *)(void *)buf;
-    kp_asb *ap = (kp_asb *)(void *)(buf + wbytes);
+    kp_wsb *wp = dl_kernel_scratch((size_t)(nr * nsb) * sizeof(kp_wsb));
     for (int64_t t0 = 0; t0 < nt; t0 += DL_KP_NT) {
         int ntt = (int)DL_MIN(DL_KP_NT, nt - t0);
-        kp_pack_acts(nsb, (const char *)a + (size_t)t0 * as, as, ntt, ap);
-        for (int t = ntt; t < DL_KP_NT; t++) /* padding tokens: copies of the last */
-            for (int64_t i = 0; i < nsb; i++) ap[i * DL_KP_NT + t] = ap[i * DL_KP_NT + ntt - 1];
         for (int64_t r0 = 0; r0 < nr; r0 += DL_KP_NR) {
             int nrr = (int)DL_MIN(DL_KP_NR, nr - r0);
             if (t0 == 0) { /* first pass: pack these rows, fetch the next ones meanwhile */
                 pack_prefetch((const char *)w + (size_t)(r0 + DL_KP_NR) * ws, ws, DL_MIN(DL_KP_NR, nr - r0 - DL_KP_NR));
                 kp_pack_weights(type, nsb, (const char *)w + (size_t)r0 * ws, ws, nrr, wp + r0 * nsb);
             }
-            kp_tile(nsb, wp + r0 * nsb, nrr, ap, ntt, y + t0 * ldy + r0, ldy);
+            kp_tile(nsb, wp + r0 * nsb, nrr, (const char *)a + (size_t)t0 * as, as, ntt, y + t0 * ldy + r0, ldy);
         }
     }
 }

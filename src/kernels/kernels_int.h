@@ -135,6 +135,12 @@ typedef struct dl_isa_table {
     /* Activation conversion for weights of each type, bit-identical to the
      * type's scalar act_quant; NULL: use the scalar one. */
     dl_quant_fn act_quant[DL_TYPE_COUNT];
+    /* From pack_min_tok tokens on, the gemm of a type with act_pack set reads
+     * activation rows converted by act_pack (act_pack_row(n) bytes each, the
+     * layout the kernel repacks its weights to) instead of act_quant's. */
+    dl_quant_fn act_pack[DL_TYPE_COUNT];
+    size_t (*act_pack_row[DL_TYPE_COUNT])(int64_t n);
+    int64_t pack_min_tok;
     float (*dot_f32)(const float *a, const float *b, int64_t n);
     void (*mad_f32)(float *y, const float *x, float a, int64_t n);
     /* several rows at once, identical to repeated dot_f32 / mad_f32 (NULL: loop over those) */

@@ -166,7 +166,12 @@ int dl_matmul_multi(dl_pool *pool, dl_matmul_ws *ws, const dl_matmul_op *ops, in
             continue;
         }
         dl_quant_fn fn = isa->act_quant[op->type] ? isa->act_quant[op->type] : tt->act_quant;
-        size_t astride = (dl_row_size(tt->act_type, cols) + 63) & ~(size_t)63; /* 64-byte aligned rows */
+        size_t arow = dl_row_size(tt->act_type, cols);
+        if (isa->act_pack[op->type] && n_tok >= isa->pack_min_tok) { /* the prefill kernels' own layout */
+            fn = isa->act_pack[op->type];
+            arow = isa->act_pack_row[op->type](cols);
+        }
+        size_t astride = (arow + 63) & ~(size_t)63; /* 64-byte aligned rows */
         for (int k = 0; k < j->n_conv; k++)
             if (j->conv[k].fn == fn && j->conv[k].astride == astride) conv_of[i] = k;
         if (conv_of[i] < 0) {
