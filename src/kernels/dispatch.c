@@ -1,6 +1,7 @@
 /* Instruction-set selection: chosen once from the CPU's features, or forced
  * by dl_kernels_set_isa. */
 #include <cpuid.h>
+#include <math.h>
 #include <string.h>
 
 #include "kernels_int.h"
@@ -72,6 +73,15 @@ dl_gemm_fn dl_gemm_for(const dl_isa_table *isa, int type) {
 }
 
 float dl_vec_dot_f32(const float *a, const float *b, int64_t n) { return dl_isa()->dot_f32(a, b, n); }
+
+void dl_vec_silu_mul_f32(float *gate, const float *up, int64_t n) {
+    const dl_isa_table *isa = dl_isa();
+    if (isa->silu_mul_f32) {
+        isa->silu_mul_f32(gate, up, n);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
 
 void dl_vec_mad_f32(float *y, const float *x, float a, int64_t n) { dl_isa()->mad_f32(y, x, a, n); }
 void dl_vec_dot_rows_f32(float *out, const float *a, const float *x, size_t stride, int64_t nr, int64_t n) {

@@ -894,4 +894,5 @@ const dl_isa_table dl_isa_avx512 = {
     .dot_f16 = dl_avx2_dot_f16,
     .mad_f16 = dl_avx2_mad_f16,
     .cvt_f16 = dl_avx2_cvt_f16,
+    .silu_mul_f32 = dl_avx512_silu_mul,
 };

@@ -150,6 +150,7 @@ typedef struct dl_isa_table {
     float (*dot_f16)(const uint16_t *a, const float *b, int64_t n);
     void (*mad_f16)(float *y, const uint16_t *x, float a, int64_t n);
     void (*cvt_f16)(uint16_t *dst, const float *src, int64_t n);
+    void (*silu_mul_f32)(float *gate, const float *up, int64_t n); /* NULL: scalar */
 } dl_isa_table;
 
 extern const dl_isa_table dl_isa_scalar;

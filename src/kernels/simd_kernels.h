@@ -18,6 +18,7 @@ void dl_avx512_quant_q8_0(const float *x, void *y, int64_t n);
 void dl_avx512_quant_q8_K(const float *x, void *y, int64_t n);
 void dl_avx512_round_f16(const float *x, void *y, int64_t n);
 void dl_avx512_quant_bf16(const float *x, void *y, int64_t n);
+void dl_avx512_silu_mul(float *gate, const float *up, int64_t n);
 /* Prefill gemm (dl_gemm_fn contract) of Q4_K, Q5_K or Q6_K weights on rows
  * repacked for VNNI (gemm_kpack_avx512.c); the activation rows come from
  * dl_avx512_pack_act_kpack (dl_avx512_kpack_act_row(n) bytes each). */

@@ -60,9 +60,11 @@ static void attn_worker(void *p, int ith, int nth) {
     float *scores = c->attn_scratch + (size_t)ith * c->attn_scratch_per_thread;
     float *run_max = scores + (size_t)group * ATTN_BLOCK;
     double *run_sum = (double *)(void *)(run_max + group + (group & 1));
-    int64_t begin, end;
-    dl_split_range((int64_t)job->n_tok * HKV, ith, nth, 1, &begin, &end);
-    for (int64_t task = begin; task < end; task++) {
+    /* tasks (token, KV head) dealt round-robin: in a prompt later tokens
+     * attend to more keys, so contiguous ranges would leave the threads
+     * with the early tokens idle */
+    const int64_t n_tasks = (int64_t)job->n_tok * HKV;
+    for (int64_t task = ith; task < n_tasks; task += nth) {
         int32_t i = (int32_t)(task / HKV), kvh = (int32_t)(task % HKV);
         int32_t n_keys = c->tok_pos[i] + 1; /* causal: keys 0..pos of its own sequence */
         const size_t base = kv_slot(c, c->tok_seq[i], job->layer, 0) + (size_t)kvh * (size_t)HD;

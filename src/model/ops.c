@@ -6,11 +6,15 @@
 #include "model_int.h"
 
 void dl_op_rmsnorm(float *out, const float *x, const float *gain, int64_t n, float eps) {
-    double ss = 0.0;
-    for (int64_t i = 0; i < n; i++) ss += (double)(x[i] * x[i]);
+    double s4[4] = {0.0, 0.0, 0.0, 0.0}; /* four partial sums: independent additions */
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int k = 0; k < 4; k++) s4[k] += (double)(x[i + k] * x[i + k]);
+    for (; i < n; i++) s4[0] += (double)(x[i] * x[i]);
+    double ss = (s4[0] + s4[1]) + (s4[2] + s4[3]);
     float mean = (float)(ss / (double)n);
     float scale = 1.0f / sqrtf(mean + eps);
-    for (int64_t i = 0; i < n; i++) out[i] = x[i] * scale * (gain ? gain[i] : 1.0f);
+    for (i = 0; i < n; i++) out[i] = x[i] * scale * (gain ? gain[i] : 1.0f);
 }
 
 /* cos/sin for the n_rot/2 rotation pairs at one position. */
@@ -60,9 +64,4 @@ void dl_op_softmax(float *x, int64_t n) {
 }
 
 /* gate[i] = silu(gate[i]) * up[i] */
-void dl_op_swiglu(float *gate, const float *up, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        float g = gate[i];
-        gate[i] = g / (1.0f + expf(-g)) * up[i];
-    }
-}
+void dl_op_swiglu(float *gate, const float *up, int64_t n) { dl_vec_silu_mul_f32(gate, up, n); }
