@@ -130,6 +130,8 @@ static const char CURVES_HELP[] =
     "n samples and majority vote (--votes, at --vote-effort, default high, and\n"
     "--temp, default 1). Wilson 95% intervals. Writes DIR/curves.json,\n"
     "DIR/budget.svg, DIR/votes.svg and DIR/curves.html.\n"
+    "  --levels A-B      difficulty levels (default 1-2, as train sft, rl and eval;\n"
+    "                    problem i of a task at level A + i mod (B-A+1))\n"
     "  --embed FILE.svg  put a training chart (e.g. loss.svg, rl.svg) on the page (up to 4)\n"
     "  --title TEXT      the page's heading (default: Test-time compute)\n"
     "  --cue   let high effort reopen reasoning closed early (\"Wait\"; off by default:\n"

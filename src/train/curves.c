@@ -11,7 +11,8 @@
 
 dl_ttc_params dl_ttc_default_params(void) {
     dl_ttc_params p = {0};
-    p.level = 1;
+    p.level = 1; /* levels 1-2, as train sft / rl / eval and the shipped model */
+    p.max_level = 2;
     p.n_per_task = 20;
     p.seed = 1;
     p.threads = 2;

@@ -62,6 +62,9 @@ static void check_point(const dl_ttc_point *pt, int n) {
 static void test_measure(void **state) {
     (void)state;
     dl_ttc_params p = dl_ttc_default_params();
+    /* the default difficulty is that of train sft / rl / eval and the shipped model */
+    assert_int_equal(p.level, 1);
+    assert_int_equal(p.max_level, 2);
     p.model_path = model_path();
     p.task_mask = 1u << DL_TASK_ADD | 1u << DL_TASK_COMPARE;
     p.n_per_task = 3;
