@@ -2,8 +2,9 @@
  * rows: the same idea as gemm_kpack_avx512.c for one scale per block of 32.
  *
  * The tiles of gemm_avx512.c scale every 64 values (two blocks) in float.
- * Here the rows of a row block are first repacked, once per call, in
- * groups of 16 blocks (512 values): step s (0..7) holds dword s (values
+ * Here each tile of rows is repacked once per call (on the first token
+ * tile, the next rows prefetched meanwhile), in groups of 16 blocks (512
+ * values): step s (0..7) holds dword s (values
  * 4s..4s+3) of each of the 16 blocks, so across the eight steps an int32
  * lane always belongs to the same block and eight vpdpbusd sum whole
  * blocks before one int -> float and one scale per lane (d_w * d_a).
@@ -13,8 +14,10 @@
  * bp_transpose). Weights are unsigned (Q8_0: +128 by xor; Q4_0/Q5_0: the
  * raw values 0..15 / 0..31) and each activation lane starts from -k * (sum
  * of its block's activations), k the weight offset (128, 8, 16), so the
- * integer of every lane is exact. A group past the last block is padded
- * with zero weights, activations and scales. */
+ * integer of every lane is exact. The activations arrive packed the same
+ * way with those sums: dl_matmul converts them once per call with
+ * dl_avx512_pack_act_bpack (the ISA table's act_pack). A group past the
+ * last block is padded with zero weights, activations and scales. */
 #include "simd_avx2.h"
 #include "simd_avx512.h"
 #include "simd_kernels.h"

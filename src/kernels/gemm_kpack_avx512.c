@@ -1,10 +1,10 @@
 /* Prefill of the K-quants (Q4_K, Q5_K, Q6_K) with VNNI on repacked rows.
  *
  * The tiles of gemm_avx512.c apply a sub-block's scale after every 64
- * values (vpmaddubsw + vpdpwssd, then float work per step). Here the
- * weights of a block of rows are first repacked once per call so that one
- * vpdpbusd per 64 values suffices and the integer sums run over a whole
- * super-block:
+ * values (vpmaddubsw + vpdpwssd, then float work per step). Here each
+ * tile of rows is repacked once per call (while the first token tile runs,
+ * the next rows are prefetched) so that one vpdpbusd per 64 values suffices
+ * and the integer sums run over a whole super-block:
  *
  * - element e of a super-block goes to byte 64*s + 4*L + b of its packed
  *   form, with L = e / 16, s = (e % 16) / 4, b = e % 4: lane L of each of
@@ -17,8 +17,9 @@
  *   32 * d * scale, the -32 of every value), multiplied by the activations'
  *   per-16 sums (Q8_K bsums, the same groups) to subtract the offsets.
  *
- * The activations (Q8_K: signed bytes, d and bsums per 256) of a token tile
- * are repacked the same way, with d and d * bsums as floats. Per (row,
+ * The activations (Q8_K: signed bytes, d and bsums per 256) arrive packed
+ * the same way, with d and d * bsums as floats: dl_matmul converts them once
+ * per call with dl_avx512_pack_act_kpack (the ISA table's act_pack). Per (row,
  * token, super-block): 4 vpdpbusd, then int -> float, times the lane
  * scales, times d_a, minus the offsets: y = sum over super-blocks and lanes
  * of d_a * (scale * isum - coef * bsum). Integer sums are exact; the float
