@@ -765,6 +765,7 @@ static void gemv_f16(int64_t n, const char *w, size_t ws, int64_t nr, const floa
 static void gemm_f16(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                      int64_t nt, float *y, int64_t ldy) {
     if (nt == 1) gemv_f16(n, w, ws, nr, a, y);
+    else if (nt >= DL_PACK_MIN_TOK) dl_avx512_gemm_fpack(DL_TYPE_F16, n, w, ws, nr, a, as, nt, y, ldy);
     else drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, f16_tiles, NULL);
 }
 static void gemm_bf16(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
@@ -773,7 +774,8 @@ static void gemm_bf16(int64_t n, const void *w, size_t ws, int64_t nr, const voi
 }
 static void gemm_f32(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                      int64_t nt, float *y, int64_t ldy) {
-    drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, f32_tiles, NULL);
+    if (nt >= DL_PACK_MIN_TOK) dl_avx512_gemm_fpack(DL_TYPE_F32, n, w, ws, nr, a, as, nt, y, ldy);
+    else drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, f32_tiles, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -877,6 +879,7 @@ const dl_isa_table dl_isa_avx512 = {
         [DL_TYPE_Q6_K] = dl_avx512_kpack_act_row,
     },
     .pack_min_tok = DL_PACK_MIN_TOK,
+    .panel_rows = {[DL_TYPE_F16] = DL_FPACK_ROWS, [DL_TYPE_F32] = DL_FPACK_ROWS},
     .act_quant = {
         [DL_TYPE_Q8_0] = dl_avx512_quant_q8_0,
         [DL_TYPE_Q4_0] = dl_avx512_quant_q8_0,

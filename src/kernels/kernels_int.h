@@ -141,6 +141,11 @@ typedef struct dl_isa_table {
     dl_quant_fn act_pack[DL_TYPE_COUNT];
     size_t (*act_pack_row[DL_TYPE_COUNT])(int64_t n);
     int64_t pack_min_tok;
+    /* From pack_min_tok tokens on, a type with panel_rows set is multiplied
+     * panel by panel (panel_rows rows converted into a cache-resident panel
+     * that all tokens reuse; the kernel prefetches the next panel itself), so
+     * prefill chunks are whole panels and need not fit L2. 0: L2 blocks. */
+    int64_t panel_rows[DL_TYPE_COUNT];
     float (*dot_f32)(const float *a, const float *b, int64_t n);
     void (*mad_f32)(float *y, const float *x, float a, int64_t n);
     /* several rows at once, identical to repeated dot_f32 / mad_f32 (NULL: loop over those) */

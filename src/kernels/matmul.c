@@ -10,7 +10,11 @@
  *   MM_MIN_CHUNK and max(MM_MAX_CHUNK, total / (MM_MAX_CHUNKS / 2))), so the
  *   first chunks are long streams and the last ones short;
  * - more tokens: blocks of rows whose weights fit in L2 (prefill then
- *   re-reads the weights from cache, not memory, for every token tile).
+ *   re-reads the weights from cache, not memory, for every token tile), or
+ *   for a kernel that works on panels (dl_isa_table.panel_rows) whole panels
+ *   of about MM_PANEL_CHUNK bytes of weights: the panel, not the block, is
+ *   what stays in cache, and the kernel prefetches one panel ahead within a
+ *   chunk, so longer chunks stall less often on their first panel.
  * Chunk boundaries are multiples of 16 rows (64 bytes of y). */
 #include <stdatomic.h>
 #include <string.h>
@@ -25,6 +29,7 @@
 #define MM_MAX_CHUNKS 512
 #define MM_ROW_ALIGN 16
 #define MM_STREAM_MAX_TOK 4 /* the token tile of every kernel holds at least 4 */
+#define MM_PANEL_CHUNK (1024 * 1024) /* weights per chunk of a panel kernel in prefill */
 
 void dl_matmul_ws_free(dl_matmul_ws *ws) {
     if (!ws) return;
@@ -42,6 +47,7 @@ typedef struct mm_op {
     size_t astride;
     float *y;
     int64_t ldy;
+    int64_t panel; /* rows per panel of the prefill kernel, 0: none (see dl_isa_table) */
 } mm_op;
 
 typedef struct mm_conv {
@@ -105,12 +111,13 @@ static void plan_chunks(mm_job *j, int nth) {
         const mm_op *o = &j->ops[i];
         int64_t rows_per = 0; /* fixed chunk size in rows (many tokens, or one thread) */
         if (nth == 1 && j->n_tok == 1) rows_per = o->rows;
-        else if (j->n_tok > MM_STREAM_MAX_TOK) {
-            rows_per = (int64_t)(DL_L2_BLOCK_BYTES / o->wstride) & ~(int64_t)3;
-            if (rows_per < 4) rows_per = 4;
+        else if (o->panel || j->n_tok > MM_STREAM_MAX_TOK) {
+            if (o->panel) /* whole panels, about MM_PANEL_CHUNK of weights */
+                rows_per = o->panel * DL_MAX((int64_t)1, MM_PANEL_CHUNK / (o->panel * (int64_t)o->wstride));
+            else rows_per = DL_MAX((int64_t)4, (int64_t)(DL_L2_BLOCK_BYTES / o->wstride) & ~(int64_t)3);
             /* keep within the chunk table: ops after this one get at most their share */
             int64_t cap_rows = total / (MM_MAX_CHUNKS - j->n_ops) / (int64_t)o->wstride + 1;
-            if (rows_per < cap_rows) rows_per = align_rows(cap_rows);
+            if (rows_per < cap_rows) rows_per = o->panel ? (cap_rows + o->panel - 1) / o->panel * o->panel : align_rows(cap_rows);
         }
         for (int64_t r = 0; r < o->rows;) {
             int64_t n;
@@ -159,6 +166,7 @@ int dl_matmul_multi(dl_pool *pool, dl_matmul_ws *ws, const dl_matmul_op *ops, in
         mm_op *o = &j->ops[i];
         *o = (mm_op){.gemm = dl_gemm_for(isa, op->type), .w = op->w, .wstride = dl_row_size(op->type, cols),
                      .rows = op->rows, .y = op->y, .ldy = op->ldy};
+        if (n_tok >= isa->pack_min_tok) o->panel = isa->panel_rows[op->type];
         conv_of[i] = -1;
         if (!tt->act_quant) {
             o->act = (const char *)x;

@@ -8,7 +8,13 @@
 #include "kernels_int.h"
 
 #define DL_AI static inline __attribute__((always_inline))
+/* Loops over the rows and tokens of a register tile (at most 8 iterations)
+ * run whole, so that the accumulator arrays live in registers. */
+#ifdef __clang__
+#define DL_UNROLL _Pragma("clang loop unroll(full)")
+#else
 #define DL_UNROLL _Pragma("GCC unroll 8")
+#endif
 
 DL_AI uint16_t dl_ld16(const void *p) {
     uint16_t v;
