@@ -11,10 +11,12 @@
  *   first chunks are long streams and the last ones short;
  * - more tokens: blocks of rows whose weights fit in L2 (prefill then
  *   re-reads the weights from cache, not memory, for every token tile), or
- *   for a kernel that works on panels (dl_isa_table.panel_rows) whole panels
- *   of about MM_PANEL_CHUNK bytes of weights: the panel, not the block, is
- *   what stays in cache, and the kernel prefetches one panel ahead within a
- *   chunk, so longer chunks stall less often on their first panel.
+ *   for a kernel that works on panels (dl_isa_table.panel_rows) guided
+ *   chunks of whole panels (about 1/(2 nth) of what is left, at most
+ *   MM_PANEL_CHUNK bytes of weights): the panel, not the block, is what
+ *   stays in cache, and the kernel prefetches one panel ahead within a
+ *   chunk, so long chunks stall less often on their first panel and the
+ *   short last ones keep the threads finishing together.
  * Chunk boundaries are multiples of 16 rows (64 bytes of y). */
 #include <stdatomic.h>
 #include <string.h>
@@ -111,18 +113,21 @@ static void plan_chunks(mm_job *j, int nth) {
         const mm_op *o = &j->ops[i];
         int64_t rows_per = 0; /* fixed chunk size in rows (many tokens, or one thread) */
         if (nth == 1 && j->n_tok == 1) rows_per = o->rows;
-        else if (o->panel || j->n_tok > MM_STREAM_MAX_TOK) {
-            if (o->panel) /* whole panels, about MM_PANEL_CHUNK of weights */
-                rows_per = o->panel * DL_MAX((int64_t)1, MM_PANEL_CHUNK / (o->panel * (int64_t)o->wstride));
-            else rows_per = DL_MAX((int64_t)4, (int64_t)(DL_L2_BLOCK_BYTES / o->wstride) & ~(int64_t)3);
+        else if (j->n_tok > MM_STREAM_MAX_TOK && !o->panel) {
+            rows_per = DL_MAX((int64_t)4, (int64_t)(DL_L2_BLOCK_BYTES / o->wstride) & ~(int64_t)3);
             /* keep within the chunk table: ops after this one get at most their share */
             int64_t cap_rows = total / (MM_MAX_CHUNKS - j->n_ops) / (int64_t)o->wstride + 1;
-            if (rows_per < cap_rows) rows_per = o->panel ? (cap_rows + o->panel - 1) / o->panel * o->panel : align_rows(cap_rows);
+            if (rows_per < cap_rows) rows_per = align_rows(cap_rows);
         }
         for (int64_t r = 0; r < o->rows;) {
             int64_t n;
             if (rows_per) n = rows_per;
-            else {
+            else if (o->panel) { /* guided, whole panels */
+                int64_t pb = o->panel * (int64_t)o->wstride;
+                int64_t bytes = DL_MIN(DL_MAX((int64_t)MM_PANEL_CHUNK, total / (MM_MAX_CHUNKS / 2)),
+                                       DL_MAX(pb, left / (2 * nth)));
+                n = (bytes + pb - 1) / pb * o->panel;
+            } else {
                 int64_t bytes = DL_MIN(max_chunk, DL_MAX((int64_t)MM_MIN_CHUNK, left / (2 * nth)));
                 n = align_rows(DL_MAX((int64_t)1, bytes / (int64_t)o->wstride));
             }
