@@ -83,6 +83,23 @@ void dl_vec_silu_mul_f32(float *gate, const float *up, int64_t n) {
     for (int64_t i = 0; i < n; i++) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 
+float dl_vec_max_f32(const float *x, int64_t n) {
+    const dl_isa_table *isa = dl_isa();
+    if (isa->max_f32) return isa->max_f32(x, n);
+    float m = x[0];
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > m) m = x[i];
+    return m;
+}
+
+float dl_vec_exp_sub_f32(float *x, float m, int64_t n) {
+    const dl_isa_table *isa = dl_isa();
+    if (isa->exp_sub_f32) return isa->exp_sub_f32(x, m, n);
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; i++) s += x[i] = expf(x[i] - m);
+    return s;
+}
+
 void dl_vec_mad_f32(float *y, const float *x, float a, int64_t n) { dl_isa()->mad_f32(y, x, a, n); }
 void dl_vec_dot_rows_f32(float *out, const float *a, const float *x, size_t stride, int64_t nr, int64_t n) {
     const dl_isa_table *isa = dl_isa();
@@ -91,6 +108,15 @@ void dl_vec_dot_rows_f32(float *out, const float *a, const float *x, size_t stri
         return;
     }
     for (int64_t j = 0; j < nr; j++) out[j] = isa->dot_f32(a, (const float *)((const char *)x + (size_t)j * stride), n);
+}
+void dl_vec_dot_rows_multi_f32(float *out, int64_t ldo, const float *a, int64_t na, const float *x, size_t stride,
+                               int64_t nr, int64_t n) {
+    const dl_isa_table *isa = dl_isa();
+    if (isa->dot_rows_multi_f32) {
+        isa->dot_rows_multi_f32(out, ldo, a, na, x, stride, nr, n);
+        return;
+    }
+    for (int64_t r = 0; r < na; r++) dl_vec_dot_rows_f32(out + r * ldo, a + r * n, x, stride, nr, n);
 }
 void dl_vec_mad_rows_f32(float *y, const float *x, size_t stride, const float *w, int64_t nr, int64_t n) {
     const dl_isa_table *isa = dl_isa();

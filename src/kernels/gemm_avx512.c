@@ -774,8 +774,7 @@ static void gemm_bf16(int64_t n, const void *w, size_t ws, int64_t nr, const voi
 }
 static void gemm_f32(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                      int64_t nt, float *y, int64_t ldy) {
-    if (nt >= DL_PACK_MIN_TOK) dl_avx512_gemm_fpack(DL_TYPE_F32, n, w, ws, nr, a, as, nt, y, ldy);
-    else drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, f32_tiles, NULL);
+    drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, f32_tiles, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -808,20 +807,58 @@ void dl_avx512_mad_f32(float *y, const float *x, float a, int64_t n) {
 
 /* Rows versions for attention: the vector a (or y) stays in registers for
  * n a multiple of 32 up to 256 (head sizes); the per-row arithmetic is that
- * of dl_avx512_dot_f32 / dl_avx512_mad_f32, so results are identical. */
+ * of dl_avx512_dot_f32 / dl_avx512_mad_f32, so results are identical. The
+ * dot products sum 16-value chunks in two chains (even and odd chunks), then
+ * add the two and reduce the vector with hsum512's tree. */
 #define ROWS_MAX 256
+
+/* Sum of the 16 lanes: halves of 256, of 128, then [0]+[2], [1]+[3], and
+ * those two (written out, so that the order is the same for every
+ * compiler, and the same as hsum512_x16's). */
+DL_AI float hsum512(__m512 v) {
+    __m256 t = _mm256_add_ps(_mm512_extractf32x8_ps(v, 1), _mm512_castps512_ps256(v));
+    __m128 q = _mm_add_ps(_mm256_extractf128_ps(t, 1), _mm256_castps256_ps128(t));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
+}
+
+/* Lane j = hsum512(v[j]), bit for bit, for 16 vectors at once: each step of
+ * hsum512's tree done for two (then four, eight, sixteen) vectors with one
+ * add, the lanes regrouped by shuffles; a 4 x 4 transpose puts the sums in
+ * order. About 3 instructions per sum instead of 8. */
+DL_AI __m512 hsum512_x16(const __m512 v[16]) {
+    __m512 u[8], w[4], z[2];
+    DL_UNROLL for (int i = 0; i < 8; i++)
+        u[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0x44),
+                             _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0xEE));
+    DL_UNROLL for (int i = 0; i < 4; i++)
+        w[i] = _mm512_add_ps(_mm512_shuffle_f32x4(u[2 * i], u[2 * i + 1], 0x88),
+                             _mm512_shuffle_f32x4(u[2 * i], u[2 * i + 1], 0xDD));
+    DL_UNROLL for (int i = 0; i < 2; i++) {
+        __m512d a = _mm512_castps_pd(w[2 * i]), b = _mm512_castps_pd(w[2 * i + 1]);
+        z[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+    }
+    __m512 r = _mm512_add_ps(_mm512_shuffle_ps(z[0], z[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_ps(z[0], z[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    /* lane k now holds the sum of v[(k % 4) * 4 + k / 4] */
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), r);
+}
+
+/* The two chains of one dot product (see above), before the reduction. */
+DL_AI __m512 dot_chains(int nv, const __m512 *av, const float *xr) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    DL_UNROLL for (int v = 0; v < nv; v += 2) {
+        s0 = _mm512_fmadd_ps(av[v], _mm512_loadu_ps(xr + 16 * v), s0);
+        s1 = _mm512_fmadd_ps(av[v + 1], _mm512_loadu_ps(xr + 16 * v + 16), s1);
+    }
+    return _mm512_add_ps(s0, s1);
+}
+
 DL_AI void dot_rows_nv(int nv, float *out, const float *a, const float *x, size_t stride, int64_t nr) {
     __m512 av[ROWS_MAX / 16];
     for (int v = 0; v < nv; v++) av[v] = _mm512_loadu_ps(a + 16 * v);
-    for (int64_t j = 0; j < nr; j++) {
-        const float *xr = (const float *)((const char *)x + (size_t)j * stride);
-        __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-        DL_UNROLL for (int v = 0; v < nv; v += 2) {
-            s0 = _mm512_fmadd_ps(av[v], _mm512_loadu_ps(xr + 16 * v), s0);
-            s1 = _mm512_fmadd_ps(av[v + 1], _mm512_loadu_ps(xr + 16 * v + 16), s1);
-        }
-        out[j] = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-    }
+    for (int64_t j = 0; j < nr; j++)
+        out[j] = hsum512(dot_chains(nv, av, (const float *)((const char *)x + (size_t)j * stride)));
 }
 
 static void dot_rows_f32(float *out, const float *a, const float *x, size_t stride, int64_t nr, int64_t n) {
@@ -829,6 +866,37 @@ static void dot_rows_f32(float *out, const float *a, const float *x, size_t stri
     else if (n % 32 == 0 && n <= ROWS_MAX) dot_rows_nv((int)(n / 16), out, a, x, stride, nr);
     else
         for (int64_t j = 0; j < nr; j++) out[j] = dl_avx512_dot_f32(a, (const float *)((const char *)x + (size_t)j * stride), n);
+}
+
+/* na rows a_r (16 nv floats each, contiguous) against nr rows x_j: blocks of
+ * 16 x rows, each read once per a row from L1, reduced 16 at a time. */
+DL_AI void dot_rows_multi_nv(int nv, float *out, int64_t ldo, const float *a, int64_t na, const float *x,
+                             size_t stride, int64_t nr) {
+    int64_t j0 = 0;
+    for (; j0 + 16 <= nr; j0 += 16) {
+        const float *xb = (const float *)((const char *)x + (size_t)j0 * stride);
+        for (int64_t r = 0; r < na; r++) {
+            __m512 av[ROWS_MAX / 16], sv[16];
+            for (int v = 0; v < nv; v++) av[v] = _mm512_loadu_ps(a + r * 16 * nv + 16 * v);
+            _Pragma("GCC unroll 16") for (int j = 0; j < 16; j++)
+                sv[j] = dot_chains(nv, av, (const float *)((const char *)xb + (size_t)j * stride));
+            _mm512_storeu_ps(out + r * ldo + j0, hsum512_x16(sv));
+        }
+    }
+    if (j0 < nr)
+        for (int64_t r = 0; r < na; r++)
+            dot_rows_nv(nv, out + r * ldo + j0, a + r * 16 * nv, (const float *)((const char *)x + (size_t)j0 * stride),
+                        stride, nr - j0);
+}
+
+static void dot_rows_multi_f32(float *out, int64_t ldo, const float *a, int64_t na, const float *x, size_t stride,
+                               int64_t nr, int64_t n) {
+    if (n == 128) dot_rows_multi_nv(8, out, ldo, a, na, x, stride, nr);
+    else if (n % 32 == 0 && n <= ROWS_MAX) dot_rows_multi_nv((int)(n / 16), out, ldo, a, na, x, stride, nr);
+    else
+        for (int64_t r = 0; r < na; r++)
+            for (int64_t j = 0; j < nr; j++)
+                out[r * ldo + j] = dl_avx512_dot_f32(a + r * n, (const float *)((const char *)x + (size_t)j * stride), n);
 }
 
 DL_AI void mad_rows_nv(int nv, float *y, const float *x, size_t stride, const float *w, int64_t nr) {
@@ -879,7 +947,7 @@ const dl_isa_table dl_isa_avx512 = {
         [DL_TYPE_Q6_K] = dl_avx512_kpack_act_row,
     },
     .pack_min_tok = DL_PACK_MIN_TOK,
-    .panel_rows = {[DL_TYPE_F16] = DL_FPACK_ROWS, [DL_TYPE_F32] = DL_FPACK_ROWS},
+    .panel_rows = {[DL_TYPE_F16] = DL_FPACK_ROWS},
     .act_quant = {
         [DL_TYPE_Q8_0] = dl_avx512_quant_q8_0,
         [DL_TYPE_Q4_0] = dl_avx512_quant_q8_0,
@@ -893,9 +961,12 @@ const dl_isa_table dl_isa_avx512 = {
     .dot_f32 = dl_avx512_dot_f32,
     .mad_f32 = dl_avx512_mad_f32,
     .dot_rows_f32 = dot_rows_f32,
+    .dot_rows_multi_f32 = dot_rows_multi_f32,
     .mad_rows_f32 = mad_rows_f32,
     .dot_f16 = dl_avx2_dot_f16,
     .mad_f16 = dl_avx2_mad_f16,
     .cvt_f16 = dl_avx2_cvt_f16,
     .silu_mul_f32 = dl_avx512_silu_mul,
+    .max_f32 = dl_avx512_max_f32,
+    .exp_sub_f32 = dl_avx512_exp_sub_f32,
 };

@@ -81,6 +81,11 @@ void dl_vec_mad_f32(float *y, const float *x, float a, int64_t n); /* y += a*x *
  * Results are identical to nr calls of the one-row functions. */
 void dl_vec_dot_rows_f32(float *out, const float *a, const float *x, size_t stride, int64_t nr, int64_t n);
 void dl_vec_mad_rows_f32(float *y, const float *x, size_t stride, const float *w, int64_t nr, int64_t n);
+/* dl_vec_dot_rows_f32 for na vectors a_r (n floats each, contiguous) at
+ * once: out[r * ldo + j] = dot(a_r, x_j), identical to na calls of it; each
+ * x_j is read once for all of them (attention scores of a block of queries). */
+void dl_vec_dot_rows_multi_f32(float *out, int64_t ldo, const float *a, int64_t na, const float *x, size_t stride,
+                               int64_t nr, int64_t n);
 /* The same over IEEE fp16 vectors (an F16 KV cache): a and x are fp16,
  * accumulation in float. dl_vec_f32_to_f16 rounds to nearest even. */
 float dl_vec_dot_f16_f32(const uint16_t *a, const float *b, int64_t n);
@@ -89,5 +94,10 @@ void dl_vec_f32_to_f16(uint16_t *dst, const float *src, int64_t n);
 /* SwiGLU: gate[i] = silu(gate[i]) * up[i] (silu(g) = g / (1 + e^-g); the
  * SIMD versions are within a few float ulps of the scalar one). */
 void dl_vec_silu_mul_f32(float *gate, const float *up, int64_t n);
+/* Softmax pieces (attention). dl_vec_max_f32: the largest of x[0..n), n >= 1
+ * (-inf when all are). dl_vec_exp_sub_f32: x[i] = e^(x[i] - m), returns
+ * their sum; the SIMD versions are within a few float ulps of expf. */
+float dl_vec_max_f32(const float *x, int64_t n);
+float dl_vec_exp_sub_f32(float *x, float m, int64_t n);
 
 #endif

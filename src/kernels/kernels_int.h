@@ -151,11 +151,16 @@ typedef struct dl_isa_table {
     /* several rows at once, identical to repeated dot_f32 / mad_f32 (NULL: loop over those) */
     void (*dot_rows_f32)(float *out, const float *a, const float *x, size_t stride, int64_t nr, int64_t n);
     void (*mad_rows_f32)(float *y, const float *x, size_t stride, const float *w, int64_t nr, int64_t n);
+    /* na rows at once, identical to dot_rows_f32 per row (NULL: loop over that) */
+    void (*dot_rows_multi_f32)(float *out, int64_t ldo, const float *a, int64_t na, const float *x, size_t stride,
+                               int64_t nr, int64_t n);
     /* fp16 vectors (F16 KV cache), see vec_f16.c */
     float (*dot_f16)(const uint16_t *a, const float *b, int64_t n);
     void (*mad_f16)(float *y, const uint16_t *x, float a, int64_t n);
     void (*cvt_f16)(uint16_t *dst, const float *src, int64_t n);
     void (*silu_mul_f32)(float *gate, const float *up, int64_t n); /* NULL: scalar */
+    float (*max_f32)(const float *x, int64_t n);                    /* NULL: scalar */
+    float (*exp_sub_f32)(float *x, float m, int64_t n);             /* NULL: scalar */
 } dl_isa_table;
 
 extern const dl_isa_table dl_isa_scalar;

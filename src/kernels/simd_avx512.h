@@ -9,9 +9,10 @@
 
 #define DL_AI static inline __attribute__((always_inline))
 /* Loops over the rows and tokens of a register tile (at most 8 iterations)
- * run whole, so that the accumulator arrays live in registers. */
+ * run whole, so that the accumulator arrays live in registers (clang: whole
+ * when the count is a constant, as it is in the tiles). */
 #ifdef __clang__
-#define DL_UNROLL _Pragma("clang loop unroll(full)")
+#define DL_UNROLL _Pragma("unroll")
 #else
 #define DL_UNROLL _Pragma("GCC unroll 8")
 #endif
@@ -34,6 +35,28 @@ DL_AI __m512 dl_scale2(uint16_t d0, uint16_t d1, __m512i idx) {
 DL_AI void pack_prefetch(const char *w, size_t ws, int64_t nr) {
     for (int64_t r = 0; r < nr; r++)
         for (size_t o = 0; o < ws; o += 64) _mm_prefetch(w + (size_t)r * ws + o, _MM_HINT_T1);
+}
+
+/* e^x: range reduction x = k ln2 + r (|r| <= ln2 / 2, ln2 split in two
+ * constants), a degree-7 Taylor polynomial of e^r (truncation below 1e-8
+ * relative) and vscalefps for the 2^k (overflow to infinity and underflow
+ * to zero as expf; -inf gives 0). */
+DL_AI __m512 exp512(__m512 x) {
+    const __m512 log2e = _mm512_set1_ps(1.44269504088896341f);
+    const __m512 ln2_hi = _mm512_set1_ps(0.693359375f), ln2_lo = _mm512_set1_ps(-2.12194440e-4f);
+    x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(100.0f)), _mm512_set1_ps(-110.0f)); /* beyond: inf / 0 */
+    __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(k, ln2_hi, x);
+    r = _mm512_fnmadd_ps(k, ln2_lo, r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, k);
 }
 
 /* Round half away from zero, exactly as roundf. */

@@ -19,6 +19,8 @@ void dl_avx512_quant_q8_K(const float *x, void *y, int64_t n);
 void dl_avx512_round_f16(const float *x, void *y, int64_t n);
 void dl_avx512_quant_bf16(const float *x, void *y, int64_t n);
 void dl_avx512_silu_mul(float *gate, const float *up, int64_t n);
+float dl_avx512_max_f32(const float *x, int64_t n);
+float dl_avx512_exp_sub_f32(float *x, float m, int64_t n);
 /* Prefill gemm (dl_gemm_fn contract) of Q4_K, Q5_K or Q6_K weights on rows
  * repacked for VNNI (gemm_kpack_avx512.c); the activation rows come from
  * dl_avx512_pack_act_kpack (dl_avx512_kpack_act_row(n) bytes each). */

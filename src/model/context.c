@@ -58,12 +58,14 @@ dl_context *dl_context_create(const dl_model *m, const dl_context_params *params
     c->hb = alloc_f32(B * (size_t)hp->n_ff, &failed);
     c->hb2 = alloc_f32(B * (size_t)hp->n_ff, &failed);
     {
-        size_t group = (size_t)(hp->n_head / hp->n_head_kv);
-        /* scores (group x 64) + maxima (group, padded to even) + double sums (2 x group) */
-        size_t per = group * 64 + group + (group & 1) + 2 * group;
+        /* per thread, for a query block (see forward.c): queries, outputs,
+         * scores, a V block as floats, maxima, double sums */
+        size_t R = (size_t)ATTN_QTOK * (size_t)(hp->n_head / hp->n_head_kv), HDs = (size_t)hp->head_dim;
+        size_t per = 2 * R * HDs + R * ATTN_BLOCK + (size_t)ATTN_BLOCK * HDs + R + (R & 1) + 2 * R;
         per = (per + 15) & ~(size_t)15; /* keep each thread's part on its own cache lines */
         c->attn_scratch_per_thread = per;
         c->attn_scratch = alloc_f32((size_t)p.n_threads * per, &failed);
+        c->attn_blocks = dl_xcalloc(B + 1, sizeof(int32_t));
     }
     c->rope_cos = alloc_f32(B * (size_t)(hp->n_rot / 2), &failed);
     c->rope_sin = alloc_f32(B * (size_t)(hp->n_rot / 2), &failed);
@@ -97,6 +99,7 @@ void dl_context_free(dl_context *c) {
     free(c->seq_saved);
     free(c->tok_pos);
     free(c->tok_seq);
+    free(c->attn_blocks);
     free(c);
 }
 

@@ -26,19 +26,28 @@ static int mm3(dl_context *c, const dl_weight *w1, float *y1, int64_t ld1, const
 }
 
 /* ---- attention over the KV cache ----
- * Flash-attention style: work is split across threads by (token, KV head);
- * the query heads that share a KV head (GQA group) are processed together,
- * walking the keys in blocks of ATTN_BLOCK with an online softmax (running
- * maximum and sum per head, the accumulator rescaled when the maximum
- * grows). Each K/V row is read once per group instead of once per head, and
- * no score buffer grows with the context. */
-
-#define ATTN_BLOCK 64
+ * Flash-attention style, in tasks of (query block, KV head): a query block
+ * is up to ATTN_QTOK tokens of one sequence at consecutive positions (a
+ * prompt; when decoding several sequences, one token each), and its rows
+ * are those tokens' query heads that share the KV head (GQA group), R =
+ * tokens x group rows. The keys are walked in blocks of ATTN_BLOCK:
+ * - scores S[r][j] = q_r . k_j / sqrt(head_dim) for the whole block, each
+ *   key row read once per block of queries, not once per query (attn_scores);
+ * - causal mask (row r sees keys up to its token's position), then the
+ *   online softmax per row: running maximum and sum, the accumulator
+ *   rescaled when the maximum grows;
+ * - out_r += sum_j p[r][j] v_j.
+ * No score buffer grows with the context. The blocks are formed from the
+ * batch alone, so the results do not depend on the thread count, and every
+ * row's arithmetic is the same whatever block it is in (attn_scores), so
+ * they do not depend on how the batch was cut either. */
 
 typedef struct attn_job {
     dl_context *c;
     int layer;
     int32_t n_tok; /* positions and sequences in c->tok_pos / c->tok_seq */
+    int32_t n_blocks;
+    int32_t *block_start; /* n_blocks + 1 token indices (c->attn_blocks) */
 } attn_job;
 
 /* Offset (in floats) of the KV cache row of (seq, layer, pos). */
@@ -48,70 +57,114 @@ static inline size_t kv_slot(const dl_context *c, int32_t seq, int layer, int32_
     return (((size_t)seq * (size_t)hp->n_layer + (size_t)layer) * (size_t)c->p.n_ctx + (size_t)pos) * kvd;
 }
 
+/* Cuts the batch into query blocks (see above); returns their number. */
+static int32_t attn_blocks(const dl_context *c, int32_t n_tok, int32_t *start) {
+    int32_t nb = 0;
+    for (int32_t i = 0; i < n_tok; i++) {
+        if (nb == 0 || i - start[nb - 1] >= ATTN_QTOK || c->tok_seq[i] != c->tok_seq[i - 1] ||
+            c->tok_pos[i] != c->tok_pos[i - 1] + 1)
+            start[nb++] = i;
+    }
+    start[nb] = n_tok;
+    return nb;
+}
+
+/* sc[r * ATTN_BLOCK + j] = q_r . k_j for R query rows (qs, HD floats each)
+ * and nb key rows (row_bytes apart, F32 or F16), each key row read once for
+ * all the rows. Every score is the vector dot product's (dl_vec_dot_rows_f32
+ * / dl_vec_dot_f16_f32) whatever R is, so a token's results do not depend on
+ * how a batch was cut into query blocks (batched requests give what they
+ * give alone), and short prompts with quantised weights match the reference
+ * implementation to 1e-5 of the logit range, which tests/model checks. */
+static void attn_scores(int kv_type, int32_t HD, const char *k, size_t row_bytes, int32_t nb, const float *qs,
+                        int32_t R, float *sc) {
+    if (kv_type == DL_TYPE_F32) {
+        dl_vec_dot_rows_multi_f32(sc, ATTN_BLOCK, qs, R, (const float *)(const void *)k, row_bytes, nb, HD);
+        return;
+    }
+    for (int32_t j = 0; j < nb; j++) {
+        const uint16_t *kr = (const uint16_t *)(const void *)(k + (size_t)j * row_bytes);
+        for (int32_t r = 0; r < R; r++) sc[(size_t)r * ATTN_BLOCK + j] = dl_vec_dot_f16_f32(kr, qs + (size_t)r * HD, HD);
+    }
+}
+
+/* One task: query block b (tokens i0..i1) against KV head kvh. */
+static void attn_task(dl_context *c, int layer, int32_t i0, int32_t i1, int32_t kvh, float *scratch) {
+    const dl_hparams *hp = &c->m->hp;
+    const int32_t HD = hp->head_dim, H = hp->n_head, HKV = hp->n_head_kv, group = H / HKV;
+    const size_t QD = (size_t)H * (size_t)HD, KVD = (size_t)HKV * (size_t)HD;
+    const int32_t nt = i1 - i0, R = nt * group;
+    const float scale = 1.0f / sqrtf((float)HD);
+    const size_t row_bytes = KVD * c->kv_esize;
+    const int kv_type = c->kv_esize == 2 ? DL_TYPE_F16 : DL_TYPE_F32;
+    /* scratch: queries (R x HD), outputs (R x HD), scores (R x ATTN_BLOCK),
+     * V block as floats (ATTN_BLOCK x HD, F16 cache), maxima (R), sums (R, double) */
+    float *qs = scratch, *out = qs + (size_t)R * HD, *sc = out + (size_t)R * HD;
+    float *vf = sc + (size_t)R * ATTN_BLOCK, *run_max = vf + (size_t)ATTN_BLOCK * HD;
+    double *run_sum = (double *)(void *)(run_max + R + (R & 1));
+
+    const size_t base = kv_slot(c, c->tok_seq[i0], layer, 0) + (size_t)kvh * (size_t)HD;
+    const char *kc = (const char *)c->k_cache + base * c->kv_esize;
+    const char *vc = (const char *)c->v_cache + base * c->kv_esize;
+    for (int32_t t = 0; t < nt; t++)
+        for (int32_t g = 0; g < group; g++) {
+            const float *q = c->q + (size_t)(i0 + t) * QD + (size_t)(kvh * group + g) * (size_t)HD;
+            float *qr = qs + (size_t)(t * group + g) * HD;
+            memcpy(qr, q, (size_t)HD * sizeof(float));
+        }
+    memset(out, 0, (size_t)R * (size_t)HD * sizeof(float));
+    for (int32_t r = 0; r < R; r++) {
+        run_max[r] = -INFINITY;
+        run_sum[r] = 0.0;
+    }
+    const int32_t n_keys = c->tok_pos[i1 - 1] + 1; /* the last token sees the most keys */
+    for (int32_t j0 = 0; j0 < n_keys; j0 += ATTN_BLOCK) {
+        int32_t nb = DL_MIN(ATTN_BLOCK, n_keys - j0);
+        attn_scores(kv_type, HD, kc + (size_t)j0 * row_bytes, row_bytes, nb, qs, R, sc);
+        const float *vb = (const float *)(const void *)(vc + (size_t)j0 * row_bytes);
+        size_t vstride = row_bytes;
+        if (kv_type == DL_TYPE_F16) { /* the block's values as floats, once for all rows */
+            for (int32_t j = 0; j < nb; j++)
+                dl_dequantize_row(DL_TYPE_F16, vc + (size_t)(j0 + j) * row_bytes, vf + (size_t)j * HD, HD);
+            vb = vf;
+            vstride = (size_t)HD * sizeof(float);
+        }
+        for (int32_t r = 0; r < R; r++) {
+            int32_t nv = DL_MIN(nb, c->tok_pos[i0 + r / group] + 1 - j0); /* causal */
+            if (nv <= 0) continue;
+            float *s = sc + (size_t)r * ATTN_BLOCK, *o = out + (size_t)r * HD;
+            for (int32_t j = 0; j < nv; j++) s[j] *= scale;
+            float bmax = DL_MAX(run_max[r], dl_vec_max_f32(s, nv));
+            if (bmax > run_max[r] && run_max[r] != -INFINITY) {
+                float f = expf(run_max[r] - bmax);
+                for (int32_t d = 0; d < HD; d++) o[d] *= f;
+                run_sum[r] *= (double)f;
+            }
+            run_max[r] = bmax;
+            run_sum[r] += (double)dl_vec_exp_sub_f32(s, bmax, nv);
+            dl_vec_mad_rows_f32(o, vb, vstride, s, nv, HD);
+        }
+    }
+    for (int32_t r = 0; r < R; r++) {
+        int32_t t = r / group, g = r % group;
+        float inv = (float)(1.0 / run_sum[r]);
+        const float *o = out + (size_t)r * HD;
+        float *dst = c->att + (size_t)(i0 + t) * QD + (size_t)(kvh * group + g) * (size_t)HD;
+        for (int32_t d = 0; d < HD; d++) dst[d] = o[d] * inv;
+    }
+}
+
+/* Tasks (query block, KV head) dealt round-robin: in a prompt later blocks
+ * attend to more keys, so contiguous ranges would leave a thread idle. */
 static void attn_worker(void *p, int ith, int nth) {
     attn_job *job = p;
     dl_context *c = job->c;
-    const dl_hparams *hp = &c->m->hp;
-    const int32_t HD = hp->head_dim, H = hp->n_head, HKV = hp->n_head_kv;
-    const int32_t group = H / HKV;
-    const size_t QD = (size_t)H * (size_t)HD, KVD = (size_t)HKV * (size_t)HD;
-    const float scale = 1.0f / sqrtf((float)HD);
-    /* per-thread scratch: scores (group x ATTN_BLOCK), running max (group), sums (group, double) */
-    float *scores = c->attn_scratch + (size_t)ith * c->attn_scratch_per_thread;
-    float *run_max = scores + (size_t)group * ATTN_BLOCK;
-    double *run_sum = (double *)(void *)(run_max + group + (group & 1));
-    /* tasks (token, KV head) dealt round-robin: in a prompt later tokens
-     * attend to more keys, so contiguous ranges would leave the threads
-     * with the early tokens idle */
-    const int64_t n_tasks = (int64_t)job->n_tok * HKV;
+    const int32_t HKV = c->m->hp.n_head_kv;
+    float *scratch = c->attn_scratch + (size_t)ith * c->attn_scratch_per_thread;
+    const int64_t n_tasks = (int64_t)job->n_blocks * HKV;
     for (int64_t task = ith; task < n_tasks; task += nth) {
-        int32_t i = (int32_t)(task / HKV), kvh = (int32_t)(task % HKV);
-        int32_t n_keys = c->tok_pos[i] + 1; /* causal: keys 0..pos of its own sequence */
-        const size_t base = kv_slot(c, c->tok_seq[i], job->layer, 0) + (size_t)kvh * (size_t)HD;
-        const char *kc = (const char *)c->k_cache + base * c->kv_esize;
-        const char *vc = (const char *)c->v_cache + base * c->kv_esize;
-        const size_t row_bytes = KVD * c->kv_esize;
-        const bool f16 = c->kv_esize == 2;
-        const float *q0 = c->q + (size_t)i * QD + (size_t)(kvh * group) * (size_t)HD;
-        float *out0 = c->att + (size_t)i * QD + (size_t)(kvh * group) * (size_t)HD;
-        for (int32_t g = 0; g < group; g++) {
-            run_max[g] = -INFINITY;
-            run_sum[g] = 0.0;
-            memset(out0 + (size_t)g * (size_t)HD, 0, (size_t)HD * sizeof(float));
-        }
-        for (int32_t j0 = 0; j0 < n_keys; j0 += ATTN_BLOCK) {
-            int32_t nb = DL_MIN(ATTN_BLOCK, n_keys - j0);
-            for (int32_t g = 0; g < group; g++) {
-                const float *q = q0 + (size_t)g * (size_t)HD;
-                float *sc = scores + (size_t)g * ATTN_BLOCK;
-                float bmax = run_max[g];
-                if (!f16) dl_vec_dot_rows_f32(sc, q, (const float *)(kc + (size_t)j0 * row_bytes), row_bytes, nb, HD);
-                for (int32_t j = 0; j < nb; j++) {
-                    const void *krow = kc + (size_t)(j0 + j) * row_bytes;
-                    sc[j] = (f16 ? dl_vec_dot_f16_f32(krow, q, HD) : sc[j]) * scale;
-                    if (sc[j] > bmax) bmax = sc[j];
-                }
-                float *out = out0 + (size_t)g * (size_t)HD;
-                if (bmax > run_max[g] && run_max[g] != -INFINITY) {
-                    float r = expf(run_max[g] - bmax);
-                    for (int32_t d = 0; d < HD; d++) out[d] *= r;
-                    run_sum[g] *= (double)r;
-                }
-                run_max[g] = bmax;
-                for (int32_t j = 0; j < nb; j++) {
-                    float e = expf(sc[j] - bmax);
-                    run_sum[g] += (double)e;
-                    if (f16) dl_vec_mad_f16(out, (const void *)(vc + (size_t)(j0 + j) * row_bytes), e, HD);
-                    else sc[j] = e; /* the weights of the block, applied at once below */
-                }
-                if (!f16) dl_vec_mad_rows_f32(out, (const float *)(vc + (size_t)j0 * row_bytes), row_bytes, sc, nb, HD);
-            }
-        }
-        for (int32_t g = 0; g < group; g++) {
-            float inv = (float)(1.0 / run_sum[g]);
-            float *out = out0 + (size_t)g * (size_t)HD;
-            for (int32_t d = 0; d < HD; d++) out[d] *= inv;
-        }
+        int32_t b = (int32_t)(task / HKV), kvh = (int32_t)(task % HKV);
+        attn_task(c, job->layer, job->block_start[b], job->block_start[b + 1], kvh, scratch);
     }
 }
 
@@ -222,7 +275,8 @@ static int forward_batch(dl_context *c, const int32_t *tokens, int32_t n, int32_
         run_tokens(c, n, (tok_job){.phase = TOK_ADD_NORM, .add = l > 0, .gain = ly->attn_norm});
         if (mm3(c, &ly->wq, c->q, QD, &ly->wk, c->k, KVD, &ly->wv, c->v, KVD, c->xb, n, err)) return -1;
         run_tokens(c, n, (tok_job){.phase = TOK_QKV, .ly = ly, .layer = l});
-        attn_job job = {.c = c, .layer = l, .n_tok = n};
+        attn_job job = {.c = c, .layer = l, .n_tok = n, .block_start = c->attn_blocks};
+        job.n_blocks = attn_blocks(c, n, job.block_start);
         dl_pool_run(c->pool, attn_worker, &job);
         if (mm(c, &ly->wo, c->att, n, c->xb, E, err)) return -1;
 

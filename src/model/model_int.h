@@ -4,6 +4,11 @@
 
 #include "model.h"
 
+/* Attention (forward.c): keys per block of the online softmax, and tokens
+ * per query block (context.c sizes the per-thread scratch from both). */
+#define ATTN_BLOCK 64
+#define ATTN_QTOK 16
+
 /* A weight matrix inside the mapped file: rows x cols in `type`,
  * row r at data + r * row_bytes. */
 typedef struct dl_weight {
@@ -63,7 +68,8 @@ struct dl_context {
     float *hb;      /* (n_batch, n_ff) */
     float *hb2;     /* (n_batch, n_ff) */
     float *attn_scratch;            /* (n_threads, attn_scratch_per_thread) */
-    size_t attn_scratch_per_thread; /* floats: scores, running maxima and sums of one GQA group */
+    size_t attn_scratch_per_thread; /* floats: one query block's work (forward.c) */
+    int32_t *attn_blocks;           /* n_batch + 1: first token of each query block */
     float *rope_cos, *rope_sin; /* (n_batch, n_rot/2) for the current batch */
     /* logits: (logits_cap, n_vocab); grows only when all_logits asks for more rows */
     float *logits;

@@ -593,6 +593,90 @@ static void test_silu_mul(void **state) {
     free(y);
 }
 
+/* Softmax pieces: maximum exact, e^(x - m) within 4e-7 relative of a double
+ * reference for every ISA, sums consistent, -inf entries give 0. Lengths
+ * around the vector width exercise the masked tails. */
+static void test_softmax_pieces(void **state) {
+    (void)state;
+    const char *isas[] = {"scalar", "avx2", "avx512"};
+    const int64_t lens[] = {1, 5, 16, 17, 64, 131};
+    float x[131], y[131];
+    int tested = 0;
+    for (size_t k = 0; k < DL_ARRAY_LEN(isas); k++) {
+        if (dl_kernels_set_isa(isas[k]) != 0) continue;
+        for (size_t li = 0; li < DL_ARRAY_LEN(lens); li++) {
+            int64_t n = lens[li];
+            float want_max = -INFINITY;
+            for (int64_t i = 0; i < n; i++) {
+                x[i] = (float)((i * 37) % 101 - 60) / 7.0f; /* -8.6 .. 5.7 */
+                if (i % 9 == 4) x[i] = -INFINITY;           /* a masked score */
+                if (x[i] > want_max) want_max = x[i];
+            }
+            float m = dl_vec_max_f32(x, n);
+            if (m != want_max) fail_msg("%s n %lld: max %g, want %g", isas[k], (long long)n, (double)m, (double)want_max);
+            memcpy(y, x, (size_t)n * sizeof(float));
+            float sum = dl_vec_exp_sub_f32(y, m, n);
+            double want_sum = 0;
+            for (int64_t i = 0; i < n; i++) {
+                double want = exp((double)(x[i] - m)); /* the difference rounded to float, as the kernels do */
+                want_sum += want;
+                if (!(fabs(y[i] - want) <= 4e-7 * want + 1e-30))
+                    fail_msg("%s n %lld: e^(%g - %g) = %.9g, want %.9g", isas[k], (long long)n, (double)x[i], (double)m,
+                             (double)y[i], want);
+            }
+            if (!(fabs(sum - want_sum) <= 1e-6 * want_sum))
+                fail_msg("%s n %lld: sum %.9g, want %.9g", isas[k], (long long)n, (double)sum, want_sum);
+            tested++;
+        }
+        /* all -inf: the maximum is -inf */
+        float allneg[3] = {-INFINITY, -INFINITY, -INFINITY};
+        assert_true(dl_vec_max_f32(allneg, 3) == -INFINITY);
+    }
+    assert_true(tested >= (int)DL_ARRAY_LEN(lens));
+    assert_int_equal(dl_kernels_set_isa(NULL), 0);
+}
+
+/* dl_vec_dot_rows_multi_f32 (attention scores of a block of queries) gives
+ * exactly what dl_vec_dot_rows_f32 gives row by row, for every ISA, head
+ * sizes with the unrolled, general and fallback paths, key counts with and
+ * without a partial block of 16, key rows at a stride wider than a row. */
+static void test_dot_rows_multi(void **state) {
+    (void)state;
+    const char *isas[] = {"scalar", "avx2", "avx512"};
+    const int64_t ns[] = {128, 64, 256, 72}, nrs[] = {1, 16, 37};
+    enum { NA = 5, MAXN = 256, MAXR = 37, STRIDE_F = 300 };
+    float *a = malloc(NA * MAXN * sizeof(float)), *x = malloc(MAXR * STRIDE_F * sizeof(float));
+    float *out = malloc(NA * 40 * sizeof(float)), *want = malloc(40 * sizeof(float));
+    fill(a, NA * MAXN, 1.0f);
+    fill(x, MAXR * STRIDE_F, 1.0f);
+    int tested = 0;
+    for (size_t k = 0; k < DL_ARRAY_LEN(isas); k++) {
+        if (dl_kernels_set_isa(isas[k]) != 0) continue;
+        for (size_t ni = 0; ni < DL_ARRAY_LEN(ns); ni++)
+            for (size_t ri = 0; ri < DL_ARRAY_LEN(nrs); ri++) {
+                int64_t n = ns[ni], nr = nrs[ri];
+                for (int i = 0; i < NA * 40; i++) out[i] = NAN;
+                dl_vec_dot_rows_multi_f32(out, 40, a, NA, x, STRIDE_F * sizeof(float), nr, n);
+                for (int64_t r = 0; r < NA; r++) {
+                    dl_vec_dot_rows_f32(want, a + r * n, x, STRIDE_F * sizeof(float), nr, n);
+                    for (int64_t j = 0; j < nr; j++)
+                        if (memcmp(&out[r * 40 + j], &want[j], sizeof(float)) != 0)
+                            fail_msg("%s n %lld nr %lld: out[%lld][%lld] = %.9g, one row at a time %.9g", isas[k],
+                                     (long long)n, (long long)nr, (long long)r, (long long)j,
+                                     (double)out[r * 40 + j], (double)want[j]);
+                    assert_true(isnan(out[r * 40 + nr])); /* nothing past nr */
+                }
+                tested++;
+            }
+    }
+    assert_true(tested >= 12);
+    assert_int_equal(dl_kernels_set_isa(NULL), 0);
+    free(a);
+    free(x);
+    free(out);
+    free(want);
+}
+
 static void test_vec_f32(void **state) {
     const char *isas[] = {"scalar", "avx2", "avx512"};
     float a[67], b[67], y[67], y0[67];
@@ -664,6 +748,8 @@ int main(void) {
         cmocka_unit_test(test_fixture_tensors_dequantise),
         cmocka_unit_test(test_vec_f32),
         cmocka_unit_test(test_silu_mul),
+        cmocka_unit_test(test_softmax_pieces),
+        cmocka_unit_test(test_dot_rows_multi),
     };
     return cmocka_run_group_tests_name("kernels", tests, NULL, NULL);
 }
