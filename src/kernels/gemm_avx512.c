@@ -16,7 +16,11 @@
  * per super-block, then the minimum / -32 offset correction from the Q8_K
  * bsums, then floats. More tokens: gemm_kpack_avx512.c.
  *
- * F16 / BF16 / F32: float FMAs (BF16 with vdpbf16ps) over a 4 x 4 tile. */
+ * F16 / BF16 / F32: float FMAs (BF16 with vdpbf16ps) over a 4 x 4 tile;
+ * F16 prefill (from DL_PACK_MIN_TOK tokens) on float panels instead
+ * (gemm_fpack_avx512.c). F32 keeps the tile at every batch size: a row's
+ * sums are then the same whatever the batch (the batched server relies on
+ * it, docs/batching.md). */
 #include "simd_avx512.h"
 #include "simd_avx2.h"
 #include "simd_drive.h"
@@ -30,7 +34,8 @@
 #define DL_ROWS_MAX_TOK 8 /* up to this many tokens, Q8_0/Q4_K/Q6_K walk rows one after another */
 #endif
 /* From this many tokens the quantised types run on repacked rows (gemm_bpack_avx512.c,
- * gemm_kpack_avx512.c) and read activations in the layout of act_pack. */
+ * gemm_kpack_avx512.c) and read activations in the layout of act_pack, and F16
+ * on float panels (gemm_fpack_avx512.c). */
 #define DL_PACK_MIN_TOK (DL_ROWS_MAX_TOK + 1)
 
 /* ---------------------------------------------------------------------- */
@@ -765,7 +770,7 @@ static void gemv_f16(int64_t n, const char *w, size_t ws, int64_t nr, const floa
 static void gemm_f16(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                      int64_t nt, float *y, int64_t ldy) {
     if (nt == 1) gemv_f16(n, w, ws, nr, a, y);
-    else if (nt >= DL_PACK_MIN_TOK) dl_avx512_gemm_fpack(DL_TYPE_F16, n, w, ws, nr, a, as, nt, y, ldy);
+    else if (nt >= DL_PACK_MIN_TOK) dl_avx512_gemm_fpack(n, w, ws, nr, a, as, nt, y, ldy);
     else drive(n, w, ws, nr, a, as, nt, y, ldy, 4, 4, f16_tiles, NULL);
 }
 static void gemm_bf16(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,

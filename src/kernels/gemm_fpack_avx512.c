@@ -1,5 +1,5 @@
-/* Prefill of F16 and F32 weights: an outer-product tile on rows repacked
- * into float panels.
+/* Prefill of F16 weights: an outer-product tile on rows repacked into
+ * float panels.
  *
  * The 4 x 4 dot-product tiles of gemm_avx512.c load a 16-value piece of a
  * weight row and of an activation row for every 16 multiply-adds per
@@ -14,8 +14,11 @@
  * and the sums land as whole vectors of y (rows are contiguous in y).
  *
  * Each output is one chain of multiply-adds in k order (the scalar reference
- * sums in blocks), which stays within the kernels' tolerance. Activations
- * are plain float rows (for F16, rounded to fp16 by the ISA's act_quant). */
+ * sums in blocks), which stays within the kernels' tolerance; it does not
+ * match the tiles' order, so results differ in the last bits between short
+ * and long batches (F32 weights keep the tiles for every batch size, see
+ * gemm_avx512.c). Activations are float rows rounded to fp16 by the ISA's
+ * act_quant. */
 #include "simd_avx512.h"
 #include "simd_kernels.h"
 
@@ -59,34 +62,21 @@ DL_AI void fp_transpose16(__m512 m[16]) {
     }
 }
 
-DL_AI float fp_weight(int type, const char *row, int64_t k) {
-    return type == DL_TYPE_F16 ? dl_f16_to_f32(((const uint16_t *)row)[k]) : ((const float *)row)[k];
-}
-
-/* Packs rows w[0..nr) (nr <= 16, ws bytes apart) into column block v of the
- * panel p: p[k * FP_ROWS + 16 v + i] = w[i][k], zero for i >= nr. */
-DL_AI void fp_pack16_t(int type, int64_t n, const char *w, size_t ws, int nr, float *p) {
-    const char *row[16];
-    FP_UNROLL for (int i = 0; i < 16; i++) row[i] = w + (size_t)(i < nr ? i : 0) * ws;
+/* Packs F16 rows w[0..nr) (nr <= 16, ws bytes apart) into column block v of
+ * the panel p: p[k * FP_ROWS + 16 v + i] = w[i][k] as float, zero for i >= nr. */
+static void fp_pack16(int64_t n, const char *w, size_t ws, int nr, float *p) {
+    const uint16_t *row[16];
+    FP_UNROLL for (int i = 0; i < 16; i++) row[i] = (const uint16_t *)(const void *)(w + (size_t)(i < nr ? i : 0) * ws);
     __mmask16 live = (__mmask16)((1u << nr) - 1); /* rows past nr read as 0 */
     int64_t k = 0;
     for (; k + 16 <= n; k += 16) {
         __m512 m[16];
-        FP_UNROLL for (int i = 0; i < 16; i++) {
-            m[i] = type == DL_TYPE_F16 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)row[i] + k)))
-                                       : _mm512_loadu_ps((const float *)row[i] + k);
-        }
+        FP_UNROLL for (int i = 0; i < 16; i++) m[i] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row[i] + k)));
         fp_transpose16(m);
         FP_UNROLL for (int j = 0; j < 16; j++) _mm512_store_ps(p + (k + j) * FP_ROWS, _mm512_maskz_mov_ps(live, m[j]));
     }
     for (; k < n; k++)
-        for (int i = 0; i < 16; i++) p[k * FP_ROWS + i] = i < nr ? fp_weight(type, row[i], k) : 0.0f;
-}
-static void fp_pack16_f16(int64_t n, const char *w, size_t ws, int nr, float *p) {
-    fp_pack16_t(DL_TYPE_F16, n, w, ws, nr, p);
-}
-static void fp_pack16_f32(int64_t n, const char *w, size_t ws, int nr, float *p) {
-    fp_pack16_t(DL_TYPE_F32, n, w, ws, nr, p);
+        for (int i = 0; i < 16; i++) p[k * FP_ROWS + i] = i < nr ? dl_f16_to_f32(row[i][k]) : 0.0f;
 }
 
 /* y[t][0..nrr) = sum over k of p[k][r] * a[t][k] for NT tokens (as bytes
@@ -138,7 +128,7 @@ FP_SWITCH(4)
 static void (*const fp_tiles[4])(int, int64_t, const float *, const char *, size_t, float *, int64_t, int) = {
     fp_tile_1, fp_tile_2, fp_tile_3, fp_tile_4};
 
-void dl_avx512_gemm_fpack(int type, int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
+void dl_avx512_gemm_fpack(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                           int64_t nt, float *y, int64_t ldy) {
     float *p = dl_kernel_scratch((size_t)n * FP_ROWS * sizeof(float));
     int64_t n_tiles = (nt + FP_TOK - 1) / FP_TOK;
@@ -146,8 +136,7 @@ void dl_avx512_gemm_fpack(int type, int64_t n, const void *w, size_t ws, int64_t
         int nrr = (int)DL_MIN(FP_ROWS, nr - r0), nv = (nrr + 15) / 16;
         const char *wr = (const char *)w + (size_t)r0 * ws;
         for (int v = 0; v < nv; v++)
-            (type == DL_TYPE_F16 ? fp_pack16_f16 : fp_pack16_f32)(n, wr + (size_t)(16 * v) * ws, ws,
-                                                                  DL_MIN(16, nrr - 16 * v), p + 16 * v);
+            fp_pack16(n, wr + (size_t)(16 * v) * ws, ws, DL_MIN(16, nrr - 16 * v), p + 16 * v);
         /* the next panel's rows (contiguous), fetched a slice per token tile */
         const char *next = wr + (size_t)nrr * ws;
         size_t next_bytes = (size_t)DL_MIN(FP_ROWS, nr - r0 - nrr) * ws;

@@ -34,11 +34,11 @@ void dl_avx512_gemm_bpack(int type, int64_t n, const void *w, size_t ws, int64_t
                           int64_t nt, float *y, int64_t ldy);
 void dl_avx512_pack_act_bpack(const float *x, void *dst, int64_t n);
 size_t dl_avx512_bpack_act_row(int64_t n);
-/* Prefill gemm of F16 or F32 weights (gemm_fpack_avx512.c) on rows
- * converted to float panels of DL_FPACK_ROWS rows; activations are float
- * rows as usual. */
+/* Prefill gemm (dl_gemm_fn contract) of F16 weights (gemm_fpack_avx512.c)
+ * on rows converted to float panels of DL_FPACK_ROWS rows; activations are
+ * float rows as usual. */
 #define DL_FPACK_ROWS 48
-void dl_avx512_gemm_fpack(int type, int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
+void dl_avx512_gemm_fpack(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                           int64_t nt, float *y, int64_t ldy);
 
 /* Thread-local scratch of at least n bytes, 64-byte aligned, kept between
