@@ -247,7 +247,30 @@ static int type_by_name(const char *s) {
     return -1;
 }
 
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: bench_kernels [TYPE ...]   (default: q8_0 q4_0 q4_K q6_K f16 bf16 f32)\n"
+            "Matrix-product speed for Qwen3-0.6B-shaped matrices, per type, ISA and thread count:\n"
+            "the compute peak of this CPU, decode (one token) from memory and from cache, 4 and 8\n"
+            "tokens at once, and a 128-token prefill with its share of the peak.\n"
+            "  DL_BENCH_ISA=avx512|avx2|scalar   only that ISA\n"
+            "  DL_BENCH_THREADS=1|2              only that thread count\n"
+            "  -h, --help                        this text\n");
+}
+
 int main(int argc, char **argv) {
+    for (int k = 1; k < argc; k++)
+        if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")) {
+            usage(stdout);
+            return 0;
+        }
+    /* types are checked before anything is measured */
+    for (int k = 1; k < argc; k++)
+        if (type_by_name(argv[k]) < 0) {
+            fprintf(stderr, "bench_kernels: unknown type '%s'\n", argv[k]);
+            usage(stderr);
+            return 2;
+        }
     const char *def[] = {"q8_0", "q4_0", "q4_K", "q6_K", "f16", "bf16", "f32"};
     const char *isas[] = {"avx512", "avx2", "scalar"};
     const char *only_isa = getenv("DL_BENCH_ISA");
