@@ -227,4 +227,5 @@ const dl_isa_table dl_isa_scalar = {
     .dot_f16 = dl_scalar_dot_f16,
     .mad_f16 = dl_scalar_mad_f16,
     .cvt_f16 = dl_scalar_cvt_f16,
+    .f16_to_f32 = dl_scalar_f16_to_f32,
 };

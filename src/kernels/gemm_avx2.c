@@ -330,4 +330,5 @@ const dl_isa_table dl_isa_avx2 = {
     .dot_f16 = dl_avx2_dot_f16,
     .mad_f16 = dl_avx2_mad_f16,
     .cvt_f16 = dl_avx2_cvt_f16,
+    .f16_to_f32 = dl_avx2_f16_to_f32,
 };

@@ -971,6 +971,7 @@ const dl_isa_table dl_isa_avx512 = {
     .dot_f16 = dl_avx2_dot_f16,
     .mad_f16 = dl_avx2_mad_f16,
     .cvt_f16 = dl_avx2_cvt_f16,
+    .f16_to_f32 = dl_avx2_f16_to_f32,
     .silu_mul_f32 = dl_avx512_silu_mul,
     .max_f32 = dl_avx512_max_f32,
     .exp_sub_f32 = dl_avx512_exp_sub_f32,

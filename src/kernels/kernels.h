@@ -91,6 +91,7 @@ void dl_vec_dot_rows_multi_f32(float *out, int64_t ldo, const float *a, int64_t 
 float dl_vec_dot_f16_f32(const uint16_t *a, const float *b, int64_t n);
 void dl_vec_mad_f16(float *y, const uint16_t *x, float a, int64_t n); /* y += a*x */
 void dl_vec_f32_to_f16(uint16_t *dst, const float *src, int64_t n);
+void dl_vec_f16_to_f32(float *dst, const uint16_t *src, int64_t n); /* exact */
 /* SwiGLU: gate[i] = silu(gate[i]) * up[i] (silu(g) = g / (1 + e^-g); the
  * SIMD versions are within a few float ulps of the scalar one). */
 void dl_vec_silu_mul_f32(float *gate, const float *up, int64_t n);

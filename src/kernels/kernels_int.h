@@ -158,6 +158,7 @@ typedef struct dl_isa_table {
     float (*dot_f16)(const uint16_t *a, const float *b, int64_t n);
     void (*mad_f16)(float *y, const uint16_t *x, float a, int64_t n);
     void (*cvt_f16)(uint16_t *dst, const float *src, int64_t n);
+    void (*f16_to_f32)(float *dst, const uint16_t *src, int64_t n);
     void (*silu_mul_f32)(float *gate, const float *up, int64_t n); /* NULL: scalar */
     float (*max_f32)(const float *x, int64_t n);                    /* NULL: scalar */
     float (*exp_sub_f32)(float *x, float m, int64_t n);             /* NULL: scalar */
@@ -186,8 +187,10 @@ static inline float dl_first_with_magnitude(const float *x, int n, float amax) {
 float dl_scalar_dot_f16(const uint16_t *a, const float *b, int64_t n);
 void dl_scalar_mad_f16(float *y, const uint16_t *x, float a, int64_t n);
 void dl_scalar_cvt_f16(uint16_t *dst, const float *src, int64_t n);
+void dl_scalar_f16_to_f32(float *dst, const uint16_t *src, int64_t n);
 float dl_avx2_dot_f16(const uint16_t *a, const float *b, int64_t n);
 void dl_avx2_mad_f16(float *y, const uint16_t *x, float a, int64_t n);
 void dl_avx2_cvt_f16(uint16_t *dst, const float *src, int64_t n);
+void dl_avx2_f16_to_f32(float *dst, const uint16_t *src, int64_t n);
 
 #endif

@@ -17,6 +17,11 @@ void dl_scalar_cvt_f16(uint16_t *dst, const float *src, int64_t n) {
     for (int64_t i = 0; i < n; i++) dst[i] = dl_f32_to_f16(src[i]);
 }
 
+void dl_scalar_f16_to_f32(float *dst, const uint16_t *src, int64_t n) {
+    for (int64_t i = 0; i < n; i++) dst[i] = dl_f16_to_f32(src[i]);
+}
+
 float dl_vec_dot_f16_f32(const uint16_t *a, const float *b, int64_t n) { return dl_isa()->dot_f16(a, b, n); }
 void dl_vec_mad_f16(float *y, const uint16_t *x, float a, int64_t n) { dl_isa()->mad_f16(y, x, a, n); }
 void dl_vec_f32_to_f16(uint16_t *dst, const float *src, int64_t n) { dl_isa()->cvt_f16(dst, src, n); }
+void dl_vec_f16_to_f32(float *dst, const uint16_t *src, int64_t n) { dl_isa()->f16_to_f32(dst, src, n); }

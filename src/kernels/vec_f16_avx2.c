@@ -31,6 +31,12 @@ void dl_avx2_mad_f16(float *y, const uint16_t *x, float a, int64_t n) {
     for (; i < n; i++) y[i] += a * dl_f16_to_f32(x[i]);
 }
 
+void dl_avx2_f16_to_f32(float *dst, const uint16_t *src, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+    for (; i < n; i++) dst[i] = dl_f16_to_f32(src[i]);
+}
+
 void dl_avx2_cvt_f16(uint16_t *dst, const float *src, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)

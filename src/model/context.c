@@ -59,9 +59,9 @@ dl_context *dl_context_create(const dl_model *m, const dl_context_params *params
     c->hb2 = alloc_f32(B * (size_t)hp->n_ff, &failed);
     {
         /* per thread, for a query block (see forward.c): queries, outputs,
-         * scores, a V block as floats, maxima, double sums */
+         * scores, K and V blocks as floats, maxima, double sums */
         size_t R = (size_t)ATTN_QTOK * (size_t)(hp->n_head / hp->n_head_kv), HDs = (size_t)hp->head_dim;
-        size_t per = 2 * R * HDs + R * ATTN_BLOCK + (size_t)ATTN_BLOCK * HDs + R + (R & 1) + 2 * R;
+        size_t per = 2 * R * HDs + R * ATTN_BLOCK + 2 * (size_t)ATTN_BLOCK * HDs + R + (R & 1) + 2 * R;
         per = (per + 15) & ~(size_t)15; /* keep each thread's part on its own cache lines */
         c->attn_scratch_per_thread = per;
         c->attn_scratch = alloc_f32((size_t)p.n_threads * per, &failed);

@@ -70,22 +70,28 @@ static int32_t attn_blocks(const dl_context *c, int32_t n_tok, int32_t *start) {
 }
 
 /* sc[r * ATTN_BLOCK + j] = q_r . k_j for R query rows (qs, HD floats each)
- * and nb key rows (row_bytes apart, F32 or F16), each key row read once for
- * all the rows. Every score is the vector dot product's (dl_vec_dot_rows_f32
- * / dl_vec_dot_f16_f32) whatever R is, so a token's results do not depend on
- * how a batch was cut into query blocks (batched requests give what they
- * give alone), and short prompts with quantised weights match the reference
- * implementation to 1e-5 of the logit range, which tests/model checks. */
-static void attn_scores(int kv_type, int32_t HD, const char *k, size_t row_bytes, int32_t nb, const float *qs,
-                        int32_t R, float *sc) {
-    if (kv_type == DL_TYPE_F32) {
-        dl_vec_dot_rows_multi_f32(sc, ATTN_BLOCK, qs, R, (const float *)(const void *)k, row_bytes, nb, HD);
-        return;
-    }
-    for (int32_t j = 0; j < nb; j++) {
-        const uint16_t *kr = (const uint16_t *)(const void *)(k + (size_t)j * row_bytes);
-        for (int32_t r = 0; r < R; r++) sc[(size_t)r * ATTN_BLOCK + j] = dl_vec_dot_f16_f32(kr, qs + (size_t)r * HD, HD);
-    }
+ * and nb F32 key rows (row_bytes apart), each key row read once for all the
+ * rows. Every score is dl_vec_dot_rows_f32's whatever R is, so a token's
+ * results do not depend on how a batch was cut into query blocks (batched
+ * requests give what they give alone), and short prompts with quantised
+ * weights match the reference implementation to 1e-5 of the logit range,
+ * which tests/model checks. */
+static void attn_scores(int32_t HD, const float *k, size_t row_bytes, int32_t nb, const float *qs, int32_t R,
+                        float *sc) {
+    dl_vec_dot_rows_multi_f32(sc, ATTN_BLOCK, qs, R, k, row_bytes, nb, HD);
+}
+
+/* From this many query rows an F32 cache's K and V blocks are first copied
+ * to contiguous scratch (exact, so the results are the same either way):
+ * cache rows sit n_head_kv * head_dim floats apart, a multiple of 4 KiB for
+ * the usual shapes, so a block's rows compete for the same L1 sets. */
+#define ATTN_COPY_ROWS 8
+
+/* The block's nb rows of an F16 cache (row_bytes apart) as floats, HD apart. */
+static const float *f16_block(const char *src, size_t row_bytes, int32_t nb, int32_t HD, float *dst) {
+    for (int32_t j = 0; j < nb; j++)
+        dl_vec_f16_to_f32(dst + (size_t)j * HD, (const uint16_t *)(const void *)(src + (size_t)j * row_bytes), HD);
+    return dst;
 }
 
 /* One task: query block b (tokens i0..i1) against KV head kvh. */
@@ -97,10 +103,11 @@ static void attn_task(dl_context *c, int layer, int32_t i0, int32_t i1, int32_t 
     const float scale = 1.0f / sqrtf((float)HD);
     const size_t row_bytes = KVD * c->kv_esize;
     const int kv_type = c->kv_esize == 2 ? DL_TYPE_F16 : DL_TYPE_F32;
-    /* scratch: queries (R x HD), outputs (R x HD), scores (R x ATTN_BLOCK),
-     * V block as floats (ATTN_BLOCK x HD, F16 cache), maxima (R), sums (R, double) */
+    /* scratch: queries (R x HD), outputs (R x HD), scores (R x ATTN_BLOCK), K and V
+     * blocks as floats (ATTN_BLOCK x HD each, F16 cache), maxima (R), sums (R, double) */
     float *qs = scratch, *out = qs + (size_t)R * HD, *sc = out + (size_t)R * HD;
-    float *vf = sc + (size_t)R * ATTN_BLOCK, *run_max = vf + (size_t)ATTN_BLOCK * HD;
+    float *kf = sc + (size_t)R * ATTN_BLOCK, *vf = kf + (size_t)ATTN_BLOCK * HD;
+    float *run_max = vf + (size_t)ATTN_BLOCK * HD;
     double *run_sum = (double *)(void *)(run_max + R + (R & 1));
 
     const size_t base = kv_slot(c, c->tok_seq[i0], layer, 0) + (size_t)kvh * (size_t)HD;
@@ -120,15 +127,22 @@ static void attn_task(dl_context *c, int layer, int32_t i0, int32_t i1, int32_t 
     const int32_t n_keys = c->tok_pos[i1 - 1] + 1; /* the last token sees the most keys */
     for (int32_t j0 = 0; j0 < n_keys; j0 += ATTN_BLOCK) {
         int32_t nb = DL_MIN(ATTN_BLOCK, n_keys - j0);
-        attn_scores(kv_type, HD, kc + (size_t)j0 * row_bytes, row_bytes, nb, qs, R, sc);
-        const float *vb = (const float *)(const void *)(vc + (size_t)j0 * row_bytes);
-        size_t vstride = row_bytes;
-        if (kv_type == DL_TYPE_F16) { /* the block's values as floats, once for all rows */
-            for (int32_t j = 0; j < nb; j++)
-                dl_dequantize_row(DL_TYPE_F16, vc + (size_t)(j0 + j) * row_bytes, vf + (size_t)j * HD, HD);
-            vb = vf;
-            vstride = (size_t)HD * sizeof(float);
+        const char *kb = kc + (size_t)j0 * row_bytes, *vb = vc + (size_t)j0 * row_bytes;
+        size_t stride = row_bytes;
+        if (kv_type == DL_TYPE_F16) { /* the blocks as floats, once for all the rows */
+            kb = (const char *)f16_block(kb, row_bytes, nb, HD, kf);
+            vb = (const char *)f16_block(vb, row_bytes, nb, HD, vf);
+            stride = (size_t)HD * sizeof(float);
+        } else if (R >= ATTN_COPY_ROWS) { /* many rows: a compact copy (see ATTN_COPY_ROWS) */
+            for (int32_t j = 0; j < nb; j++) {
+                memcpy(kf + (size_t)j * HD, kb + (size_t)j * row_bytes, (size_t)HD * sizeof(float));
+                memcpy(vf + (size_t)j * HD, vb + (size_t)j * row_bytes, (size_t)HD * sizeof(float));
+            }
+            kb = (const char *)kf;
+            vb = (const char *)vf;
+            stride = (size_t)HD * sizeof(float);
         }
+        attn_scores(HD, (const float *)(const void *)kb, stride, nb, qs, R, sc);
         for (int32_t r = 0; r < R; r++) {
             int32_t nv = DL_MIN(nb, c->tok_pos[i0 + r / group] + 1 - j0); /* causal */
             if (nv <= 0) continue;
@@ -142,7 +156,7 @@ static void attn_task(dl_context *c, int layer, int32_t i0, int32_t i1, int32_t 
             }
             run_max[r] = bmax;
             run_sum[r] += (double)dl_vec_exp_sub_f32(s, bmax, nv);
-            dl_vec_mad_rows_f32(o, vb, vstride, s, nv, HD);
+            dl_vec_mad_rows_f32(o, (const float *)(const void *)vb, stride, s, nv, HD);
         }
     }
     for (int32_t r = 0; r < R; r++) {

@@ -677,6 +677,38 @@ static void test_dot_rows_multi(void **state) {
     free(want);
 }
 
+/* dl_vec_f16_to_f32 (an F16 KV cache block to floats): every one of the
+ * 65536 fp16 values converts exactly as dl_f16_to_f32, on every ISA (NaN
+ * compared by bits being NaN), in lengths that leave vector tails. */
+static void test_f16_to_f32_exact(void **state) {
+    (void)state;
+    const char *isas[] = {"scalar", "avx2", "avx512"};
+    enum { N = 65536 };
+    uint16_t *h = malloc(N * sizeof(uint16_t));
+    float *f = malloc((N + 1) * sizeof(float));
+    for (int i = 0; i < N; i++) h[i] = (uint16_t)i;
+    int tested = 0;
+    for (size_t k = 0; k < DL_ARRAY_LEN(isas); k++) {
+        if (dl_kernels_set_isa(isas[k]) != 0) continue;
+        const int64_t lens[] = {N, N - 3, 7};
+        for (size_t li = 0; li < DL_ARRAY_LEN(lens); li++) {
+            f[lens[li]] = 12345.0f; /* nothing written past n */
+            dl_vec_f16_to_f32(f, h, lens[li]);
+            for (int64_t i = 0; i < lens[li]; i++) {
+                float want = dl_f16_to_f32(h[i]);
+                if (isnan(want) ? !isnan(f[i]) : memcmp(&f[i], &want, sizeof want) != 0)
+                    fail_msg("%s: fp16 0x%04x -> %.9g, want %.9g", isas[k], (unsigned)h[i], (double)f[i], (double)want);
+            }
+            assert_true(f[lens[li]] == 12345.0f);
+        }
+        tested++;
+    }
+    assert_true(tested >= 1);
+    assert_int_equal(dl_kernels_set_isa(NULL), 0);
+    free(h);
+    free(f);
+}
+
 static void test_vec_f32(void **state) {
     const char *isas[] = {"scalar", "avx2", "avx512"};
     float a[67], b[67], y[67], y0[67];
@@ -750,6 +782,7 @@ int main(void) {
         cmocka_unit_test(test_silu_mul),
         cmocka_unit_test(test_softmax_pieces),
         cmocka_unit_test(test_dot_rows_multi),
+        cmocka_unit_test(test_f16_to_f32_exact),
     };
     return cmocka_run_group_tests_name("kernels", tests, NULL, NULL);
 }
