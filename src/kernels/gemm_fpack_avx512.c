@@ -23,9 +23,7 @@
 #include "simd_kernels.h"
 
 #define FP_VECS (DL_FPACK_ROWS / 16) /* row vectors per panel */
-#ifndef FP_TOK
 #define FP_TOK 8 /* tokens per register tile */
-#endif
 #define FP_ROWS DL_FPACK_ROWS
 static_assert(FP_ROWS % 16 == 0, "panels hold whole vectors of rows");
 #ifdef __clang__
@@ -105,28 +103,24 @@ DL_AI void fp_tile(int NV, int NT, int64_t n, const float *p, const char *a, siz
     }
 }
 
-/* fp_tile with NV (1..FP_VECS) and NT (1..FP_TOK) compile-time constants;
- * the cases past FP_VECS / FP_TOK are never reached (clamped so that they
- * compile). */
-#define FP_NV(NV) ((NV) <= FP_VECS ? (NV) : FP_VECS)
+/* fp_tile with NV (1..FP_VECS) and NT (1..FP_TOK) compile-time constants. */
 #define FP_CASE(NV, NT) \
-    case NT: fp_tile(FP_NV(NV), (NT) <= FP_TOK ? (NT) : FP_TOK, n, p, a, as, y, ldy, nrr); break;
-#define FP_SWITCH(NV)                                                                                      \
-    static void fp_tile_##NV(int nt, int64_t n, const float *p, const char *a, size_t as, float *y,       \
-                             int64_t ldy, int nrr) {                                                      \
-        switch (nt) {                                                                                     \
-            FP_CASE(NV, 1) FP_CASE(NV, 2) FP_CASE(NV, 3) FP_CASE(NV, 4) FP_CASE(NV, 5) FP_CASE(NV, 6)     \
-            FP_CASE(NV, 7) FP_CASE(NV, 8) FP_CASE(NV, 9) FP_CASE(NV, 10) FP_CASE(NV, 11) FP_CASE(NV, 12) \
-            default: break;                                                                               \
-        }                                                                                                 \
+    case NT: fp_tile(NV, NT, n, p, a, as, y, ldy, nrr); break;
+#define FP_SWITCH(NV)                                                                                  \
+    static void fp_tile_##NV(int nt, int64_t n, const float *p, const char *a, size_t as, float *y,   \
+                             int64_t ldy, int nrr) {                                                  \
+        switch (nt) {                                                                                 \
+            FP_CASE(NV, 1) FP_CASE(NV, 2) FP_CASE(NV, 3) FP_CASE(NV, 4)                               \
+            FP_CASE(NV, 5) FP_CASE(NV, 6) FP_CASE(NV, 7) FP_CASE(NV, 8)                               \
+            default: break;                                                                           \
+        }                                                                                             \
     }
-static_assert(FP_TOK <= 12 && FP_VECS <= 4, "FP_SWITCH lists up to 12 tokens, fp_tiles up to 4 vectors");
+static_assert(FP_TOK == 8 && FP_VECS == 3, "FP_SWITCH lists 8 token counts, fp_tiles 3 vector counts");
 FP_SWITCH(1)
 FP_SWITCH(2)
 FP_SWITCH(3)
-FP_SWITCH(4)
-static void (*const fp_tiles[4])(int, int64_t, const float *, const char *, size_t, float *, int64_t, int) = {
-    fp_tile_1, fp_tile_2, fp_tile_3, fp_tile_4};
+static void (*const fp_tiles[FP_VECS])(int, int64_t, const float *, const char *, size_t, float *, int64_t, int) = {
+    fp_tile_1, fp_tile_2, fp_tile_3};
 
 void dl_avx512_gemm_fpack(int64_t n, const void *w, size_t ws, int64_t nr, const void *a, size_t as,
                           int64_t nt, float *y, int64_t ldy) {

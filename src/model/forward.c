@@ -32,14 +32,14 @@ static int mm3(dl_context *c, const dl_weight *w1, float *y1, int64_t ld1, const
  * are those tokens' query heads that share the KV head (GQA group), R =
  * tokens x group rows. The keys are walked in blocks of ATTN_BLOCK:
  * - scores S[r][j] = q_r . k_j / sqrt(head_dim) for the whole block, each
- *   key row read once per block of queries, not once per query (attn_scores);
+ *   key row read once per block of queries, not once per query (attn_task);
  * - causal mask (row r sees keys up to its token's position), then the
  *   online softmax per row: running maximum and sum, the accumulator
  *   rescaled when the maximum grows;
  * - out_r += sum_j p[r][j] v_j.
  * No score buffer grows with the context. The blocks are formed from the
  * batch alone, so the results do not depend on the thread count, and every
- * row's arithmetic is the same whatever block it is in (attn_scores), so
+ * row's arithmetic is the same whatever block it is in (see the scores), so
  * they do not depend on how the batch was cut either. */
 
 typedef struct attn_job {
@@ -67,18 +67,6 @@ static int32_t attn_blocks(const dl_context *c, int32_t n_tok, int32_t *start) {
     }
     start[nb] = n_tok;
     return nb;
-}
-
-/* sc[r * ATTN_BLOCK + j] = q_r . k_j for R query rows (qs, HD floats each)
- * and nb F32 key rows (row_bytes apart), each key row read once for all the
- * rows. Every score is dl_vec_dot_rows_f32's whatever R is, so a token's
- * results do not depend on how a batch was cut into query blocks (batched
- * requests give what they give alone), and short prompts with quantised
- * weights match the reference implementation to 1e-5 of the logit range,
- * which tests/model checks. */
-static void attn_scores(int32_t HD, const float *k, size_t row_bytes, int32_t nb, const float *qs, int32_t R,
-                        float *sc) {
-    dl_vec_dot_rows_multi_f32(sc, ATTN_BLOCK, qs, R, k, row_bytes, nb, HD);
 }
 
 /* From this many query rows an F32 cache's K and V blocks are first copied
@@ -142,7 +130,13 @@ static void attn_task(dl_context *c, int layer, int32_t i0, int32_t i1, int32_t 
             vb = (const char *)vf;
             stride = (size_t)HD * sizeof(float);
         }
-        attn_scores(HD, (const float *)(const void *)kb, stride, nb, qs, R, sc);
+        /* scores of all the rows, each key row read once for all of them; every
+         * score is dl_vec_dot_rows_f32's whatever R is, so a token's results do
+         * not depend on how a batch was cut into query blocks (batched requests
+         * give what they give alone), and short prompts with quantised weights
+         * match the reference implementation to 1e-5 of the logit range
+         * (tests/model checks both) */
+        dl_vec_dot_rows_multi_f32(sc, ATTN_BLOCK, qs, R, (const float *)(const void *)kb, stride, nb, HD);
         for (int32_t r = 0; r < R; r++) {
             int32_t nv = DL_MIN(nb, c->tok_pos[i0 + r / group] + 1 - j0); /* causal */
             if (nv <= 0) continue;
