@@ -34,6 +34,8 @@ static const char RL_HELP[] =
     "  --levels A-B          difficulty levels (default 1-2)\n"
     "  --task NAME           only this task (repeatable; default all)\n"
     "  --drop-flat           leave groups with equal rewards (no signal) out of the update\n"
+    "  --resample-flat N     replace a prompt whose completions all got the same reward by a new\n"
+    "                        prompt, up to N times per prompt (default 0), so updates see signal\n"
     "  --no-std              advantages r - mean, not divided by the group's std (Dr. GRPO)\n"
     "  --w-correct F --w-format F --w-length F   reward weights (default 1, 0.2, 0.2)\n"
     "  --threads N           trainer and engine threads (default 2)\n"
@@ -77,6 +79,7 @@ int cli_train_rl(int argc, char **argv) {
         NUM_OPT("--threads", 1, 256, p.threads)
         NUM_OPT("--time", 1, 1000000, seconds)
         NUM_OPT("--save-every", 0, 10000000, p.save_every)
+        NUM_OPT("--resample-flat", 0, 64, p.resample_flat)
         FLT_OPT("--kl", 0.0f, 100.0f, p.kl_beta)
         FLT_OPT("--clip", 1e-4f, 10.0f, p.clip_eps)
         FLT_OPT("--lr", 1e-8f, 1.0f, p.optim.lr)

@@ -55,13 +55,15 @@ void dl_rl_advantages(const float *r, int32_t n, int32_t g, float eps, float *ad
 
 /* What decides the run besides the step count (compared on resume). */
 static void rl_signature(const dl_rl_params *p, char *out, size_t cap) {
+    char rs[40] = ""; /* only when set: older runs' signatures stay valid */
+    if (p->resample_flat) snprintf(rs, sizeof rs, "resample_flat %d\n", p->resample_flat);
     snprintf(out, cap,
              "from %s\nseed %llu\ngroup %d\nprompts %d\ninner %d\nclip %g\nkl %g\nadv_eps %g\nmax_tokens %d\n"
-             "threads %d\nlevels %d-%d\ntasks %u\nreward %g %g %g\nlr %g\nwarmup %d\nadv_std %d\ndrop_flat %d\n",
+             "threads %d\nlevels %d-%d\ntasks %u\nreward %g %g %g\nlr %g\nwarmup %d\nadv_std %d\ndrop_flat %d\n%s",
              p->from_dir, (unsigned long long)p->seed, p->group, p->prompts, p->inner, (double)p->clip_eps,
              (double)p->kl_beta, (double)p->adv_eps, p->max_tokens, p->threads, p->min_level, p->max_level,
              (unsigned)p->task_mask, (double)p->reward.w_correct, (double)p->reward.w_format,
-             (double)p->reward.w_length, (double)p->optim.lr, p->optim.warmup, !p->adv_no_std, p->drop_flat);
+             (double)p->reward.w_length, (double)p->optim.lr, p->optim.warmup, !p->adv_no_std, p->drop_flat, rs);
 }
 
 /* On resume: keeps the log's header and the rows of steps <= `step` (a run
@@ -106,7 +108,7 @@ static dl_tmodel *load_model(const char *ckpt, dl_error *err) {
 int dl_rl_run(const dl_rl_params *p, dl_rl_result *res, dl_error *err) {
     memset(res, 0, sizeof *res);
     if (!p->from_dir || !p->out_dir || p->steps < 1 || p->group < 2 || p->group > 256 || p->prompts < 1 ||
-        p->inner < 1 || p->threads < 1 || p->max_tokens < 1 || p->min_level < 1 ||
+        p->inner < 1 || p->threads < 1 || p->max_tokens < 1 || p->min_level < 1 || p->resample_flat < 0 ||
         p->max_level > DL_TASK_MAX_LEVEL || p->min_level > p->max_level || !(p->clip_eps > 0.0f) ||
         !(p->kl_beta >= 0.0f) || !(p->adv_eps > 0.0f))
         return dl_error_set(err, 400, "rl: invalid parameters");

@@ -18,6 +18,10 @@ typedef struct rl_batch {
     dl_example *ex;     /* (rows) ids borrowed from ro */
     dl_pg_terms *pg;    /* (rows) */
     float **old_lp, **ref_lp, **cur_lp; /* (rows) x (n-1) */
+    /* every completion sampled, including the groups replaced by
+     * resample_flat: the step's honest reward and accuracy */
+    double sampled_reward, sampled_correct;
+    int64_t sampled;
 } rl_batch;
 
 static void rl_batch_free(rl_batch *b, int32_t n_probs) {
@@ -56,7 +60,7 @@ static int rl_sample(dl_rl_ctx *x, rl_batch *b, dl_error *err) {
     dl_context *c = dl_context_create(em, &cp, err);
     int rc = -1;
     if (!c) goto out;
-    for (int32_t i = 0; i < p->prompts; i++) {
+    for (int32_t i = 0, redraws = 0; i < p->prompts;) {
         int32_t *ids = NULL;
         size_t n = 0;
         for (int tries = 0;; tries++) { /* a prompt must leave room for a reply */
@@ -78,11 +82,21 @@ static int rl_sample(dl_rl_ctx *x, rl_batch *b, dl_error *err) {
         int e = dl_rl_rollout_group(c, x->tok, cfg->n_vocab, ids, (int32_t)n, p->group, max_new, &x->t->rng, ro, err);
         free(ids);
         if (e) goto out;
+        bool flat = true;
         for (int32_t g = 0; g < p->group; g++) {
             dl_reward r = dl_task_reward(&b->probs[i], ro[g].text, &p->reward);
             int32_t k = i * p->group + g;
             b->reward[k] = r.total, b->correct[k] = r.correct, b->format[k] = r.format;
+            b->sampled_reward += r.total, b->sampled_correct += r.correct, b->sampled++;
+            flat = flat && b->reward[k] == b->reward[i * p->group];
         }
+        if (flat && redraws < p->resample_flat) { /* no signal: draw this prompt again */
+            redraws++;
+            for (int32_t g = 0; g < p->group; g++) dl_rollout_free(&ro[g]);
+            dl_problem_free(&b->probs[i]);
+            continue;
+        }
+        i++, redraws = 0;
     }
     rc = 0;
 out:
@@ -139,9 +153,10 @@ int dl_rl_step(dl_rl_ctx *x, dl_rl_stats *st, dl_error *err) {
                                 .clip_eps = p->clip_eps, .kl_beta = p->kl_beta, .cur_logp = b.old_lp[k]};
         e->pg = &b.pg[k];
         n_tok += r->n - r->n_prompt;
-        st->reward += b.reward[k], st->accuracy += b.correct[k], st->format += b.format[k];
+        st->format += b.format[k];
     }
-    st->reward /= R, st->accuracy /= R, st->format /= R;
+    st->reward = b.sampled_reward / (double)b.sampled, st->accuracy = b.sampled_correct / (double)b.sampled;
+    st->format /= R;
     st->mean_len = (double)n_tok / R;
     /* the rows trained on, in order: all, or those of groups with a signal */
     dl_example *keep = dl_xmalloc((size_t)R * sizeof(dl_example));

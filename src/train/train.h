@@ -385,6 +385,9 @@ typedef struct dl_rl_params {
                             * differ is not blown up to unit scale) */
     bool drop_flat;        /* leave groups whose rewards are all equal (advantage 0) out of
                             * the update: no KL term for them, 2-3x faster at high accuracy */
+    int32_t resample_flat; /* a prompt whose group came back with equal rewards is replaced by
+                            * a new one, up to this many times per prompt (0: never), so the
+                            * step trains on groups with a signal (DAPO's dynamic sampling) */
     int32_t max_tokens;    /* completion tokens at most (also bounded by the context) */
     double max_seconds;    /* stop early after this long (<= 0: no limit) */
     int32_t save_every;    /* also checkpoint every this many RL steps (<= 0: only at the end) */

@@ -396,12 +396,43 @@ static void test_rl_raises_reward(void **state) {
     free(log);
 }
 
+/* Dynamic sampling: with format-only rewards (1 or 0 per completion) many
+ * groups of the miniature model come back flat; drop_flat alone leaves them
+ * out (kept < 1 on some step), resample_flat draws new prompts instead, so
+ * every step trains on all its rows (kept = 1). */
+static void test_resample_flat(void **state) {
+    (void)state;
+    double kept[2][6];
+    for (int rs = 0; rs < 2; rs++) {
+        char out[512];
+        snprintf(out, sizeof out, "%s/rl_test_rs%d", dl_test_tmpdir(), rs);
+        dl_rl_params p = rl_params(out, 6);
+        p.reward = (dl_reward_params){.w_correct = 0.0f, .w_format = 1.0f, .w_length = 0.0f};
+        p.drop_flat = true;
+        p.resample_flat = rs ? 32 : 0;
+        dl_rl_result res;
+        dl_error err = {0};
+        assert_int_equal(dl_rl_run(&p, &res, &err), 0);
+        char *log = slurp(out, "rl_log.csv", NULL);
+        assert_non_null(log);
+        for (int st = 0; st < 6; st++) kept[rs][st] = mean_col(log, 8, st + 1, st + 2);
+        free(log);
+    }
+    double min_plain = 1.0;
+    for (int st = 0; st < 6; st++) {
+        min_plain = fmin(min_plain, kept[0][st]);
+        assert_true(kept[1][st] == 1.0);
+    }
+    print_message("  kept fraction: lowest step without resampling %.2f, with it 1.00 on every step\n", min_plain);
+    assert_true(min_plain < 1.0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pg_loss_fd),        cmocka_unit_test(test_pg_equals_weighted_xent),
         cmocka_unit_test(test_pg_model_fd),       cmocka_unit_test(test_advantages),
         cmocka_unit_test(test_rollouts),          cmocka_unit_test(test_resume_identical),
-        cmocka_unit_test(test_rl_raises_reward),
+        cmocka_unit_test(test_rl_raises_reward),   cmocka_unit_test(test_resample_flat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
