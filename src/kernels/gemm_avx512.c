@@ -541,22 +541,59 @@ static void gemv_q4_K(int64_t n, const char *w, size_t ws, int64_t nr, const cha
     }
 }
 
+/* Batched decoding of Q4_K, per super-block the terms shared by the
+ * tokens: bs32[t] (token t's sub-block sums, tokens side by side, so one
+ * 512-bit multiply-add does the mins term of four tokens) and dx4[t][*]
+ * (token t's d four times, the scale of those four lanes). */
+typedef struct {
+    int16_t bs32[8][8];
+    float dx4[8][4];
+} q4k_sbx;
+static_assert(sizeof(q4k_sbx) % 64 == 0, "q4k_sbx keeps 64-byte alignment");
+
+/* prep_q4k_act for nt tokens plus their q4k_sbx table (after the
+ * activations in the same scratch). */
+static q4k_act *prep_q4k_multi(int64_t n, const char *a, size_t as, int nt, const q4k_sbx **sbx) {
+    int64_t nsb = n / DL_QK_K;
+    size_t act = (size_t)(nsb * nt) * sizeof(q4k_act);
+    char *buf = dl_kernel_scratch(act + (size_t)nsb * sizeof(q4k_sbx));
+    q4k_act *tab = (q4k_act *)buf;
+    q4k_sbx *x = (q4k_sbx *)(buf + act);
+    static const int order[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+    memset(x, 0, (size_t)nsb * sizeof(q4k_sbx));
+    for (int tok = 0; tok < nt; tok++) {
+        const dl_block_q8_K *qa = (const dl_block_q8_K *)(a + (size_t)tok * as);
+        for (int64_t i = 0; i < nsb; i++) {
+            q4k_act *t = &tab[i * nt + tok];
+            for (int k = 0; k < 8; k++)
+                _mm256_store_si256((__m256i *)(t->q + 32 * k), _mm256_loadu_si256((const __m256i *)(qa[i].qs + 32 * order[k])));
+            for (int j = 0; j < 8; j++) x[i].bs32[tok][j] = (int16_t)(qa[i].bsums[2 * j] + qa[i].bsums[2 * j + 1]);
+            for (int j = 0; j < 4; j++) x[i].dx4[tok][j] = qa[i].d;
+            t->d = qa[i].d;
+        }
+    }
+    *sbx = x;
+    return tab;
+}
+
 /* Batched decoding of Q4_K (2..8 tokens): as gemv_q4_K, the rows one after
  * another; each super-block's weights and scales are unpacked once and
- * dotted against every token (activations repacked per token, table[i][t]). */
-DL_AI void gemvn_q4_K(int NT, int64_t n, const char *w, size_t ws, int64_t nr, const q4k_act *qa, float *y,
-                      int64_t ldy) {
+ * dotted against every token (activations repacked per token, table[i][t]).
+ * The mins term runs for four tokens at a time (lanes 4t..4t+3 of one
+ * accumulator are token t's four partial sums, the arithmetic of
+ * gemv_q4_K's 128-bit accumulator lane by lane, so every token's result is
+ * the same bits as through gemv_q4_K). */
+DL_AI void gemvn_q4_K(int NT, int64_t n, const char *w, size_t ws, int64_t nr, const q4k_act *qa,
+                      const q4k_sbx *sbx, float *y, int64_t ldy) {
     int64_t nsb = n / DL_QK_K;
     const __m512i i0 = q4k_scale_shuf(0, 2), i1 = q4k_scale_shuf(1, 3), i2 = q4k_scale_shuf(4, 6), i3 = q4k_scale_shuf(5, 7);
     const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const int NQ = (NT + 3) / 4; /* groups of four tokens */
     for (int64_t r = 0; r < nr; r++) {
         const dl_block_q4_K *b = (const dl_block_q4_K *)(w + (size_t)r * ws);
-        __m512 acc[8];
-        __m128 accm[8];
-        DL_UNROLL for (int t = 0; t < NT; t++) {
-            acc[t] = _mm512_setzero_ps();
-            accm[t] = _mm_setzero_ps();
-        }
+        __m512 acc[8], accm[2];
+        DL_UNROLL for (int t = 0; t < NT; t++) acc[t] = _mm512_setzero_ps();
+        DL_UNROLL for (int g = 0; g < NQ; g++) accm[g] = _mm512_setzero_ps();
         for (int64_t i = 0; i < nsb; i++) {
             const char *blk = (const char *)&b[i];
             _mm_prefetch(blk + DL_PREFETCH, _MM_HINT_T0);
@@ -569,10 +606,8 @@ DL_AI void gemvn_q4_K(int NT, int64_t n, const char *w, size_t ws, int64_t nr, c
             __m512i q0 = _mm512_loadu_si512(b[i].qs), q1 = _mm512_loadu_si512(b[i].qs + 64);
             __m512i w0 = _mm512_and_si512(q0, m4), w1 = _mm512_and_si512(_mm512_srli_epi16(q0, 4), m4);
             __m512i w2 = _mm512_and_si512(q1, m4), w3 = _mm512_and_si512(_mm512_srli_epi16(q1, 4), m4);
-            __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
-            uint32_t dd;
-            memcpy(&dd, &b[i].d, 4); /* d, dmin */
-            __m128 dm0 = _mm_cvtph_ps(_mm_cvtsi32_si128((int)dd));
+            __m512i mins = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(_mm_srli_si128(sm, 8)));
+            float d = dl_f16_to_f32_fast(dl_ld16(&b[i].d)), dmin = dl_f16_to_f32_fast(dl_ld16(&b[i].dmin));
             const q4k_act *at = &qa[i * NT];
             DL_UNROLL for (int t = 0; t < NT; t++) {
                 const int8_t *aq = at[t].q;
@@ -580,14 +615,19 @@ DL_AI void gemvn_q4_K(int NT, int64_t n, const char *w, size_t ws, int64_t nr, c
                 __m512i s1 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(w1, _mm512_load_si512(aq + 64)), s1v);
                 s0 = _mm512_dpwssd_epi32(s0, _mm512_maddubs_epi16(w2, _mm512_load_si512(aq + 128)), s2v);
                 s1 = _mm512_dpwssd_epi32(s1, _mm512_maddubs_epi16(w3, _mm512_load_si512(aq + 192)), s3v);
-                __m128i corr = _mm_madd_epi16(mins, _mm_load_si128((const __m128i *)at[t].bs32));
-                __m128 dm = _mm_mul_ps(dm0, _mm_set1_ps(at[t].d));
-                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), _mm512_broadcastss_ps(dm), acc[t]);
-                accm[t] = _mm_fmadd_ps(_mm_cvtepi32_ps(corr), _mm_permute_ps(dm, 0x55), accm[t]);
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), _mm512_set1_ps(d * at[t].d), acc[t]);
+            }
+            DL_UNROLL for (int g = 0; g < NQ; g++) { /* tokens 4g..4g+3 (rows past NT are zero) */
+                __m512i corr = _mm512_madd_epi16(mins, _mm512_load_si512(sbx[i].bs32[4 * g]));
+                __m512 dm = _mm512_mul_ps(_mm512_set1_ps(dmin), _mm512_load_ps(sbx[i].dx4[4 * g]));
+                accm[g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(corr), dm, accm[g]);
             }
         }
+        _Alignas(64) float mt[2][16];
+        DL_UNROLL for (int g = 0; g < NQ; g++) _mm512_store_ps(mt[g], accm[g]);
         DL_UNROLL for (int t = 0; t < NT; t++) {
-            __m128 m = _mm_add_ps(accm[t], _mm_movehl_ps(accm[t], accm[t]));
+            __m128 am = _mm_load_ps(&mt[t / 4][4 * (t % 4)]);
+            __m128 m = _mm_add_ps(am, _mm_movehl_ps(am, am));
             m = _mm_add_ss(m, _mm_movehdup_ps(m));
             y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]) - _mm_cvtss_f32(m);
         }
@@ -596,15 +636,16 @@ DL_AI void gemvn_q4_K(int NT, int64_t n, const char *w, size_t ws, int64_t nr, c
 
 static void gemv_multi_q4_K(int64_t n, const char *w, size_t ws, int64_t nr, const char *a, size_t as, int64_t nt,
                             float *y, int64_t ldy) {
-    const q4k_act *qa = prep_q4k_act(n, a, as, (int)nt);
+    const q4k_sbx *sbx;
+    const q4k_act *qa = prep_q4k_multi(n, a, as, (int)nt, &sbx);
     switch (nt) {
-    case 2: gemvn_q4_K(2, n, w, ws, nr, qa, y, ldy); break;
-    case 3: gemvn_q4_K(3, n, w, ws, nr, qa, y, ldy); break;
-    case 4: gemvn_q4_K(4, n, w, ws, nr, qa, y, ldy); break;
-    case 5: gemvn_q4_K(5, n, w, ws, nr, qa, y, ldy); break;
-    case 6: gemvn_q4_K(6, n, w, ws, nr, qa, y, ldy); break;
-    case 7: gemvn_q4_K(7, n, w, ws, nr, qa, y, ldy); break;
-    default: gemvn_q4_K(8, n, w, ws, nr, qa, y, ldy); break;
+    case 2: gemvn_q4_K(2, n, w, ws, nr, qa, sbx, y, ldy); break;
+    case 3: gemvn_q4_K(3, n, w, ws, nr, qa, sbx, y, ldy); break;
+    case 4: gemvn_q4_K(4, n, w, ws, nr, qa, sbx, y, ldy); break;
+    case 5: gemvn_q4_K(5, n, w, ws, nr, qa, sbx, y, ldy); break;
+    case 6: gemvn_q4_K(6, n, w, ws, nr, qa, sbx, y, ldy); break;
+    case 7: gemvn_q4_K(7, n, w, ws, nr, qa, sbx, y, ldy); break;
+    default: gemvn_q4_K(8, n, w, ws, nr, qa, sbx, y, ldy); break;
     }
 }
 

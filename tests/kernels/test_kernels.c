@@ -358,6 +358,48 @@ static void test_matmul_isa_vs_scalar(void **state) {
     assert_int_equal(dl_kernels_set_isa(NULL), 0);
 }
 
+/* Batched decoding of Q4_K (2..8 tokens, AVX-512; the kernel does the
+ * mins term of four tokens in one vector): a token's outputs are the same
+ * bits whatever the batch size, so no lane of a group of four leaks into
+ * another token, and they agree with the token decoded alone (one-token
+ * kernel, another summation order) to float rounding. */
+static void test_q4_K_rows_batched_equal_alone(void **state) {
+    if (dl_kernels_set_isa("avx512") != 0) {
+        print_message("skipped: no AVX-512 on this CPU\n");
+        return;
+    }
+    dl_matmul_ws ws = {0};
+    const int64_t rows = 67, cols = 768;
+    mm_case m;
+    mm_setup(&m, DL_TYPE_Q4_K, rows, cols, 8);
+    float *alone = malloc((size_t)(rows * 8) * sizeof(float)), *batch = malloc((size_t)(rows * 8) * sizeof(float));
+    float *all8 = malloc((size_t)(rows * 8) * sizeof(float));
+    dl_error err = {0};
+    for (int64_t t = 0; t < 8; t++)
+        assert_int_equal(dl_matmul(NULL, &ws, DL_TYPE_Q4_K, m.w, rows, cols, m.x + t * cols, 1, alone + t * rows,
+                                   rows, &err), 0);
+    assert_int_equal(dl_matmul(NULL, &ws, DL_TYPE_Q4_K, m.w, rows, cols, m.x, 8, all8, rows, &err), 0);
+    float big = 0.0f; /* cancellation: the tolerance scales with the outputs' size */
+    for (int64_t i = 0; i < rows * 8; i++) big = fmaxf(big, fabsf(alone[i]));
+    for (int64_t nt = 2; nt <= 8; nt++) {
+        for (int64_t i = 0; i < rows * 8; i++) batch[i] = NAN;
+        assert_int_equal(dl_matmul(NULL, &ws, DL_TYPE_Q4_K, m.w, rows, cols, m.x, nt, batch, rows, &err), 0);
+        for (int64_t i = 0; i < rows * nt; i++) {
+            if (memcmp(&batch[i], &all8[i], sizeof(float)) != 0)
+                fail_msg("%lld tokens: y[%lld] = %.9g, in a batch of 8 %.9g", (long long)nt, (long long)i, batch[i],
+                         all8[i]);
+            if (!(fabsf(batch[i] - alone[i]) <= 1e-5f * big))
+                fail_msg("%lld tokens: y[%lld] = %.9g, alone %.9g", (long long)nt, (long long)i, batch[i], alone[i]);
+        }
+    }
+    free(alone);
+    free(all8);
+    free(batch);
+    mm_free(&m);
+    dl_matmul_ws_free(&ws);
+    assert_int_equal(dl_kernels_set_isa(NULL), 0);
+}
+
 /* dl_matmul_multi gives, bit for bit, the results of separate dl_matmul
  * calls: mixed types (Q4_K and Q6_K share one activation conversion),
  * matrices large enough to be cut into several chunks, 1-3 threads, every
@@ -774,6 +816,7 @@ int main(void) {
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_matmul_scalar_vs_float64),
         cmocka_unit_test(test_matmul_isa_vs_scalar),
+        cmocka_unit_test(test_q4_K_rows_batched_equal_alone),
         cmocka_unit_test(test_matmul_multi_equals_single),
         cmocka_unit_test(test_matmul_rejects_bad_input),
         cmocka_unit_test(test_act_quant_isa_identical),
