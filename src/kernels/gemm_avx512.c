@@ -464,8 +464,7 @@ static void gemv_q6_K(int64_t n, const char *w, size_t ws, int64_t nr, const cha
  * super-block the 256 int8 values in the order of the weight unpacking
  * (sub-blocks 0|2, 1|3, 4|6, 5|7: a 64-byte load of qs gives the low
  * nibbles of two sub-blocks and the high nibbles of two others), the bsums
- * of each 32-value sub-block, and d. prep_q4k_act fills table[i][t] for nt
- * tokens whose Q8_K rows are `as` bytes apart. */
+ * of each 32-value sub-block, and d. */
 typedef struct {
     int8_t q[256];
     int16_t bs32[8];
@@ -474,10 +473,27 @@ typedef struct {
 } q4k_act;
 static_assert(sizeof(q4k_act) % 64 == 0, "q4k_act keeps 64-byte alignment");
 
-static q4k_act *prep_q4k_act(int64_t n, const char *a, size_t as, int nt) {
+/* Batched decoding of Q4_K, per super-block the terms shared by the
+ * tokens: bs32[t] (token t's sub-block sums, tokens side by side, so one
+ * 512-bit multiply-add does the mins term of four tokens) and dx4[t][*]
+ * (token t's d four times, the scale of those four lanes). */
+typedef struct {
+    int16_t bs32[8][8];
+    float dx4[8][4];
+} q4k_sbx;
+static_assert(sizeof(q4k_sbx) % 64 == 0, "q4k_sbx keeps 64-byte alignment");
+
+/* Fills table[i][t] for nt tokens whose Q8_K rows are `as` bytes apart;
+ * with sbx (batched decoding) also their q4k_sbx table, after the
+ * activations in the same scratch. */
+static q4k_act *prep_q4k_act(int64_t n, const char *a, size_t as, int nt, const q4k_sbx **sbx) {
     int64_t nsb = n / DL_QK_K;
-    q4k_act *tab = dl_kernel_scratch((size_t)(nsb * nt) * sizeof(q4k_act));
+    size_t act = (size_t)(nsb * nt) * sizeof(q4k_act);
+    char *buf = dl_kernel_scratch(act + (sbx ? (size_t)nsb * sizeof(q4k_sbx) : 0));
+    q4k_act *tab = (q4k_act *)buf;
+    q4k_sbx *x = sbx ? (q4k_sbx *)(buf + act) : NULL;
     static const int order[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+    if (x) memset(x, 0, (size_t)nsb * sizeof(q4k_sbx));
     for (int tok = 0; tok < nt; tok++) {
         const dl_block_q8_K *qa = (const dl_block_q8_K *)(a + (size_t)tok * as);
         for (int64_t i = 0; i < nsb; i++) {
@@ -486,8 +502,12 @@ static q4k_act *prep_q4k_act(int64_t n, const char *a, size_t as, int nt) {
                 _mm256_store_si256((__m256i *)(t->q + 32 * k), _mm256_loadu_si256((const __m256i *)(qa[i].qs + 32 * order[k])));
             for (int j = 0; j < 8; j++) t->bs32[j] = (int16_t)(qa[i].bsums[2 * j] + qa[i].bsums[2 * j + 1]);
             t->d = qa[i].d;
+            if (!x) continue;
+            memcpy(x[i].bs32[tok], t->bs32, sizeof t->bs32);
+            for (int j = 0; j < 4; j++) x[i].dx4[tok][j] = qa[i].d;
         }
     }
+    if (sbx) *sbx = x;
     return tab;
 }
 
@@ -500,7 +520,7 @@ DL_AI __m512i q4k_scale_shuf(int a, int b) {
 /* Decoding Q4_K (one token): rows one after another (see gemv_q8_0). */
 static void gemv_q4_K(int64_t n, const char *w, size_t ws, int64_t nr, const char *a, float *y) {
     int64_t nsb = n / DL_QK_K;
-    const q4k_act *qa = prep_q4k_act(n, a, 0, 1);
+    const q4k_act *qa = prep_q4k_act(n, a, 0, 1, NULL);
     /* byte shuffles of the broadcast scale bytes: int16 lanes 0..15 <- scale a, 16..31 <- scale b */
     const __m512i i0 = q4k_scale_shuf(0, 2), i1 = q4k_scale_shuf(1, 3), i2 = q4k_scale_shuf(4, 6), i3 = q4k_scale_shuf(5, 7);
     const __m512i m4 = _mm512_set1_epi8(0x0F);
@@ -539,41 +559,6 @@ static void gemv_q4_K(int64_t n, const char *w, size_t ws, int64_t nr, const cha
         m = _mm_add_ss(m, _mm_movehdup_ps(m));
         y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - _mm_cvtss_f32(m);
     }
-}
-
-/* Batched decoding of Q4_K, per super-block the terms shared by the
- * tokens: bs32[t] (token t's sub-block sums, tokens side by side, so one
- * 512-bit multiply-add does the mins term of four tokens) and dx4[t][*]
- * (token t's d four times, the scale of those four lanes). */
-typedef struct {
-    int16_t bs32[8][8];
-    float dx4[8][4];
-} q4k_sbx;
-static_assert(sizeof(q4k_sbx) % 64 == 0, "q4k_sbx keeps 64-byte alignment");
-
-/* prep_q4k_act for nt tokens plus their q4k_sbx table (after the
- * activations in the same scratch). */
-static q4k_act *prep_q4k_multi(int64_t n, const char *a, size_t as, int nt, const q4k_sbx **sbx) {
-    int64_t nsb = n / DL_QK_K;
-    size_t act = (size_t)(nsb * nt) * sizeof(q4k_act);
-    char *buf = dl_kernel_scratch(act + (size_t)nsb * sizeof(q4k_sbx));
-    q4k_act *tab = (q4k_act *)buf;
-    q4k_sbx *x = (q4k_sbx *)(buf + act);
-    static const int order[8] = {0, 2, 1, 3, 4, 6, 5, 7};
-    memset(x, 0, (size_t)nsb * sizeof(q4k_sbx));
-    for (int tok = 0; tok < nt; tok++) {
-        const dl_block_q8_K *qa = (const dl_block_q8_K *)(a + (size_t)tok * as);
-        for (int64_t i = 0; i < nsb; i++) {
-            q4k_act *t = &tab[i * nt + tok];
-            for (int k = 0; k < 8; k++)
-                _mm256_store_si256((__m256i *)(t->q + 32 * k), _mm256_loadu_si256((const __m256i *)(qa[i].qs + 32 * order[k])));
-            for (int j = 0; j < 8; j++) x[i].bs32[tok][j] = (int16_t)(qa[i].bsums[2 * j] + qa[i].bsums[2 * j + 1]);
-            for (int j = 0; j < 4; j++) x[i].dx4[tok][j] = qa[i].d;
-            t->d = qa[i].d;
-        }
-    }
-    *sbx = x;
-    return tab;
 }
 
 /* Batched decoding of Q4_K (2..8 tokens): as gemv_q4_K, the rows one after
@@ -637,7 +622,7 @@ DL_AI void gemvn_q4_K(int NT, int64_t n, const char *w, size_t ws, int64_t nr, c
 static void gemv_multi_q4_K(int64_t n, const char *w, size_t ws, int64_t nr, const char *a, size_t as, int64_t nt,
                             float *y, int64_t ldy) {
     const q4k_sbx *sbx;
-    const q4k_act *qa = prep_q4k_multi(n, a, as, (int)nt, &sbx);
+    const q4k_act *qa = prep_q4k_act(n, a, as, (int)nt, &sbx);
     switch (nt) {
     case 2: gemvn_q4_K(2, n, w, ws, nr, qa, sbx, y, ldy); break;
     case 3: gemvn_q4_K(3, n, w, ws, nr, qa, sbx, y, ldy); break;
