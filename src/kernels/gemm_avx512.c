@@ -564,10 +564,9 @@ static void gemv_q4_K(int64_t n, const char *w, size_t ws, int64_t nr, const cha
 /* Batched decoding of Q4_K (2..8 tokens): as gemv_q4_K, the rows one after
  * another; each super-block's weights and scales are unpacked once and
  * dotted against every token (activations repacked per token, table[i][t]).
- * The mins term runs for four tokens at a time (lanes 4t..4t+3 of one
- * accumulator are token t's four partial sums, the arithmetic of
- * gemv_q4_K's 128-bit accumulator lane by lane, so every token's result is
- * the same bits as through gemv_q4_K). */
+ * The mins term runs for four tokens at a time: lanes 4t..4t+3 of one
+ * accumulator are token t's four partial sums, each with the arithmetic it
+ * had in a 128-bit accumulator of its own (the results kept their bits). */
 DL_AI void gemvn_q4_K(int NT, int64_t n, const char *w, size_t ws, int64_t nr, const q4k_act *qa,
                       const q4k_sbx *sbx, float *y, int64_t ldy) {
     int64_t nsb = n / DL_QK_K;
