@@ -15,6 +15,7 @@ typedef struct rl_batch {
     dl_problem *probs;  /* (P) */
     dl_rollout *ro;     /* (rows) */
     float *reward, *correct, *format, *adv; /* (rows) */
+    bool *flat;         /* (P) the prompt's group got equal rewards: no signal */
     dl_example *ex;     /* (rows) ids borrowed from ro */
     dl_pg_terms *pg;    /* (rows) */
     float **old_lp, **ref_lp, **cur_lp; /* (rows) x (n-1) */
@@ -33,7 +34,7 @@ static void rl_batch_free(rl_batch *b, int32_t n_probs) {
         free(b->cur_lp[i]);
     }
     for (int32_t i = 0; i < n_probs; i++) dl_problem_free(&b->probs[i]);
-    free(b->probs), free(b->ro), free(b->reward), free(b->correct), free(b->format), free(b->adv);
+    free(b->probs), free(b->ro), free(b->reward), free(b->correct), free(b->format), free(b->adv), free(b->flat);
     free(b->ex), free(b->pg), free(b->old_lp), free(b->ref_lp), free(b->cur_lp);
     memset(b, 0, sizeof *b);
 }
@@ -82,15 +83,16 @@ static int rl_sample(dl_rl_ctx *x, rl_batch *b, dl_error *err) {
         int e = dl_rl_rollout_group(c, x->tok, cfg->n_vocab, ids, (int32_t)n, p->group, max_new, &x->t->rng, ro, err);
         free(ids);
         if (e) goto out;
-        bool flat = true;
+        bool *flat = &b->flat[i];
+        *flat = true;
         for (int32_t g = 0; g < p->group; g++) {
             dl_reward r = dl_task_reward(&b->probs[i], ro[g].text, &p->reward);
             int32_t k = i * p->group + g;
             b->reward[k] = r.total, b->correct[k] = r.correct, b->format[k] = r.format;
             b->sampled_reward += r.total, b->sampled_correct += r.correct, b->sampled++;
-            flat = flat && b->reward[k] == b->reward[i * p->group];
+            *flat = *flat && b->reward[k] == b->reward[i * p->group];
         }
-        if (flat && redraws < p->resample_flat) { /* no signal: draw this prompt again */
+        if (*flat && redraws < p->resample_flat) { /* no signal: draw this prompt again */
             redraws++;
             for (int32_t g = 0; g < p->group; g++) dl_rollout_free(&ro[g]);
             dl_problem_free(&b->probs[i]);
@@ -115,6 +117,7 @@ int dl_rl_step(dl_rl_ctx *x, dl_rl_stats *st, dl_error *err) {
     b.correct = dl_xcalloc((size_t)R, sizeof(float));
     b.format = dl_xcalloc((size_t)R, sizeof(float));
     b.adv = dl_xcalloc((size_t)R, sizeof(float));
+    b.flat = dl_xcalloc((size_t)p->prompts, sizeof(bool));
     b.ex = dl_xcalloc((size_t)R, sizeof(dl_example));
     b.pg = dl_xcalloc((size_t)R, sizeof(dl_pg_terms));
     b.old_lp = dl_xcalloc((size_t)R, sizeof(float *));
@@ -163,12 +166,7 @@ int dl_rl_step(dl_rl_ctx *x, dl_rl_stats *st, dl_error *err) {
     float **keep_ref = dl_xmalloc((size_t)R * sizeof(float *));
     int32_t *keep_idx = dl_xmalloc((size_t)R * sizeof(int32_t));
     for (int32_t k = 0; k < R; k++) {
-        if (p->drop_flat) {
-            bool flat = true;
-            for (int32_t g = k - k % p->group; g < k - k % p->group + p->group; g++)
-                flat = flat && b.reward[g] == b.reward[k - k % p->group];
-            if (flat) continue;
-        }
+        if (p->drop_flat && b.flat[k / p->group]) continue;
         keep[n_keep] = b.ex[k], keep_ref[n_keep] = b.ref_lp[k], keep_idx[n_keep++] = k;
         n_keep_tok += b.ro[k].n - b.ro[k].n_prompt;
     }
