@@ -41,7 +41,7 @@ dl_reward dl_task_reward(const dl_problem *p, const char *reply, const dl_reward
         if (p->no_thinking) {
             r.length = 1.0f;
         } else {
-            double ref = p->trace ? (double)strlen(p->trace) : 0.0, x = ref > 0 ? (double)reasoning / ref : 1.0;
+            double ref = p->trace_ref ? (double)p->trace_ref : p->trace ? (double)strlen(p->trace) : 0.0, x = ref > 0 ? (double)reasoning / ref : 1.0;
             r.length = x <= 1.5 ? 1.0f : x >= 3.0 ? 0.0f : (float)((3.0 - x) / 1.5);
         }
     }

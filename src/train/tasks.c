@@ -325,3 +325,14 @@ int64_t dl_tnum_digits(dl_trng *r, int digits) {
     for (int i = 1; i < digits; i++) lo *= 10;
     return dl_trng_range(r, lo, lo * 10 - 1);
 }
+
+void dl_tchoose_trace(dl_trng *r, dl_problem *out, char **traces, int n) {
+    int pick = (int)dl_trng_range(r, 0, n - 1);
+    size_t longest = 0;
+    for (int i = 0; i < n; i++) {
+        longest = DL_MAX(longest, strlen(traces[i]));
+        if (i != pick) free(traces[i]);
+    }
+    out->trace = traces[pick];
+    out->trace_ref = longest;
+}

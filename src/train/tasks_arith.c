@@ -194,6 +194,49 @@ void dl_task_gen_sub(int level, dl_trng *r, dl_problem *out) {
     out->answer = dl_xstrdup(ans);
 }
 
+/* a * b the second way. One-digit a: "7 * 4, counting up in steps of 7:"
+ * then "2 * 7 = 7 + 7 = 14" ... up to b (b <= 1 is said directly). Longer a:
+ * "77 * 2, splitting 77 into 70 + 7:", each part times b ("7 * 2 = 14, so
+ * 70 * 2 = 140", column work when b has two or more digits), then the parts
+ * added up (column work). */
+static void trace_mul_split(dl_buf *t, int64_t a, int64_t b) {
+    if (a < 10) {
+        if (b <= 1) {
+            dl_buf_printf(t, "%lld * %lld: %s\n", (long long)a, (long long)b, b == 0 ? "anything times 0 is 0" : "times 1 is the number itself");
+            return;
+        }
+        dl_buf_printf(t, "%lld * %lld, counting up in steps of %lld:\n1 * %lld = %lld\n", (long long)a, (long long)b,
+                      (long long)a, (long long)a, (long long)a);
+        for (int64_t k = 2; k <= b; k++)
+            dl_buf_printf(t, "%lld * %lld = %lld + %lld = %lld\n", (long long)k, (long long)a, (long long)((k - 1) * a),
+                          (long long)a, (long long)(k * a));
+        return;
+    }
+    int d[20];
+    int n = digits_of(a, d);
+    int64_t parts[20], scale[20];
+    int np = 0;
+    for (int i = n - 1; i >= 0; i--) {
+        if (d[i] == 0) continue;
+        int64_t s = 1;
+        for (int k = 0; k < i; k++) s *= 10;
+        parts[np] = d[i];
+        scale[np++] = s;
+    }
+    dl_buf_printf(t, "%lld * %lld, splitting %lld into ", (long long)a, (long long)b, (long long)a);
+    for (int i = 0; i < np; i++) dl_buf_printf(t, "%s%lld", i ? " + " : "", (long long)(parts[i] * scale[i]));
+    dl_buf_printf(t, ":\n");
+    int64_t total = 0;
+    for (int i = 0; i < np; i++) {
+        int64_t v = dl_trace_op(t, '*', parts[i], b, true);
+        int64_t part = v * scale[i];
+        if (scale[i] > 1)
+            dl_buf_printf(t, "so %lld * %lld = %lld\n", (long long)(parts[i] * scale[i]), (long long)b, (long long)part);
+        if (i > 0) dl_trace_op(t, '+', total, part, true);
+        total += part;
+    }
+}
+
 void dl_task_gen_mul(int level, dl_trng *r, dl_problem *out) {
     static const int DA[] = {1, 2, 2, 3, 3}, DB[] = {1, 1, 2, 2, 3};
     int64_t a = dl_tnum_digits(r, DA[level - 1]), b = dl_tnum_digits(r, DB[level - 1]);
@@ -204,10 +247,17 @@ void dl_task_gen_mul(int level, dl_trng *r, dl_problem *out) {
     bool swap = dl_trng_range(r, 0, 3) == 0; /* sometimes the shorter number first */
     const char *args[] = {swap ? sb : sa, swap ? sa : sb};
     set_question(r, out, MUL_Q, DL_ARRAY_LEN(MUL_Q), args, 2);
+    /* two ways: long multiplication, or a split by place value (counting up
+     * in steps of a when a has one digit) */
+    char *traces[2];
     dl_buf t = {0};
     dl_buf_printf(&t, "%s * %s, one digit of %s at a time from the right:\n", sa, sb, sb);
     dl_trace_mul(&t, a, b);
-    out->trace = finish_trace(&t, ans);
+    traces[0] = finish_trace(&t, ans);
+    t = (dl_buf){0};
+    trace_mul_split(&t, a, b);
+    traces[1] = finish_trace(&t, ans);
+    dl_tchoose_trace(r, out, traces, 2);
     out->answer = dl_xstrdup(ans);
 }
 
@@ -299,7 +349,9 @@ void dl_task_gen_sort(int level, dl_trng *r, dl_problem *out) {
     if (desc) set_question(r, out, SORT_DESC_Q, DL_ARRAY_LEN(SORT_DESC_Q), args, 1);
     else set_question(r, out, SORT_ASC_Q, DL_ARRAY_LEN(SORT_ASC_Q), args, 1);
     dl_buf_free(&lb);
-    /* selection: repeatedly take the smallest (largest) of what is left */
+    /* two ways: selection (repeatedly take the smallest, or largest, of what
+     * is left) or insertion (each number put in its place in the list so far) */
+    char *traces[2];
     dl_buf t = {0};
     int64_t left[8], done[8];
     int nl = n, nd = 0;
@@ -318,6 +370,21 @@ void dl_task_gen_sort(int level, dl_trng *r, dl_problem *out) {
     done[nd++] = left[0];
     dl_buf ab = {0};
     list_str(&ab, done, nd);
-    out->trace = finish_trace(&t, ab.data);
+    traces[0] = finish_trace(&t, ab.data);
+    t = (dl_buf){0};
+    dl_buf_printf(&t, "put each number in its place, %s first:\n", desc ? "largest" : "smallest");
+    nd = 0;
+    for (int i = 0; i < n; i++) {
+        int at = nd;
+        while (at > 0 && (desc ? done[at - 1] < v[i] : done[at - 1] > v[i])) at--;
+        memmove(done + at + 1, done + at, sizeof(int64_t) * (size_t)(nd - at));
+        done[at] = v[i];
+        nd++;
+        dl_buf_printf(&t, "%lld: ", (long long)v[i]);
+        list_str(&t, done, nd);
+        dl_buf_printf(&t, "\n");
+    }
+    traces[1] = finish_trace(&t, ab.data);
+    dl_tchoose_trace(r, out, traces, 2);
     out->answer = ab.data;
 }

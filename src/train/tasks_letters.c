@@ -1,5 +1,6 @@
 /* Letter counting: "how many r's are in strawberry?". The trace spells the
- * word one letter per line with the running count. */
+ * word one letter per line with the running count: front to back, front to
+ * back with the target beside each letter, or back to front. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,16 +62,30 @@ void dl_task_gen_letters(int level, dl_trng *r, dl_problem *out) {
     const char *args[] = {ls, word};
     out->question = dl_tsubst(dl_tpick(r, LET_Q, DL_ARRAY_LEN(LET_Q)), args, 2);
     dl_tcasual(r, out->question);
-    dl_buf t = {0};
-    dl_buf_printf(&t, "count %c in %s, letter by letter:\n", letter, word);
+    /* three ways to count, drawn per problem (their mistakes differ, which is
+     * what majority votes and RL's choice of method work on) */
+    char *traces[3];
     int count = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (word[i] == letter) count++;
-        /* "3 p no 0": the position keeps the place in the word, and after a
-         * space the letter is the same token as the target in the line above */
-        dl_buf_printf(&t, "%zu %c %s %d\n", i + 1, word[i], word[i] == letter ? "yes" : "no", count);
+    for (int how = 0; how < 3; how++) {
+        dl_buf t = {0};
+        static const char *const HOW[] = {"letter by letter", "comparing each letter with", "from the last letter back"};
+        if (how == 1) dl_buf_printf(&t, "count %c in %s, %s %c:\n", letter, word, HOW[how], letter);
+        else dl_buf_printf(&t, "count %c in %s, %s:\n", letter, word, HOW[how]);
+        count = 0;
+        for (size_t k = 0; k < n; k++) {
+            size_t i = how == 2 ? n - 1 - k : k;
+            if (word[i] == letter) count++;
+            /* "3 p no 0": the position keeps the place in the word, and after a
+             * space the letter is the same token as the target in the line above;
+             * "3 p vs e: no 0" puts the two letters side by side */
+            if (how == 1)
+                dl_buf_printf(&t, "%zu %c vs %c: %s %d\n", i + 1, word[i], letter, word[i] == letter ? "yes" : "no", count);
+            else
+                dl_buf_printf(&t, "%zu %c %s %d\n", i + 1, word[i], word[i] == letter ? "yes" : "no", count);
+        }
+        dl_buf_printf(&t, "%d", count);
+        traces[how] = t.data;
     }
-    dl_buf_printf(&t, "%d", count);
-    out->trace = t.data;
+    dl_tchoose_trace(r, out, traces, 3);
     out->answer = dl_tstrf("%d", count);
 }

@@ -72,6 +72,10 @@ typedef struct dl_problem {
     char *question; /* the user's text, in one of many phrasings */
     char *trace;    /* reasoning steps, '\n'-separated; the last line is the answer */
     char *answer;   /* the final answer, e.g. "49", "3, 5, 9" */
+    size_t trace_ref; /* bytes of the longest reasoning among the task's strategies
+                       * for this problem (tasks with several ways to reason
+                       * draw one for `trace`); the length reward's reference.
+                       * 0: strlen(trace) */
     bool no_thinking; /* rendered with thinking off (reasoning effort none): the
                        * prompt holds an empty think block, the reply is the answer */
     int32_t cut;      /* > 0: the rendered reasoning stops after this many bytes of

@@ -20,6 +20,10 @@ void dl_tcasual(dl_trng *r, char *s);
 char *dl_tsystem(dl_trng *r);
 /* A random developer message (or NULL, nine times in ten). */
 char *dl_tdeveloper(dl_trng *r);
+/* Takes one of n >= 1 candidate reasonings (malloc'd, each ending with the
+ * answer line) uniformly: out->trace owns it, out->trace_ref is the length of
+ * the longest, the others are freed. Draws one number from r. */
+void dl_tchoose_trace(dl_trng *r, dl_problem *out, char **traces, int n);
 /* A uniformly random number with exactly `digits` digits (1..18). */
 int64_t dl_tnum_digits(dl_trng *r, int digits);
 

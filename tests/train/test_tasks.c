@@ -238,6 +238,130 @@ static void test_rewards(void **state) {
     }
 }
 
+/* Checks every line of a trace that states arithmetic: "a op b = v" and
+ * "k * a = p + a = v" must be true. Returns the number of lines checked. */
+static int check_arith_lines(const char *trace) {
+    int checked = 0;
+    for (const char *l = trace; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        long long a, b, v, p, q;
+        char op;
+        if (sscanf(l, "%lld * %lld = %lld + %lld = %lld", &a, &b, &p, &q, &v) == 5) {
+            assert_int_equal(a * b, v);
+            assert_int_equal(p + q, v);
+            checked++;
+        } else if (sscanf(l, "%lld %c %lld = %lld", &a, &op, &b, &v) == 4 && strchr("+-*", op)) {
+            assert_int_equal(op == '+' ? a + b : op == '-' ? a - b : a * b, v);
+            checked++;
+        } else if (sscanf(l, "so %lld * %lld = %lld", &a, &b, &v) == 3) {
+            assert_int_equal(a * b, v);
+            checked++;
+        }
+    }
+    return checked;
+}
+
+/* Checks the letter lines ("3 p no 0", "3 p vs e: no 0"): the letter is the
+ * word's letter at that position, yes/no says whether it is the target, and
+ * the count is the number of yes so far. */
+static void check_letter_lines(const char *trace, char target, const char *word) {
+    int count = 0, lines = 0;
+    for (const char *l = strchr(trace, '\n') + 1; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        int pos, c;
+        char ch, vs, yn[4];
+        if (sscanf(l, "%d %c vs %c: %3s %d", &pos, &ch, &vs, yn, &c) == 5) assert_int_equal(vs, target);
+        else if (sscanf(l, "%d %c %3s %d", &pos, &ch, yn, &c) != 4) continue;
+        assert_true(pos >= 1 && pos <= (int)strlen(word));
+        assert_int_equal(ch, word[pos - 1]);
+        assert_int_equal(strcmp(yn, "yes") == 0, ch == target);
+        count += ch == target;
+        assert_int_equal(c, count);
+        lines++;
+    }
+    assert_int_equal(lines, (int)strlen(word));
+}
+
+/* Tasks with several ways to reason draw one per problem: every way occurs
+ * at the trained levels, in fair shares, each way's steps are right, and
+ * the length reward's reference covers the drawn trace. */
+static void test_strategies(void **state) {
+    (void)state;
+    static const struct {
+        dl_task_kind kind;
+        const char *way[3]; /* text that marks each way */
+    } T[] = {
+        {DL_TASK_LETTERS, {"letter by letter:", "comparing each letter with", "from the last letter back:"}},
+        {DL_TASK_MUL, {"one digit of", "splitting", "counting up in steps of"}},
+        {DL_TASK_SORT, {"smallest of", "in its place", "largest of"}},
+        {DL_TASK_WORD, {NULL}},
+    };
+    dl_trng r;
+    dl_trng_seed(&r, 7);
+    for (size_t k = 0; k < sizeof T / sizeof T[0]; k++) {
+        int seen[3] = {0}, n = 0, with_columns = 0, checked = 0;
+        for (int level = 1; level <= 2; level++)
+            for (int i = 0; i < 300; i++) {
+                dl_problem p;
+                assert_int_equal(dl_task_generate(T[k].kind, level, DL_SPLIT_TRAIN, &r, &p, NULL), 0);
+                assert_true(p.trace_ref >= strlen(p.trace));
+                assert_string_equal(last_line(p.trace), p.answer);
+                for (int w = 0; w < 3; w++)
+                    if (T[k].way[w] && strstr(p.trace, T[k].way[w])) seen[w]++;
+                checked += check_arith_lines(p.trace);
+                if (T[k].kind == DL_TASK_LETTERS) {
+                    char target, word[64];
+                    assert_int_equal(sscanf(p.canon, "letters %c %63s", &target, word), 2);
+                    check_letter_lines(p.trace, target, word);
+                }
+                if (T[k].kind == DL_TASK_WORD && strstr(p.trace, ", so far ")) with_columns++;
+                n++;
+                dl_problem_free(&p);
+            }
+        if (T[k].kind == DL_TASK_LETTERS)
+            for (int w = 0; w < 3; w++) assert_true(seen[w] > n / 4 && seen[w] < n / 2);
+        if (T[k].kind == DL_TASK_MUL) { /* long multiplication half the time; the split or counting up the rest */
+            assert_true(seen[0] > n * 2 / 5 && seen[0] < n * 3 / 5);
+            assert_true(seen[1] > n / 5 && seen[2] > n / 10);
+            assert_int_equal(seen[0] + seen[1] + seen[2], n);
+        }
+        if (T[k].kind == DL_TASK_SORT) { /* selection (smallest or largest first) or insertion */
+            assert_true(seen[1] > n * 2 / 5 && seen[1] < n * 3 / 5);
+            assert_int_equal(seen[0] + seen[1] + seen[2], n);
+        }
+        if (T[k].kind == DL_TASK_WORD) assert_true(with_columns > n / 10 && with_columns < n * 3 / 5);
+        if (T[k].kind != DL_TASK_LETTERS && T[k].kind != DL_TASK_SORT) assert_true(checked >= n);
+        print_message("%s: %d problems, ways %d / %d / %d, %d arithmetic lines checked\n", dl_task_name(T[k].kind), n,
+                      seen[0], seen[1], seen[2], checked);
+    }
+    /* insertion: each line's list is in order and grows by one */
+    dl_trng_seed(&r, 8);
+    int insertion = 0;
+    for (int i = 0; i < 200; i++) {
+        dl_problem p;
+        assert_int_equal(dl_task_generate(DL_TASK_SORT, 2, DL_SPLIT_TRAIN, &r, &p, NULL), 0);
+        if (strstr(p.trace, "in its place")) {
+            bool desc = strstr(p.trace, "largest first") != NULL;
+            int len = 0;
+            for (const char *l = strchr(p.trace, '\n') + 1; strchr(l, '\n'); l = strchr(l, '\n') + 1) {
+                const char *c = strchr(l, ':');
+                assert_non_null(c);
+                long long v[8];
+                int m = 0;
+                for (const char *x = c + 1; *x != '\n';) {
+                    char *end;
+                    v[m++] = strtoll(x, &end, 10);
+                    x = end;
+                    if (*x == ',') x++;
+                }
+                assert_int_equal(m, ++len);
+                for (int j = 1; j < m; j++) assert_true(desc ? v[j - 1] >= v[j] : v[j - 1] <= v[j]);
+            }
+            insertion++;
+        }
+        dl_problem_free(&p);
+    }
+    assert_true(insertion > 50);
+}
+
 static void test_known_traces(void **state) {
     (void)state;
     /* find "strawberry / r" style problem through the verifier contract */
@@ -282,7 +406,7 @@ int main(void) {
         cmocka_unit_test(test_verify_and_traces), cmocka_unit_test(test_verify_lenient),
         cmocka_unit_test(test_split_no_overlap),  cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_phrasings),         cmocka_unit_test(test_rewards),
-        cmocka_unit_test(test_known_traces),
+        cmocka_unit_test(test_known_traces),      cmocka_unit_test(test_strategies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
