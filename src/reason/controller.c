@@ -264,6 +264,14 @@ int dl_reason_run(dl_backend *b, const dl_chat_msg *msgs, size_t n_msgs, const d
     dl_gen_params g = *gen;
     if (dl_reason_apply(p, &g, err) != 0) return -1;
     out->budget = g.reasoning_budget;
+    if (dl_backend_budget_hint(b, "continue") == 0) {
+        /* the model's GGUF says it was never taught to go on after a cue
+         * (deliberate.reasoning.budget.continue = 0, the models deliberate
+         * trains): a "Wait" would only derail a finished reasoning */
+        g.continue_cue = NULL;
+        g.min_reasoning = 0;
+        g.max_continuations = 0;
+    }
 
     bool show_reasoning = p->want_reasoning && p->allow_reasoning;
     out->samples = dl_xcalloc((size_t)p->n, sizeof(dl_reason_sample));

@@ -95,7 +95,9 @@ typedef struct dl_reason_params {
     dl_effort_budgets budgets;   /* from dl_effort_budgets_for() or the caller */
     /* At high effort, a reasoning block closed before min_share of the budget
      * is reopened with continue_cue (at most max_continuations times).
-     * continue_cue NULL = never. Defaults: "\nWait", 0.25, 2. */
+     * continue_cue NULL = never. Defaults: "\nWait", 0.25, 2. dl_reason_run
+     * never cues a model whose GGUF has deliberate.reasoning.budget.continue
+     * = 0 (the models deliberate trains). */
     const char *continue_cue;
     float min_share;
     int32_t max_continuations;

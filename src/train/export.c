@@ -41,8 +41,10 @@ int dl_tmodel_export(const dl_tmodel *m, const dl_bpe_vocab *v, const char *name
         dl_gguf_writer_set_u32(w, "deliberate.reasoning.budget.medium", (uint32_t)hints->medium);
         dl_gguf_writer_set_u32(w, "deliberate.reasoning.budget.high", (uint32_t)hints->high);
     }
-    /* too small to summarise its own reasoning: the controller extracts one */
+    /* too small to summarise its own reasoning: the controller extracts one;
+     * never trained to go on after a continuation cue ("Wait"): not cued */
     dl_gguf_writer_set_u32(w, "deliberate.reasoning.budget.summary", 0);
+    dl_gguf_writer_set_u32(w, "deliberate.reasoning.budget.continue", 0);
     const int64_t E = c->n_embd, QD = (int64_t)c->n_head * c->head_dim, KVD = (int64_t)c->n_head_kv * c->head_dim;
     add2d(w, "token_embd.weight", P + o->tok_embd, c->n_vocab, E);
     add1d(w, "output_norm.weight", P + o->output_norm, E);

@@ -72,6 +72,17 @@ static void test_high_effort_cue(void **state)
     assert_string_equal(r.reasoning, "a b");
     dl_reason_result_free(&r);
     dl_backend_free(b);
+    /* a model whose GGUF says it was never taught to go on after a cue
+     * (deliberate.reasoning.budget.continue = 0) is not cued at high effort */
+    static const struct dl_scripted_hint hints[] = {{"continue", 0}, {NULL, 0}};
+    dl_scripted_opts so = {replies, 1, NULL, 10, NULL, NULL, hints};
+    b = dl_backend_scripted_new(&so);
+    p.effort = DL_EFFORT_HIGH;
+    run_ok(b, &p, NULL, &r);
+    assert_string_equal(r.reasoning, "a b");
+    assert_string_equal(r.answer, "X");
+    dl_reason_result_free(&r);
+    dl_backend_free(b);
 }
 
 typedef struct seen {

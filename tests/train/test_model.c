@@ -153,6 +153,13 @@ static void test_export_matches_engine(void **state) {
     if (!em) fail_msg("%s", err.msg);
     dl_budget_hints back = dl_budget_hints_read(dl_model_gguf(em));
     assert_memory_equal(&back, &hints, sizeof hints);
+    /* what the controller reads: no self-written summary, no continuation cue */
+    uint32_t flag = 1;
+    assert_true(dl_gguf_get_u32(dl_model_gguf(em), "deliberate.reasoning.budget.summary", &flag));
+    assert_int_equal(flag, 0);
+    flag = 1;
+    assert_true(dl_gguf_get_u32(dl_model_gguf(em), "deliberate.reasoning.budget.continue", &flag));
+    assert_int_equal(flag, 0);
     const dl_hparams *hp = dl_model_hparams(em);
     assert_int_equal(hp->arch, DL_ARCH_QWEN3);
     assert_true(hp->tied_output);
