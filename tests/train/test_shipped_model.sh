@@ -30,6 +30,11 @@ env -u DELIBERATE_MODEL "$DELIBERATE" chat -p "What is 48 + 76?" --effort high -
 check "chat without -m uses it" [ $rc -eq 0 ] && has "$TMP/chat" "deliberate-mini.gguf"
 check "48 + 76 = 124 at effort high" [ "$(jq -r .answer "$TMP/chat")" = 124 ]
 check "the summary is an extract of the reasoning" bash -c "jq -r .summary '$TMP/chat' | grep -q '48 + 76.* ... 124'"
+# never cued: a "Wait" after a finished short reasoning only derailed it
+check "its GGUF says not to cue it (budget.continue = 0)" \
+    [ "$(jq -r '.metadata["deliberate.reasoning.budget.continue"]' "$TMP/info")" = 0 ]
+env -u DELIBERATE_MODEL "$DELIBERATE" chat -p "sort 5, 12, 3" --effort high --json >"$TMP/chat2" 2>&1
+check "sort 5, 12, 3 at effort high: 3, 5, 12 (no cue after the reasoning)" [ "$(jq -r .answer "$TMP/chat2")" = "3, 5, 12" ]
 
 # held-out accuracy on a sample: 20 test problems per task, greedy; the card's
 # figure (effort high, 200 per task) minus a margin for the smaller sample
