@@ -196,9 +196,10 @@ void dl_task_gen_sub(int level, dl_trng *r, dl_problem *out) {
 
 /* a * b the second way. One-digit a: "7 * 4, counting up in steps of 7:"
  * then "2 * 7 = 7 + 7 = 14" ... up to b (b <= 1 is said directly). Longer a:
- * "77 * 2, splitting 77 into 70 + 7:", each part times b ("7 * 2 = 14, so
- * 70 * 2 = 140", column work when b has two or more digits), then the parts
- * added up (column work). */
+ * "77 * 2, splitting 77 into 70 + 7:", each part's digit times b ("7 * 2 =
+ * 14", column work when b has two or more digits) and, for a part with
+ * zeros, "so 70 * 2 = 140" on the next line; each part after the first is
+ * added to the sum so far (column work). */
 static void trace_mul_split(dl_buf *t, int64_t a, int64_t b) {
     if (a < 10) {
         if (b <= 1) {
