@@ -8,6 +8,7 @@
 
 #include "../base/base.h"
 #include "../sample/sample.h"
+#include "../train/train.h"
 
 int cli_info(int argc, char **argv);
 int cli_tokenize(int argc, char **argv);
@@ -62,5 +63,7 @@ void cli_json_escape(FILE *f, const char *s, size_t n);
 
 /* "A-B" (or "N") difficulty levels of the train tasks, 1 <= A <= B <= max. */
 bool cli_parse_levels(const char *s, int max, int *lo, int *hi);
+/* "train", "validation" (or "valid") or "test" into *out; -1 for anything else. */
+int cli_parse_split(const char *s, dl_split *out);
 
 #endif

@@ -122,7 +122,7 @@ static int cmd_sft(int argc, char **argv) {
     return 0;
 }
 
-static int parse_split(const char *s, dl_split *out) {
+int cli_parse_split(const char *s, dl_split *out) {
     if (!strcmp(s, "train")) *out = DL_SPLIT_TRAIN;
     else if (!strcmp(s, "validation") || !strcmp(s, "valid")) *out = DL_SPLIT_VALID;
     else if (!strcmp(s, "test")) *out = DL_SPLIT_TEST;
@@ -145,7 +145,7 @@ static int cmd_sample(int argc, char **argv) {
         else if (!strcmp(a, "--seed") && i + 1 < argc) {
             if (!cli_parse_u64(argv[++i], &seed)) return cli_usage_error("train", "bad --seed");
         } else if (!strcmp(a, "--split") && i + 1 < argc) {
-            if (parse_split(argv[++i], &split)) return cli_usage_error("train", "bad --split (train, validation, test)");
+            if (cli_parse_split(argv[++i], &split)) return cli_usage_error("train", "bad --split (train, validation, test)");
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(TRAIN_HELP, stdout);
             return 0;

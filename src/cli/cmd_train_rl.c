@@ -121,9 +121,10 @@ int cli_train_rl(int argc, char **argv) {
 }
 
 static const char CURVES_HELP[] =
-    "usage: deliberate train curves -m FILE --out DIR [--task NAME] [--levels A-B] [-n N]\n"
+    "usage: deliberate train curves -m FILE --out DIR [--task NAME] [--levels A-B] [-n N] [--split S]\n"
     "                               [--budgets SPEC] [--votes 1,4,16] [--vote-effort E]\n"
-    "                               [--temp T] [--max-tokens N] [--threads N] [--seed N] [--cue] [--show]\n"
+    "                               [--temp T] [--top-k K] [--top-p P] [--min-p P]\n"
+    "                               [--max-tokens N] [--threads N] [--seed N] [--cue] [--show]\n"
     "                               [--embed FILE.svg]...\n"
     "\n"
     "Test-time compute on held-out (test split) problems, every reply produced by\n"
@@ -133,6 +134,13 @@ static const char CURVES_HELP[] =
     "n samples and majority vote (--votes, at --vote-effort, default high, and\n"
     "--temp, default 1). Wilson 95% intervals. Writes DIR/curves.json,\n"
     "DIR/budget.svg, DIR/votes.svg and DIR/curves.html.\n"
+    "  --threads N       problems measured at once (default 2), each on one engine\n"
+    "                    thread; the figures are the same for any N\n"
+    "  --top-k K, --top-p P, --min-p P  truncate the vote samples' distribution\n"
+    "                    (defaults 0, 1, 0: none; the samples come from the policy\n"
+    "                    itself, as in train rl; chat's defaults are 40, 0.95, 0.05)\n"
+    "  --split S         test (default) or validation: choose settings (e.g. --temp)\n"
+    "                    on validation problems, then measure on test\n"
     "  --levels A-B      difficulty levels (default 1-2, as train sft, rl and eval;\n"
     "                    problem i of a task at level A + i mod (B-A+1))\n"
     "  --embed FILE.svg  put a training chart (e.g. loss.svg, rl.svg) on the page (up to 4)\n"
@@ -150,7 +158,7 @@ static void print_points(const char *head, const dl_ttc_point *pts, int n) {
 int cli_train_curves(int argc, char **argv) {
     dl_ttc_params p = dl_ttc_default_params();
     const char *out = NULL;
-    long n = p.n_per_task, max_tokens = p.max_tokens, threads = p.threads;
+    long n = p.n_per_task, max_tokens = p.max_tokens, threads = p.threads, top_k = p.top_k;
     bool show = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -158,6 +166,9 @@ int cli_train_curves(int argc, char **argv) {
         else if (!strcmp(a, "--out") && i + 1 < argc) out = argv[++i];
         else if (!strcmp(a, "--budgets") && i + 1 < argc) p.budgets = argv[++i];
         else if (!strcmp(a, "--title") && i + 1 < argc) p.title = argv[++i];
+        else if (!strcmp(a, "--split") && i + 1 < argc) {
+            if (cli_parse_split(argv[++i], &p.split)) return cli_usage_error("train", "bad --split (train, validation, test)");
+        }
         else if (!strcmp(a, "--embed") && i + 1 < argc) {
             if (p.n_embed == 4) return cli_usage_error("train", "at most 4 --embed charts");
             p.embed[p.n_embed++] = argv[++i];
@@ -170,6 +181,9 @@ int cli_train_curves(int argc, char **argv) {
         NUM_OPT("--max-tokens", 1, 100000, max_tokens)
         NUM_OPT("--threads", 1, 256, threads)
         FLT_OPT("--temp", 0.0f, 10.0f, p.temperature)
+        FLT_OPT("--top-p", 0.0f, 1.0f, p.top_p)
+        FLT_OPT("--min-p", 0.0f, 1.0f, p.min_p)
+        NUM_OPT("--top-k", 0, 1000000, top_k)
         else if (!strcmp(a, "--seed") && i + 1 < argc) {
             if (!cli_parse_u64(argv[++i], &p.seed)) return cli_usage_error("train", "bad --seed");
         } else if (!strcmp(a, "--task") && i + 1 < argc) {
@@ -201,9 +215,12 @@ int cli_train_curves(int argc, char **argv) {
     }
     if (!p.model_path || !out) return cli_usage_error("train", "curves needs -m FILE and --out DIR");
     p.n_per_task = (int32_t)n, p.max_tokens = (int32_t)max_tokens, p.threads = (int)threads;
+    p.top_k = (int32_t)top_k;
     if (mkdir(out, 0755) != 0 && errno != EEXIST) return cli_fail("cannot create %s: %s", out, strerror(errno));
     dl_ttc_result r;
     dl_error err = {0};
+    p.progress = cli_progress;
+    p.progress_ctx = (void *)"measuring";
     if (dl_ttc_measure(&p, &r, show ? stdout : NULL, &err)) return cli_fail("%s", err.msg);
     if (dl_ttc_write(&p, &r, out, &err)) {
         dl_ttc_result_free(&r);

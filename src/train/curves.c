@@ -3,6 +3,8 @@
  * against the thinking budget (effort none/low/medium/high, greedy) and
  * against n samples with majority vote, with Wilson 95% intervals. */
 #include <math.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,12 +16,14 @@ dl_ttc_params dl_ttc_default_params(void) {
     p.level = 1; /* levels 1-2, as train sft / rl / eval and the shipped model */
     p.max_level = 2;
     p.n_per_task = 20;
+    p.split = DL_SPLIT_TEST;
     p.seed = 1;
     p.threads = 2;
     p.max_tokens = 256;
     p.votes[0] = 1, p.votes[1] = 4, p.votes[2] = 16;
     p.n_votes = 3;
     p.temperature = 1.0f;
+    p.top_k = 0, p.top_p = 1.0f, p.min_p = 0.0f;
     p.vote_effort = DL_EFFORT_HIGH;
     return p;
 }
@@ -58,14 +62,27 @@ static size_t problem_msgs(const dl_problem *pr, dl_chat_msg msgs[3]) {
 
 static const dl_effort EFFORTS[4] = {DL_EFFORT_NONE, DL_EFFORT_LOW, DL_EFFORT_MEDIUM, DL_EFFORT_HIGH};
 
-/* One problem: the four effort levels (greedy), then the vote samples. */
-static int measure_one(dl_backend *b, const dl_ttc_params *p, const dl_effort_budgets *bud, const dl_problem *pr,
-                       uint64_t seed, dl_ttc_result *res, FILE *show, dl_error *err) {
+/* One problem's measurement: its outcome and reasoning tokens at each
+ * effort (0..3) and each vote count (4..), and what --show prints. */
+typedef struct problem_rec {
+    dl_problem pr;
+    uint64_t seed;
+    bool ok[4 + DL_TTC_MAX_VOTES];
+    double tokens[4 + DL_TTC_MAX_VOTES];
+    char *show;
+    size_t show_len;
+} problem_rec;
+
+/* One problem: the four effort levels (greedy), then the vote samples.
+ * Fills rec; `show` (may be NULL) gets the per-reply lines. */
+static int measure_one(dl_backend *b, const dl_ttc_params *p, const dl_effort_budgets *bud, problem_rec *rec,
+                       FILE *show, dl_error *err) {
+    const dl_problem *pr = &rec->pr;
     dl_chat_msg msgs[3];
     size_t nm = problem_msgs(pr, msgs);
     dl_gen_params gen = dl_gen_default_params();
     gen.max_tokens = p->max_tokens;
-    gen.sampling.seed = seed;
+    gen.sampling.seed = rec->seed;
     dl_reason_params rp = dl_reason_default_params();
     rp.budgets = *bud;
     rp.summary = DL_SUMMARY_OFF;
@@ -77,15 +94,12 @@ static int measure_one(dl_backend *b, const dl_ttc_params *p, const dl_effort_bu
         rp.n = 1;
         gen.sampling.temperature = 0.0f;
         if (dl_reason_run(b, msgs, nm, &gen, &rp, NULL, &out, err)) return -1;
-        bool ok = dl_task_verify(pr, out.answer);
-        dl_ttc_point *pt = &res->effort[e];
-        pt->n++, pt->correct += ok;
-        dl_buf_append(&pt->outcomes, ok ? "1" : "0", 1);
-        pt->task_n[pr->kind]++, pt->task_correct[pr->kind] += ok;
-        pt->mean_reasoning_tokens += out.usage.reasoning_tokens;
+        rec->ok[e] = dl_task_verify(pr, out.answer);
+        rec->tokens[e] = out.usage.reasoning_tokens;
         if (show)
             fprintf(show, "%-7s %-6s %-5s reasoning %4d  expected %-10s answer %s\n", dl_task_name(pr->kind),
-                    dl_effort_name(EFFORTS[e]), ok ? "ok" : "WRONG", out.usage.reasoning_tokens, pr->answer, out.answer);
+                    dl_effort_name(EFFORTS[e]), rec->ok[e] ? "ok" : "WRONG", out.usage.reasoning_tokens, pr->answer,
+                    out.answer);
         dl_reason_result_free(&out);
     }
     if (p->n_votes == 0) return 0;
@@ -94,6 +108,7 @@ static int measure_one(dl_backend *b, const dl_ttc_params *p, const dl_effort_bu
     rp.n = p->votes[p->n_votes - 1];
     rp.strategy = DL_STRATEGY_VOTE;
     gen.sampling.temperature = p->temperature;
+    gen.sampling.top_k = p->top_k, gen.sampling.top_p = p->top_p, gen.sampling.min_p = p->min_p;
     if (dl_reason_run(b, msgs, nm, &gen, &rp, NULL, &out, err)) return -1;
     dl_vote_item items[64];
     for (int i = 0; i < out.n_samples && i < 64; i++)
@@ -102,17 +117,64 @@ static int measure_one(dl_backend *b, const dl_ttc_params *p, const dl_effort_bu
         int k = DL_MIN(p->votes[v], out.n_samples), votes = 0;
         int w = dl_vote_majority(items, (size_t)k, &votes);
         bool ok = w >= 0 && dl_task_verify(pr, out.samples[w].answer_text);
-        dl_ttc_point *pt = &res->vote[v];
-        pt->n++, pt->correct += ok;
-        dl_buf_append(&pt->outcomes, ok ? "1" : "0", 1);
-        pt->task_n[pr->kind]++, pt->task_correct[pr->kind] += ok;
-        for (int i = 0; i < k; i++) pt->mean_reasoning_tokens += (double)out.samples[i].reasoning_tokens / k;
+        rec->ok[4 + v] = ok;
+        rec->tokens[4 + v] = 0;
+        for (int i = 0; i < k; i++) rec->tokens[4 + v] += (double)out.samples[i].reasoning_tokens / k;
         if (show)
             fprintf(show, "%-7s n=%-4d %-5s votes %2d/%-2d expected %-10s answer %s\n", dl_task_name(pr->kind),
                     p->votes[v], ok ? "ok" : "WRONG", votes, k, pr->answer, w >= 0 ? out.samples[w].answer_text : "");
     }
     dl_reason_result_free(&out);
     return 0;
+}
+
+/* The problems shared by the workers: each worker opens its own backend
+ * (one engine thread) and takes the next unmeasured problem. */
+typedef struct ttc_job {
+    const dl_ttc_params *p;
+    const dl_effort_budgets *bud;
+    problem_rec *recs;
+    int32_t n, next, done;
+    bool show;
+    pthread_mutex_t mu;
+    int rc;
+    dl_error err; /* the first failure */
+} ttc_job;
+
+static void ttc_worker(void *ctx, int ith, int nth) {
+    (void)ith, (void)nth;
+    ttc_job *j = ctx;
+    dl_error err = {0};
+    dl_local_opts lo = {.n_parallel = 1, .n_threads = 1};
+    dl_backend *b = dl_backend_local_open(j->p->model_path, &lo, &err);
+    for (;;) {
+        pthread_mutex_lock(&j->mu);
+        int32_t i = (b && !j->rc) ? j->next++ : j->n;
+        pthread_mutex_unlock(&j->mu);
+        if (i >= j->n) break;
+        problem_rec *rec = &j->recs[i];
+        FILE *show = j->show ? open_memstream(&rec->show, &rec->show_len) : NULL;
+        int e = measure_one(b, j->p, j->bud, rec, show, &err);
+        if (show) fclose(show);
+        pthread_mutex_lock(&j->mu);
+        j->done++;
+        if (!e && j->p->progress) j->p->progress((float)j->done / (float)j->n, j->p->progress_ctx);
+        if (e) b = (dl_backend_free(b), NULL);
+        pthread_mutex_unlock(&j->mu);
+    }
+    pthread_mutex_lock(&j->mu);
+    if (!b && !j->rc) j->rc = -1, j->err = err;
+    pthread_mutex_unlock(&j->mu);
+    dl_backend_free(b);
+}
+
+/* Adds one problem's outcome to a point (in problem order, so two points
+ * over the same problems compare pair by pair). */
+static void add_outcome(dl_ttc_point *pt, dl_task_kind kind, bool ok, double tokens) {
+    pt->n++, pt->correct += ok;
+    dl_buf_append(&pt->outcomes, ok ? "1" : "0", 1);
+    pt->task_n[kind]++, pt->task_correct[kind] += ok;
+    pt->mean_reasoning_tokens += tokens;
 }
 
 int dl_ttc_measure(const dl_ttc_params *p, dl_ttc_result *res, FILE *show, dl_error *err) {
@@ -125,12 +187,12 @@ int dl_ttc_measure(const dl_ttc_params *p, dl_ttc_result *res, FILE *show, dl_er
         if (p->votes[v] < 1 || p->votes[v] > 64 || (v && p->votes[v] <= p->votes[v - 1]))
             return dl_error_set(err, 400, "curves: vote counts must rise, each 1..64");
     double t0 = dl_time_ms();
-    dl_local_opts lo = {.n_parallel = 1, .n_threads = p->threads};
+    dl_local_opts lo = {.n_parallel = 1, .n_threads = 1};
     dl_backend *b = dl_backend_local_open(p->model_path, &lo, err);
     if (!b) return -1;
-    int rc = -1;
     dl_effort_budgets bud = dl_effort_budgets_for(b);
-    if (p->budgets && dl_effort_budgets_parse(&bud, p->budgets, err)) goto out;
+    dl_backend_free(b);
+    if (p->budgets && dl_effort_budgets_parse(&bud, p->budgets, err)) return -1;
     for (int e = 0; e < 4; e++) {
         dl_ttc_point *pt = &res->effort[e];
         snprintf(pt->label, sizeof pt->label, "%s", dl_effort_name(EFFORTS[e]));
@@ -141,27 +203,51 @@ int dl_ttc_measure(const dl_ttc_params *p, dl_ttc_result *res, FILE *show, dl_er
         snprintf(res->vote[v].label, sizeof res->vote[v].label, "n=%d", p->votes[v]);
         res->vote[v].x = p->votes[v];
     }
+    /* the problems first, in a fixed order, so any number of workers
+     * measures the same problems with the same seeds */
+    problem_rec *recs = dl_xcalloc((size_t)DL_TASK__COUNT * (size_t)p->n_per_task, sizeof *recs);
+    int32_t n = 0;
+    int rc = -1;
     for (int k = 0; k < DL_TASK__COUNT; k++) {
         if (p->task_mask && !(p->task_mask >> k & 1)) continue;
         dl_trng r;
         dl_trng_seed(&r, p->seed + (uint64_t)k * 1000003u);
         for (int32_t i = 0; i < p->n_per_task; i++) {
-            dl_problem pr;
+            problem_rec *rec = &recs[n];
             int level = p->level + (int)(i % (max_level - p->level + 1));
-            if (dl_task_generate((dl_task_kind)k, level, DL_SPLIT_TEST, &r, &pr, err)) goto out;
-            pr.no_thinking = false;
-            pr.cut = 0;
-            int e = measure_one(b, p, &bud, &pr, p->seed * 7919u + (uint64_t)k * 100003u + (uint64_t)i * 101u, res, show, err);
-            dl_problem_free(&pr);
-            if (e) goto out;
+            if (dl_task_generate((dl_task_kind)k, level, p->split, &r, &rec->pr, err)) goto out;
+            n++;
+            rec->pr.no_thinking = false;
+            rec->pr.cut = 0;
+            rec->seed = p->seed * 7919u + (uint64_t)k * 100003u + (uint64_t)i * 101u;
         }
+    }
+    ttc_job job = {.p = p, .bud = &bud, .recs = recs, .n = n, .show = show != NULL};
+    pthread_mutex_init(&job.mu, NULL);
+    dl_pool *pool = dl_pool_create(DL_MIN(p->threads, DL_MAX(n, 1)));
+    dl_pool_run(pool, ttc_worker, &job);
+    dl_pool_free(pool);
+    pthread_mutex_destroy(&job.mu);
+    if (job.rc) {
+        *err = job.err;
+        goto out;
+    }
+    for (int32_t i = 0; i < n; i++) {
+        const problem_rec *rec = &recs[i];
+        for (int e = 0; e < 4; e++) add_outcome(&res->effort[e], rec->pr.kind, rec->ok[e], rec->tokens[e]);
+        for (int v = 0; v < p->n_votes; v++) add_outcome(&res->vote[v], rec->pr.kind, rec->ok[4 + v], rec->tokens[4 + v]);
+        if (show && rec->show) fwrite(rec->show, 1, rec->show_len, show);
     }
     for (int e = 0; e < 4; e++) finish_point(&res->effort[e]);
     for (int v = 0; v < p->n_votes; v++) finish_point(&res->vote[v]);
     res->seconds = (dl_time_ms() - t0) / 1000.0;
     rc = 0;
 out:
-    dl_backend_free(b);
+    for (int32_t i = 0; i < n; i++) {
+        dl_problem_free(&recs[i].pr);
+        free(recs[i].show);
+    }
+    free(recs);
     if (rc) dl_ttc_result_free(res);
     return rc;
 }

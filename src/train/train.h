@@ -481,24 +481,33 @@ typedef struct dl_ttc_params {
     int level, max_level;      /* difficulty of the test-split problems: problem i of a task
                                 * at level + i mod (max_level - level + 1); max_level 0 = level */
     int32_t n_per_task;
+    dl_split split;            /* where the problems come from (default test; validation
+                                * for choosing settings without looking at test) */
     uint64_t seed;
-    int threads;
+    int threads;               /* problems measured at once, each by its own engine
+                                * (one thread); the figures do not depend on it */
+    void (*progress)(float done, void *ctx); /* optional, called under a lock */
+    void *progress_ctx;
     const char *budgets;       /* thinking budgets, e.g. "low=16,medium=48,high=256", over the
                                 * model's hints or the defaults (NULL: those) */
     int32_t max_tokens;        /* reasoning + answer tokens per reply */
     bool continue_cue;         /* let high effort reopen early-closed reasoning ("Wait") */
     /* the n-samples curve: majority vote over the first n of votes[n_votes-1]
-     * samples drawn at `temperature` with effort `vote_effort` */
+     * samples drawn at `temperature` (after top_k, top_p and min_p; 0, 1 and
+     * 0 = no truncation: the policy itself, as RL samples it) with effort
+     * `vote_effort` */
     int32_t votes[DL_TTC_MAX_VOTES];
     int n_votes;
-    float temperature;
+    float temperature, top_p, min_p;
+    int32_t top_k;
     dl_effort vote_effort;
     const char *embed[4];      /* extra SVG charts for the HTML page (training curves) */
     const char *title;         /* the HTML page's heading (NULL: "Test-time compute") */
     int n_embed;
 } dl_ttc_params;
-/* Test split, level 1, 20 per task, budgets from the model (or the
- * defaults), 256 tokens, votes 1/4/16 at temperature 1 with effort high. */
+/* Test split, levels 1-2, 20 per task, budgets from the model (or the
+ * defaults), 256 tokens, votes 1/4/16 at temperature 1 (untruncated) with
+ * effort high. */
 dl_ttc_params dl_ttc_default_params(void);
 
 typedef struct dl_ttc_point {

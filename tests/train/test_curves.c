@@ -95,6 +95,28 @@ static void test_measure(void **state) {
     }
     assert_string_equal(r.vote[1].label, "n=3");
 
+    /* three problems measured at once give the same figures, problem by
+     * problem (samples included), as one at a time */
+    p.threads = 3;
+    dl_ttc_result t3;
+    assert_int_equal(dl_ttc_measure(&p, &t3, NULL, &err), 0);
+    for (int e = 0; e < 4; e++) {
+        assert_memory_equal(t3.effort[e].outcomes.data, r.effort[e].outcomes.data, 6);
+        assert_float_equal(t3.effort[e].mean_reasoning_tokens, r.effort[e].mean_reasoning_tokens, 1e-9);
+    }
+    for (int v = 0; v < 3; v++) {
+        assert_memory_equal(t3.vote[v].outcomes.data, r.vote[v].outcomes.data, 6);
+        assert_float_equal(t3.vote[v].mean_reasoning_tokens, r.vote[v].mean_reasoning_tokens, 1e-9);
+    }
+    dl_ttc_result_free(&t3);
+    /* a model the workers cannot open is an error that names it */
+    const char *good = p.model_path;
+    p.model_path = "/nonexistent/model.gguf";
+    assert_int_equal(dl_ttc_measure(&p, &t3, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "/nonexistent/model.gguf"));
+    p.model_path = good;
+    p.threads = 1;
+
     /* greedy "samples" are all the same reply: every vote equals effort high */
     p.temperature = 0.0f;
     dl_ttc_result g;
@@ -140,6 +162,11 @@ static void test_measure(void **state) {
     assert_non_null(oc);
     assert_int_equal(strlen(oc), 6);
     assert_memory_equal(oc, r.effort[1].outcomes.data, 6);
+    /* the settings of the vote samples are on record */
+    assert_string_equal(json_string_value(json_object_get(j, "split")), "test");
+    assert_int_equal(json_integer_value(json_object_get(j, "top_k")), 0);
+    assert_float_equal(json_real_value(json_object_get(j, "top_p")), 1.0, 1e-9);
+    assert_float_equal(json_real_value(json_object_get(j, "min_p")), 0.0, 1e-9);
     json_decref(j);
     const char *files[] = {"budget.svg", "votes.svg", "curves.html"};
     for (int i = 0; i < 3; i++) {
