@@ -228,6 +228,7 @@ int cli_train_curves(int argc, char **argv) {
     }
     print_points("effort", r.effort, 4);
     if (r.n_votes) print_points("samples", r.vote, r.n_votes);
+    printf("%d problems, %d of them different\n", r.n_problems, r.n_distinct);
     printf("measured in %.1f s; wrote %s/curves.json, budget.svg, votes.svg, curves.html\n", r.seconds, out);
     dl_ttc_result_free(&r);
     return 0;

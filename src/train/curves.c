@@ -232,6 +232,13 @@ int dl_ttc_measure(const dl_ttc_params *p, dl_ttc_result *res, FILE *show, dl_er
         *err = job.err;
         goto out;
     }
+    res->n_problems = n;
+    for (int32_t i = 0; i < n; i++) {
+        bool seen = false; /* n is thousands at most: a quadratic scan is fine */
+        for (int32_t j = 0; j < i && !seen; j++)
+            seen = recs[j].pr.kind == recs[i].pr.kind && !strcmp(recs[j].pr.canon, recs[i].pr.canon);
+        res->n_distinct += !seen;
+    }
     for (int32_t i = 0; i < n; i++) {
         const problem_rec *rec = &recs[i];
         for (int e = 0; e < 4; e++) add_outcome(&res->effort[e], rec->pr.kind, rec->ok[e], rec->tokens[e]);

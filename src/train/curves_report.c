@@ -80,7 +80,8 @@ int dl_ttc_write(const dl_ttc_params *p, const dl_ttc_result *res, const char *d
         if (chart(votes_svg, title, "n samples", res->vote, res->n_votes, "#d94801", err)) return -1;
     }
 
-    json_t *root = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:i, s:f, s:f, s:s, s:f}", "model", p->model_path,
+    json_t *root = json_pack("{s:s, s:i, s:i, s:s, s:i, s:i, s:i, s:i, s:f, s:i, s:f, s:f, s:s, s:f}", "model",
+                             p->model_path, "problems", res->n_problems, "distinct_problems", res->n_distinct,
                              "split", dl_split_name(p->split), "level", p->level, "max_level", max_level,
                              "n_per_task", p->n_per_task, "max_tokens", p->max_tokens, "temperature",
                              (double)p->temperature, "top_k", p->top_k, "top_p", (double)p->top_p, "min_p",

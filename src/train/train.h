@@ -525,6 +525,9 @@ typedef struct dl_ttc_result {
     dl_ttc_point effort[4]; /* none, low, medium, high: greedy, one sample */
     dl_ttc_point vote[DL_TTC_MAX_VOTES];
     int n_votes;
+    int32_t n_problems, n_distinct; /* problems measured; how many different ones (small levels
+                                     * have few: the test split of one-digit additions is a
+                                     * handful, drawn again with new wordings and seeds) */
     double seconds;
 } dl_ttc_result;
 

@@ -94,6 +94,8 @@ static void test_measure(void **state) {
         assert_true(r.vote[v].x == p.votes[v]);
     }
     assert_string_equal(r.vote[1].label, "n=3");
+    assert_int_equal(r.n_problems, 6);
+    assert_true(r.n_distinct >= 2 && r.n_distinct <= 6); /* at least one per task */
 
     /* three problems measured at once give the same figures, problem by
      * problem (samples included), as one at a time */
@@ -164,6 +166,8 @@ static void test_measure(void **state) {
     assert_memory_equal(oc, r.effort[1].outcomes.data, 6);
     /* the settings of the vote samples are on record */
     assert_string_equal(json_string_value(json_object_get(j, "split")), "test");
+    assert_int_equal(json_integer_value(json_object_get(j, "problems")), 6);
+    assert_int_equal(json_integer_value(json_object_get(j, "distinct_problems")), r.n_distinct);
     assert_int_equal(json_integer_value(json_object_get(j, "top_k")), 0);
     assert_float_equal(json_real_value(json_object_get(j, "top_p")), 1.0, 1e-9);
     assert_float_equal(json_real_value(json_object_get(j, "min_p")), 0.0, 1e-9);
