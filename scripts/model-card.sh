@@ -110,8 +110,12 @@ figures.
 ## Accuracy on held-out problems
 
 $N_EVAL test-split problems per task ($n_tasks tasks, levels $LEVELS
-alternating), every reply produced by the reasoning controller on the local
-engine, answers checked by the task's verifier. Intervals are Wilson 95%.
+alternating; $(jq -r '"\(.problems // "?") problems, \(.distinct_problems // "?") of them different"' "$RLJ"):
+the small levels hold few test problems, e.g. a handful of one-digit
+additions, drawn again with other wordings and seeds, so the intervals are
+for the test split's problems as drawn), every reply produced by the
+reasoning controller on the local engine, answers checked by the task's
+verifier. Intervals are Wilson 95%.
 
 Against the thinking budget (test-time compute; greedy):
 
@@ -129,7 +133,8 @@ Each step of the RL model's curve, as intervals and paired on the same problems:
 $(steps effort "$RLJ")
 
 Against the number of samples with majority vote (effort high, temperature
-$(jq -r .temperature "$RLJ"), RL model):
+$(jq -r .temperature "$RLJ"), $(jq -r 'if (.top_k // 0) == 0 and (.top_p // 1) >= 1 and (.min_p // 0) == 0
+    then "no truncation" else "top-k \(.top_k), top-p \(.top_p * 1000 | round / 1000), min-p \(.min_p * 1000 | round / 1000)" end' "$RLJ"), RL model):
 
 | samples | accuracy |
 | --- | --- |
