@@ -41,7 +41,7 @@ if [ "$MODE" = full ]; then
     SHAPE="--embd 192 --layers 4 --heads 6 --kv-heads 2 --head-dim 32 --ff 512 --ctx 256"
     SFT="--steps 12000 --batch 16 --samples 200000 --lr 0.003 --warmup 200"
     RL="--steps 300 --group 8 --prompts-per-step 8 --lr 1e-4 --kl 0.2 --warmup 5 --drop-flat --resample-flat 4 --max-tokens 200"
-    N_EVAL=200     # held-out problems per task for every measured point
+    N_EVAL=1000    # held-out problems per task for every measured point
     VOTES=1,4,16
     CURVES="--max-tokens 256"
 else

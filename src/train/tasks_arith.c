@@ -294,9 +294,14 @@ static bool trace_compare(dl_buf *t, int64_t a, int64_t b) {
     return false;
 }
 
+/* a has level + 1 digits, or (one time in four) any length up to that, so
+ * one-digit pairs ("5 or 9") are in the data; b is shorter or the same
+ * length; half the time they swap places, so the longer number is not
+ * always the first. */
 void dl_task_gen_compare(int level, dl_trng *r, dl_problem *out) {
-    int64_t a = dl_tnum_digits(r, level + 1), b;
-    if (dl_trng_range(r, 0, 2) == 0) b = dl_tnum_digits(r, (int)dl_trng_range(r, 1, level + 1));
+    int la = dl_trng_range(r, 0, 3) == 0 ? (int)dl_trng_range(r, 1, level + 1) : level + 1;
+    int64_t a = dl_tnum_digits(r, la), b;
+    if (dl_trng_range(r, 0, 2) == 0) b = dl_tnum_digits(r, (int)dl_trng_range(r, 1, la));
     else { /* same length, often sharing a prefix: the interesting case */
         char s[24];
         NUMSTR(s, a);
@@ -306,6 +311,10 @@ void dl_task_gen_compare(int level, dl_trng *r, dl_problem *out) {
             b = b * 10 + (i < keep ? s[i] - '0' : (i == 0 ? dl_trng_range(r, 1, 9) : dl_trng_range(r, 0, 9)));
     }
     if (a == b) b = a + 1;
+    if (dl_trng_range(r, 0, 1)) {
+        int64_t t = a;
+        a = b, b = t;
+    }
     bool want_max = dl_trng_range(r, 0, 1);
     char sa[24], sb[24];
     NUMSTR(sa, a); NUMSTR(sb, b);

@@ -362,6 +362,40 @@ static void test_strategies(void **state) {
     assert_true(insertion > 50);
 }
 
+/* Comparisons cover what people ask: one-digit pairs ("5 or 9") and the
+ * longer number first or second, each answered right by the trace. */
+static void test_compare_shapes(void **state) {
+    (void)state;
+    dl_trng r;
+    dl_trng_seed(&r, 11);
+    int one_digit = 0, longer_first = 0, longer_second = 0, n = 0;
+    for (int level = 1; level <= 2; level++)
+        for (int i = 0; i < 1000; i++, n++) {
+            dl_problem p;
+            dl_error err = {0};
+            assert_int_equal(dl_task_generate(DL_TASK_COMPARE, level, DL_SPLIT_TRAIN, &r, &p, &err), 0);
+            char op[4];
+            long long a, b;
+            assert_int_equal(sscanf(p.canon, "%3s %lld %lld", op, &a, &b), 3);
+            assert_true(a != b);
+            char sa[24], sb[24];
+            snprintf(sa, sizeof sa, "%lld", a), snprintf(sb, sizeof sb, "%lld", b);
+            one_digit += strlen(sa) == 1 && strlen(sb) == 1;
+            longer_first += strlen(sa) > strlen(sb);
+            longer_second += strlen(sa) < strlen(sb);
+            long long want = !strcmp(op, "max") ? (a > b ? a : b) : (a < b ? a : b);
+            char ws[24];
+            snprintf(ws, sizeof ws, "%lld", want);
+            assert_string_equal(p.answer, ws);
+            assert_true(dl_task_verify(&p, p.trace));
+            dl_problem_free(&p);
+        }
+    assert_true(one_digit > n / 40);
+    printf("compare: %d problems, %d one-digit pairs, longer first %d, second %d\n", n, one_digit, longer_first,
+           longer_second);
+    assert_true(longer_first > n / 25 && longer_second > n / 25);
+}
+
 static void test_known_traces(void **state) {
     (void)state;
     /* find "strawberry / r" style problem through the verifier contract */
@@ -407,6 +441,7 @@ int main(void) {
         cmocka_unit_test(test_split_no_overlap),  cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_phrasings),         cmocka_unit_test(test_rewards),
         cmocka_unit_test(test_known_traces),      cmocka_unit_test(test_strategies),
+        cmocka_unit_test(test_compare_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
