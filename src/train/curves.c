@@ -128,10 +128,11 @@ static int measure_one(dl_backend *b, const dl_ttc_params *p, const dl_effort_bu
     return 0;
 }
 
-/* The problems shared by the workers: each worker opens its own backend
- * (one engine thread) and takes the next unmeasured problem. */
+/* The problems shared by the workers: worker ith runs backends[ith] (one
+ * engine thread, opened beforehand) and takes the next unmeasured problem. */
 typedef struct ttc_job {
     const dl_ttc_params *p;
+    dl_backend **backends;
     const dl_effort_budgets *bud;
     problem_rec *recs;
     int32_t n, next, done;
@@ -142,30 +143,25 @@ typedef struct ttc_job {
 } ttc_job;
 
 static void ttc_worker(void *ctx, int ith, int nth) {
-    (void)ith, (void)nth;
+    (void)nth;
     ttc_job *j = ctx;
     dl_error err = {0};
-    dl_local_opts lo = {.n_parallel = 1, .n_threads = 1};
-    dl_backend *b = dl_backend_local_open(j->p->model_path, &lo, &err);
     for (;;) {
         pthread_mutex_lock(&j->mu);
-        int32_t i = (b && !j->rc) ? j->next++ : j->n;
+        int32_t i = j->rc ? j->n : j->next++;
         pthread_mutex_unlock(&j->mu);
         if (i >= j->n) break;
         problem_rec *rec = &j->recs[i];
         FILE *show = j->show ? open_memstream(&rec->show, &rec->show_len) : NULL;
-        int e = measure_one(b, j->p, j->bud, rec, show, &err);
+        int e = measure_one(j->backends[ith], j->p, j->bud, rec, show, &err);
         if (show) fclose(show);
         pthread_mutex_lock(&j->mu);
         j->done++;
-        if (!e && j->p->progress) j->p->progress((float)j->done / (float)j->n, j->p->progress_ctx);
-        if (e) b = (dl_backend_free(b), NULL);
+        if (e && !j->rc) j->rc = -1, j->err = err; /* the others stop at their next problem */
+        else if (!e && j->p->progress) j->p->progress((float)j->done / (float)j->n, j->p->progress_ctx);
         pthread_mutex_unlock(&j->mu);
+        if (e) break;
     }
-    pthread_mutex_lock(&j->mu);
-    if (!b && !j->rc) j->rc = -1, j->err = err;
-    pthread_mutex_unlock(&j->mu);
-    dl_backend_free(b);
 }
 
 /* Adds one problem's outcome to a point (in problem order, so two points
@@ -187,12 +183,17 @@ int dl_ttc_measure(const dl_ttc_params *p, dl_ttc_result *res, FILE *show, dl_er
         if (p->votes[v] < 1 || p->votes[v] > 64 || (v && p->votes[v] <= p->votes[v - 1]))
             return dl_error_set(err, 400, "curves: vote counts must rise, each 1..64");
     double t0 = dl_time_ms();
+    /* one engine per worker, each on one thread */
+    int n_workers = p->threads;
+    dl_backend **backends = dl_xcalloc((size_t)n_workers, sizeof *backends);
+    problem_rec *recs = NULL;
+    int32_t n = 0;
+    int rc = -1;
     dl_local_opts lo = {.n_parallel = 1, .n_threads = 1};
-    dl_backend *b = dl_backend_local_open(p->model_path, &lo, err);
-    if (!b) return -1;
-    dl_effort_budgets bud = dl_effort_budgets_for(b);
-    dl_backend_free(b);
-    if (p->budgets && dl_effort_budgets_parse(&bud, p->budgets, err)) return -1;
+    for (int w = 0; w < n_workers; w++)
+        if (!(backends[w] = dl_backend_local_open(p->model_path, &lo, err))) goto out;
+    dl_effort_budgets bud = dl_effort_budgets_for(backends[0]);
+    if (p->budgets && dl_effort_budgets_parse(&bud, p->budgets, err)) goto out;
     for (int e = 0; e < 4; e++) {
         dl_ttc_point *pt = &res->effort[e];
         snprintf(pt->label, sizeof pt->label, "%s", dl_effort_name(EFFORTS[e]));
@@ -205,9 +206,7 @@ int dl_ttc_measure(const dl_ttc_params *p, dl_ttc_result *res, FILE *show, dl_er
     }
     /* the problems first, in a fixed order, so any number of workers
      * measures the same problems with the same seeds */
-    problem_rec *recs = dl_xcalloc((size_t)DL_TASK__COUNT * (size_t)p->n_per_task, sizeof *recs);
-    int32_t n = 0;
-    int rc = -1;
+    recs = dl_xcalloc((size_t)DL_TASK__COUNT * (size_t)p->n_per_task, sizeof *recs);
     for (int k = 0; k < DL_TASK__COUNT; k++) {
         if (p->task_mask && !(p->task_mask >> k & 1)) continue;
         dl_trng r;
@@ -222,9 +221,9 @@ int dl_ttc_measure(const dl_ttc_params *p, dl_ttc_result *res, FILE *show, dl_er
             rec->seed = p->seed * 7919u + (uint64_t)k * 100003u + (uint64_t)i * 101u;
         }
     }
-    ttc_job job = {.p = p, .bud = &bud, .recs = recs, .n = n, .show = show != NULL};
+    ttc_job job = {.p = p, .backends = backends, .bud = &bud, .recs = recs, .n = n, .show = show != NULL};
     pthread_mutex_init(&job.mu, NULL);
-    dl_pool *pool = dl_pool_create(DL_MIN(p->threads, DL_MAX(n, 1)));
+    dl_pool *pool = dl_pool_create(n_workers);
     dl_pool_run(pool, ttc_worker, &job);
     dl_pool_free(pool);
     pthread_mutex_destroy(&job.mu);
@@ -255,6 +254,8 @@ out:
         free(recs[i].show);
     }
     free(recs);
+    for (int w = 0; w < n_workers; w++) dl_backend_free(backends[w]);
+    free(backends);
     if (rc) dl_ttc_result_free(res);
     return rc;
 }
