@@ -35,9 +35,14 @@ check "its GGUF says not to cue it (budget.continue = 0)" \
     [ "$(jq -r '.metadata["deliberate.reasoning.budget.continue"]' "$TMP/info")" = 0 ]
 env -u DELIBERATE_MODEL "$DELIBERATE" chat -p "sort 5, 12, 3" --effort high --json >"$TMP/chat2" 2>&1
 check "sort 5, 12, 3 at effort high: 3, 5, 12 (no cue after the reasoning)" [ "$(jq -r .answer "$TMP/chat2")" = "3, 5, 12" ]
+# one-digit comparisons and the longer number second are in its training data
+env -u DELIBERATE_MODEL "$DELIBERATE" chat -p "Which is larger, 5 or 9?" --effort high --json >"$TMP/chat3" 2>&1
+check "'Which is larger, 5 or 9?' -> 9" [ "$(jq -r .answer "$TMP/chat3")" = "9" ]
+env -u DELIBERATE_MODEL "$DELIBERATE" chat -p "which is bigger, 7 or 12" --effort high --json >"$TMP/chat4" 2>&1
+check "'which is bigger, 7 or 12' -> 12" [ "$(jq -r .answer "$TMP/chat4")" = "12" ]
 
 # held-out accuracy on a sample: 20 test problems per task, greedy; the card's
-# figure (effort high, 200 per task) minus a margin for the smaller sample
+# figure (effort high, 1000 per task) minus a margin for the smaller sample
 "$DELIBERATE" train eval -m "$M" --levels 1-2 -n 20 >"$TMP/eval" 2>&1; rc=$?
 acc=$(awk '$1 == "all" { sub("%", "", $4); print $4 }' "$TMP/eval")
 card=$(sed -n 's/^| \*\*mean over tasks\*\* | \*\*[0-9.]*%\*\* | \*\*\([0-9.]*\)%\*\* |$/\1/p' models/deliberate-mini.md)
