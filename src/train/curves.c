@@ -183,8 +183,8 @@ int dl_ttc_measure(const dl_ttc_params *p, dl_ttc_result *res, FILE *show, dl_er
         if (p->votes[v] < 1 || p->votes[v] > 64 || (v && p->votes[v] <= p->votes[v - 1]))
             return dl_error_set(err, 400, "curves: vote counts must rise, each 1..64");
     double t0 = dl_time_ms();
-    /* one engine per worker, each on one thread */
-    int n_workers = p->threads;
+    /* one engine per worker, each on one thread; no more workers than problems */
+    int n_workers = (int)DL_MIN((int64_t)p->threads, (int64_t)DL_TASK__COUNT * p->n_per_task);
     dl_backend **backends = dl_xcalloc((size_t)n_workers, sizeof *backends);
     problem_rec *recs = NULL;
     int32_t n = 0;
