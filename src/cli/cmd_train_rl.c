@@ -124,7 +124,8 @@ static const char CURVES_HELP[] =
     "usage: deliberate train curves -m FILE --out DIR [--task NAME] [--levels A-B] [-n N] [--split S]\n"
     "                               [--budgets SPEC] [--votes 1,4,16] [--vote-effort E]\n"
     "                               [--temp T] [--top-k K] [--top-p P] [--min-p P]\n"
-    "                               [--max-tokens N] [--threads N] [--seed N] [--cue] [--show]\n"
+    "                               [--max-tokens N] [--threads N] [--batch N] [--seed N]\n"
+    "                               [--cue] [--show]\n"
     "                               [--embed FILE.svg]...\n"
     "\n"
     "Test-time compute on held-out (test split) problems, every reply produced by\n"
@@ -134,8 +135,13 @@ static const char CURVES_HELP[] =
     "n samples and majority vote (--votes, at --vote-effort, default high, and\n"
     "--temp, default 1). Wilson 95% intervals. Writes DIR/curves.json,\n"
     "DIR/budget.svg, DIR/votes.svg and DIR/curves.html.\n"
-    "  --threads N       problems measured at once (default 2), each on one engine\n"
-    "                    thread; the figures are the same for any N\n"
+    "  --threads N       engines, each on one thread (default 2)\n"
+    "  --batch N         problems each engine measures at once (default 8): their\n"
+    "                    replies share one pass over the weights per token, ~2.5x\n"
+    "                    the replies per second of --batch 1. For an F32 model (what\n"
+    "                    train writes) the figures are the same for any --threads and\n"
+    "                    --batch; for F16 or quantised models batching changes the\n"
+    "                    last bits of logits, so a sampled token may differ\n"
     "  --top-k K, --top-p P, --min-p P  truncate the vote samples' distribution\n"
     "                    (defaults 0, 1, 0: none; the samples come from the policy\n"
     "                    itself, as in train rl; chat's defaults are 40, 0.95, 0.05)\n"
@@ -158,7 +164,7 @@ static void print_points(const char *head, const dl_ttc_point *pts, int n) {
 int cli_train_curves(int argc, char **argv) {
     dl_ttc_params p = dl_ttc_default_params();
     const char *out = NULL;
-    long n = p.n_per_task, max_tokens = p.max_tokens, threads = p.threads, top_k = p.top_k;
+    long n = p.n_per_task, max_tokens = p.max_tokens, threads = p.threads, batch = p.batch, top_k = p.top_k;
     bool show = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -180,6 +186,7 @@ int cli_train_curves(int argc, char **argv) {
         NUM_OPT("-n", 1, 100000, n)
         NUM_OPT("--max-tokens", 1, 100000, max_tokens)
         NUM_OPT("--threads", 1, 256, threads)
+        NUM_OPT("--batch", 1, 64, batch)
         FLT_OPT("--temp", 0.0f, 10.0f, p.temperature)
         FLT_OPT("--top-p", 0.0f, 1.0f, p.top_p)
         FLT_OPT("--min-p", 0.0f, 1.0f, p.min_p)
@@ -215,6 +222,7 @@ int cli_train_curves(int argc, char **argv) {
     }
     if (!p.model_path || !out) return cli_usage_error("train", "curves needs -m FILE and --out DIR");
     p.n_per_task = (int32_t)n, p.max_tokens = (int32_t)max_tokens, p.threads = (int)threads;
+    p.batch = (int)batch;
     p.top_k = (int32_t)top_k;
     if (mkdir(out, 0755) != 0 && errno != EEXIST) return cli_fail("cannot create %s: %s", out, strerror(errno));
     dl_ttc_result r;

@@ -19,6 +19,7 @@ dl_ttc_params dl_ttc_default_params(void) {
     p.split = DL_SPLIT_TEST;
     p.seed = 1;
     p.threads = 2;
+    p.batch = 8;
     p.max_tokens = 256;
     p.votes[0] = 1, p.votes[1] = 4, p.votes[2] = 16;
     p.n_votes = 3;
@@ -128,11 +129,13 @@ static int measure_one(dl_backend *b, const dl_ttc_params *p, const dl_effort_bu
     return 0;
 }
 
-/* The problems shared by the workers: worker ith runs backends[ith] (one
- * engine thread, opened beforehand) and takes the next unmeasured problem. */
+/* The problems shared by the workers: worker ith runs backends[ith %
+ * n_backends] (engines opened beforehand, one thread each, batch slots) and
+ * takes the next unmeasured problem. */
 typedef struct ttc_job {
     const dl_ttc_params *p;
     dl_backend **backends;
+    int n_backends;
     const dl_effort_budgets *bud;
     problem_rec *recs;
     int32_t n, next, done;
@@ -153,7 +156,7 @@ static void ttc_worker(void *ctx, int ith, int nth) {
         if (i >= j->n) break;
         problem_rec *rec = &j->recs[i];
         FILE *show = j->show ? open_memstream(&rec->show, &rec->show_len) : NULL;
-        int e = measure_one(j->backends[ith], j->p, j->bud, rec, show, &err);
+        int e = measure_one(j->backends[ith % j->n_backends], j->p, j->bud, rec, show, &err);
         if (show) fclose(show);
         pthread_mutex_lock(&j->mu);
         j->done++;
@@ -177,20 +180,27 @@ int dl_ttc_measure(const dl_ttc_params *p, dl_ttc_result *res, FILE *show, dl_er
     memset(res, 0, sizeof *res);
     int max_level = p->max_level ? p->max_level : p->level;
     if (!p->model_path || p->level < 1 || max_level > DL_TASK_MAX_LEVEL || max_level < p->level ||
-        p->n_per_task < 1 || p->threads < 1 || p->max_tokens < 1 || p->n_votes < 0 || p->n_votes > DL_TTC_MAX_VOTES)
+        p->n_per_task < 1 || p->threads < 1 || p->batch < 1 || p->max_tokens < 1 || p->n_votes < 0 || p->n_votes > DL_TTC_MAX_VOTES)
         return dl_error_set(err, 400, "curves: invalid parameters");
     for (int v = 0; v < p->n_votes; v++)
         if (p->votes[v] < 1 || p->votes[v] > 64 || (v && p->votes[v] <= p->votes[v - 1]))
             return dl_error_set(err, 400, "curves: vote counts must rise, each 1..64");
     double t0 = dl_time_ms();
-    /* one engine per worker, each on one thread; no more workers than problems */
-    int n_workers = (int)DL_MIN((int64_t)p->threads, (int64_t)DL_TASK__COUNT * p->n_per_task);
-    dl_backend **backends = dl_xcalloc((size_t)n_workers, sizeof *backends);
+    /* `threads` engines, each on one thread with `batch` slots, and a worker
+     * per slot; no more workers (nor engines) than problems. A worker's
+     * replies share its engine's decode passes with the other slots' (one
+     * pass over the weights for all of them): for an F32 model a reply's
+     * logits are the same bits whatever else is in the pass, so the figures
+     * do not depend on threads or batch. */
+    int64_t n_max = (int64_t)DL_TASK__COUNT * p->n_per_task;
+    int n_workers = (int)DL_MIN((int64_t)p->threads * p->batch, n_max);
+    int n_backends = DL_MIN(p->threads, n_workers);
+    dl_backend **backends = dl_xcalloc((size_t)n_backends, sizeof *backends);
     problem_rec *recs = NULL;
     int32_t n = 0;
     int rc = -1;
-    dl_local_opts lo = {.n_parallel = 1, .n_threads = 1};
-    for (int w = 0; w < n_workers; w++)
+    dl_local_opts lo = {.n_parallel = (n_workers + n_backends - 1) / n_backends, .n_threads = 1};
+    for (int w = 0; w < n_backends; w++)
         if (!(backends[w] = dl_backend_local_open(p->model_path, &lo, err))) goto out;
     dl_effort_budgets bud = dl_effort_budgets_for(backends[0]);
     if (p->budgets && dl_effort_budgets_parse(&bud, p->budgets, err)) goto out;
@@ -221,7 +231,7 @@ int dl_ttc_measure(const dl_ttc_params *p, dl_ttc_result *res, FILE *show, dl_er
             rec->seed = p->seed * 7919u + (uint64_t)k * 100003u + (uint64_t)i * 101u;
         }
     }
-    ttc_job job = {.p = p, .backends = backends, .bud = &bud, .recs = recs, .n = n, .show = show != NULL};
+    ttc_job job = {.p = p, .backends = backends, .n_backends = n_backends, .bud = &bud, .recs = recs, .n = n, .show = show != NULL};
     pthread_mutex_init(&job.mu, NULL);
     dl_pool *pool = dl_pool_create(n_workers);
     dl_pool_run(pool, ttc_worker, &job);
@@ -254,7 +264,7 @@ out:
         free(recs[i].show);
     }
     free(recs);
-    for (int w = 0; w < n_workers; w++) dl_backend_free(backends[w]);
+    for (int w = 0; w < n_backends; w++) dl_backend_free(backends[w]);
     free(backends);
     if (rc) dl_ttc_result_free(res);
     return rc;

@@ -80,13 +80,13 @@ int dl_ttc_write(const dl_ttc_params *p, const dl_ttc_result *res, const char *d
         if (chart(votes_svg, title, "n samples", res->vote, res->n_votes, "#d94801", err)) return -1;
     }
 
-    json_t *root = json_pack("{s:s, s:i, s:i, s:s, s:i, s:i, s:i, s:i, s:f, s:i, s:f, s:f, s:s, s:f}", "model",
+    json_t *root = json_pack("{s:s, s:i, s:i, s:s, s:i, s:i, s:i, s:i, s:f, s:i, s:f, s:f, s:s, s:f, s:i, s:i}", "model",
                              p->model_path, "problems", res->n_problems, "distinct_problems", res->n_distinct,
                              "split", dl_split_name(p->split), "level", p->level, "max_level", max_level,
                              "n_per_task", p->n_per_task, "max_tokens", p->max_tokens, "temperature",
                              (double)p->temperature, "top_k", p->top_k, "top_p", (double)p->top_p, "min_p",
                              (double)p->min_p, "vote_effort", dl_effort_name(p->vote_effort), "seconds",
-                             res->seconds);
+                             res->seconds, "threads", p->threads, "batch", p->batch);
     json_t *ea = json_array(), *va = json_array();
     for (int e = 0; e < 4; e++) json_array_append_new(ea, point_json(&res->effort[e]));
     for (int v = 0; v < res->n_votes; v++) json_array_append_new(va, point_json(&res->vote[v]));

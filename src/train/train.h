@@ -484,8 +484,9 @@ typedef struct dl_ttc_params {
     dl_split split;            /* where the problems come from (default test; validation
                                 * for choosing settings without looking at test) */
     uint64_t seed;
-    int threads;               /* problems measured at once, each by its own engine
-                                * (one thread); the figures do not depend on it */
+    int threads;               /* engines, one thread each */
+    int batch;                 /* problems each engine measures at once, sharing its decode
+                                * passes; for F32 models the figures depend on neither */
     void (*progress)(float done, void *ctx); /* optional, called under a lock */
     void *progress_ctx;
     const char *budgets;       /* thinking budgets, e.g. "low=16,medium=48,high=256", over the
@@ -505,9 +506,9 @@ typedef struct dl_ttc_params {
     const char *title;         /* the HTML page's heading (NULL: "Test-time compute") */
     int n_embed;
 } dl_ttc_params;
-/* Test split, levels 1-2, 20 per task, budgets from the model (or the
- * defaults), 256 tokens, votes 1/4/16 at temperature 1 (untruncated) with
- * effort high. */
+/* Test split, levels 1-2, 20 per task, 2 engines x 8 problems at once,
+ * budgets from the model (or the defaults), 256 tokens, votes 1/4/16 at
+ * temperature 1 (untruncated) with effort high. */
 dl_ttc_params dl_ttc_default_params(void);
 
 typedef struct dl_ttc_point {

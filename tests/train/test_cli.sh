@@ -90,10 +90,12 @@ check "curves json names the levels" has "$TMP/cv/curves.json" '"label": "high"'
 check "falling vote counts exit 2" [ $rc -eq 2 ]
 "$DELIBERATE" train curves -m "$TMP/rl/model.gguf" --out "$TMP/cv" --split nosuch >/dev/null 2>"$TMP/cv2.err"; rc=$?
 check "an unknown --split exits 2 naming the choices" bash -c "[ $rc -eq 2 ] && grep -q 'validation' '$TMP/cv2.err'"
+"$DELIBERATE" train curves -m "$TMP/rl/model.gguf" --out "$TMP/cv" --batch 0 >/dev/null 2>"$TMP/cv4.err"; rc=$?
+check "--batch 0 exits 2 naming the option" bash -c "[ $rc -eq 2 ] && grep -q -- '--batch' '$TMP/cv4.err'"
 "$DELIBERATE" train curves -m "$TMP/rl/model.gguf" --out "$TMP/cv3" --task add -n 2 --votes 1,2 --max-tokens 32 \
-    --split validation --top-k 40 --top-p 0.9 --min-p 0.05 --threads 3 >/dev/null 2>&1; rc=$?
+    --split validation --top-k 40 --top-p 0.9 --min-p 0.05 --threads 3 --batch 2 >/dev/null 2>&1; rc=$?
 check "curves on validation problems with truncated sampling exits 0" [ $rc -eq 0 ]
 check "curves json records the split and the sampling" \
-    bash -c "jq -e '.split == \"validation\" and .top_k == 40 and (.top_p - 0.9 | fabs) < 1e-6 and (.min_p - 0.05 | fabs) < 1e-6' '$TMP/cv3/curves.json' >/dev/null"
+    bash -c "jq -e '.split == \"validation\" and .top_k == 40 and (.top_p - 0.9 | fabs) < 1e-6 and (.min_p - 0.05 | fabs) < 1e-6 and .threads == 3 and .batch == 2' '$TMP/cv3/curves.json' >/dev/null"
 
 summary

@@ -68,13 +68,17 @@ static void test_measure(void **state) {
     p.model_path = model_path();
     p.task_mask = 1u << DL_TASK_ADD | 1u << DL_TASK_COMPARE;
     p.n_per_task = 3;
-    p.threads = 1;
+    p.threads = 1, p.batch = 1; /* one problem at a time */
     p.max_tokens = 128;
     p.budgets = "low=4,medium=12,high=200";
     p.votes[0] = 1, p.votes[1] = 3, p.votes[2] = 5;
     dl_ttc_result r;
     dl_error err = {0};
-    assert_int_equal(dl_ttc_measure(&p, &r, NULL, &err), 0);
+    char *show1 = NULL;
+    size_t show1_len = 0;
+    FILE *sf = open_memstream(&show1, &show1_len);
+    assert_int_equal(dl_ttc_measure(&p, &r, sf, &err), 0);
+    fclose(sf);
     const double want_x[4] = {0, 4, 12, 200};
     const char *want_label[4] = {"none", "low", "medium", "high"};
     for (int e = 0; e < 4; e++) {
@@ -97,27 +101,40 @@ static void test_measure(void **state) {
     assert_int_equal(r.n_problems, 6);
     assert_true(r.n_distinct >= 2 && r.n_distinct <= 6); /* at least one per task */
 
-    /* three problems measured at once give the same figures, problem by
-     * problem (samples included), as one at a time */
-    p.threads = 3;
+    /* problems measured at once give the same figures, problem by problem
+     * (samples included), as one at a time: three engines; and two engines
+     * whose three slots each share decode passes (an F32 model's logits do
+     * not depend on what else is in the pass) */
+    const int shapes[2][2] = {{3, 1}, {2, 3}};
+    for (int sh = 0; sh < 2; sh++) {
+        p.threads = shapes[sh][0], p.batch = shapes[sh][1];
+        dl_ttc_result t3;
+        char *show = NULL;
+        size_t show_len = 0;
+        sf = open_memstream(&show, &show_len);
+        assert_int_equal(dl_ttc_measure(&p, &t3, sf, &err), 0);
+        fclose(sf);
+        assert_string_equal(show, show1); /* every reply's answer, in problem order */
+        free(show);
+        for (int e = 0; e < 4; e++) {
+            assert_memory_equal(t3.effort[e].outcomes.data, r.effort[e].outcomes.data, 6);
+            assert_float_equal(t3.effort[e].mean_reasoning_tokens, r.effort[e].mean_reasoning_tokens, 1e-9);
+        }
+        for (int v = 0; v < 3; v++) {
+            assert_memory_equal(t3.vote[v].outcomes.data, r.vote[v].outcomes.data, 6);
+            assert_float_equal(t3.vote[v].mean_reasoning_tokens, r.vote[v].mean_reasoning_tokens, 1e-9);
+        }
+        dl_ttc_result_free(&t3);
+    }
+    free(show1);
     dl_ttc_result t3;
-    assert_int_equal(dl_ttc_measure(&p, &t3, NULL, &err), 0);
-    for (int e = 0; e < 4; e++) {
-        assert_memory_equal(t3.effort[e].outcomes.data, r.effort[e].outcomes.data, 6);
-        assert_float_equal(t3.effort[e].mean_reasoning_tokens, r.effort[e].mean_reasoning_tokens, 1e-9);
-    }
-    for (int v = 0; v < 3; v++) {
-        assert_memory_equal(t3.vote[v].outcomes.data, r.vote[v].outcomes.data, 6);
-        assert_float_equal(t3.vote[v].mean_reasoning_tokens, r.vote[v].mean_reasoning_tokens, 1e-9);
-    }
-    dl_ttc_result_free(&t3);
     /* a model the workers cannot open is an error that names it */
     const char *good = p.model_path;
     p.model_path = "/nonexistent/model.gguf";
     assert_int_equal(dl_ttc_measure(&p, &t3, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "/nonexistent/model.gguf"));
     p.model_path = good;
-    p.threads = 1;
+    p.threads = 1, p.batch = 1;
 
     /* greedy "samples" are all the same reply: every vote equals effort high */
     p.temperature = 0.0f;
