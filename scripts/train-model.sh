@@ -4,7 +4,7 @@
 # learning, then the held-out measurements, the model card and the report.
 #
 #   make -j2 model                         # builds, then the full recipe
-#   bash scripts/train-model.sh            # the full recipe (~49 min on 2 cores),
+#   bash scripts/train-model.sh            # the full recipe (~50 min on 2 cores),
 #                                          # installs into models/
 #   bash scripts/train-model.sh --mini     # a miniature run of the same pipeline
 #                                          # (seconds; what CI runs), nothing installed
@@ -41,9 +41,11 @@ if [ "$MODE" = full ]; then
     SHAPE="--embd 192 --layers 4 --heads 6 --kv-heads 2 --head-dim 32 --ff 512 --ctx 256"
     SFT="--steps 12000 --batch 16 --samples 200000 --lr 0.003 --warmup 200"
     RL="--steps 300 --group 8 --prompts-per-step 8 --lr 1e-4 --kl 0.2 --warmup 5 --drop-flat --resample-flat 4 --max-tokens 200"
-    N_EVAL=1000    # held-out problems per task for every measured point
+    N_EVAL=1500    # held-out problems per task for every measured point
     VOTES=1,4,16
-    CURVES="--max-tokens 256"
+    # vote samples at temperature 2 with chat's truncation, chosen on
+    # validation problems (docs/train.md, "what decides n=4 -> 16")
+    CURVES="--max-tokens 256 --temp 2 --top-k 40 --top-p 0.95 --min-p 0.05"
 else
     : "${OUT:=build/recipe-mini}"
     SHAPE="--embd 32 --layers 1 --heads 2 --kv-heads 1 --head-dim 16 --ff 64 --ctx 256"
@@ -51,7 +53,7 @@ else
     RL="--steps 2 --group 4 --prompts-per-step 2 --lr 5e-5 --max-tokens 48"
     N_EVAL=1
     VOTES=1,2
-    CURVES="--max-tokens 24"
+    CURVES="--max-tokens 24 --temp 2 --top-k 40 --top-p 0.95 --min-p 0.05"
 fi
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
