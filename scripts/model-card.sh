@@ -19,7 +19,9 @@ mins() { awk -v s="$1" 'BEGIN { printf "%.1f min", s / 60 }'; }
 # difference b - a in points with a 95% interval (Wald, for paired
 # proportions) and the counts of problems only one of them got right.
 JQDEFS='
-  def r1: . * 10 | round / 10;
+  def fixed(k): pow(10; k) as $m | (. * $m | round) as $t | ($t | fabs) as $a |
+    "\(if $t < 0 then "-" else "" end)\($a / $m | floor).\($a % $m | tostring | ("000" + .)[-k:])";
+  def r1: fixed(1);
   def iv(p): "\(100 * p.accuracy | r1)% (\(100 * p.lo | r1)-\(100 * p.hi | r1))";
   def paired(a; b):
     if (a.outcomes // "") == "" or (a.outcomes | length) != (b.outcomes | length) then "no per-problem outcomes"
@@ -32,7 +34,7 @@ JQDEFS='
       (if $d - 1.96 * $se > 0 then ", above zero" else ", includes zero" end) +
       "; \($up) problems right only with the second, \($down) only with the first)"
     end;
-  def verdict(a; b): if b.lo > a.hi then "intervals apart" elif b.accuracy > a.accuracy then "intervals overlap"
+  def verdict(a; b): if b.lo > a.hi then "intervals apart (by \(100 * (b.lo - a.hi) | fixed(2)) points)" elif b.accuracy > a.accuracy then "intervals overlap"
     else "not higher" end;'
 # "acc% (lo-hi)" of one point: point FILE JQ_PATH
 point() { jq -r "$JQDEFS iv($2)" "$1"; }

@@ -4,7 +4,7 @@
 # learning, then the held-out measurements, the model card and the report.
 #
 #   make -j2 model                         # builds, then the full recipe
-#   bash scripts/train-model.sh            # the full recipe (~50 min on 2 cores),
+#   bash scripts/train-model.sh            # the full recipe (~49 min on 2 cores),
 #                                          # installs into models/
 #   bash scripts/train-model.sh --mini     # a miniature run of the same pipeline
 #                                          # (seconds; what CI runs), nothing installed
