@@ -42,7 +42,7 @@ env -u DELIBERATE_MODEL "$DELIBERATE" chat -p "which is bigger, 7 or 12" --effor
 check "'which is bigger, 7 or 12' -> 12" [ "$(jq -r .answer "$TMP/chat4")" = "12" ]
 
 # held-out accuracy on a sample: 20 test problems per task, greedy; the card's
-# figure (effort high, 1000 per task) minus a margin for the smaller sample
+# figure (effort high, the recipe's 1500 per task) minus a margin for the smaller sample
 "$DELIBERATE" train eval -m "$M" --levels 1-2 -n 20 >"$TMP/eval" 2>&1; rc=$?
 acc=$(awk '$1 == "all" { sub("%", "", $4); print $4 }' "$TMP/eval")
 card=$(sed -n 's/^| \*\*mean over tasks\*\* | \*\*[0-9.]*%\*\* | \*\*\([0-9.]*\)%\*\* |$/\1/p' models/deliberate-mini.md)
